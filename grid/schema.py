@@ -1,0 +1,164 @@
+"""The one result contract: a frozen dataclass, its pyarrow schema and the schema version.
+
+The agent builds `ResultRow`s, the driver writes them to Parquet, the aggregator reads them back. The pyarrow schema is
+derived from the dataclass annotations so the two can never drift apart. Units are in the column names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# A cell ends in exactly one of these. `node_lost` means every node of the class died under it.
+STATUSES = ("ok", "failed", "timeout", "crashed", "oom", "skipped", "node_lost")
+TERMINAL_STATUSES = frozenset(STATUSES)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    # --- identity and provenance -------------------------------------------------------------------------------------
+    run_id: str
+    cell_id: str
+    model: str
+    hw_class: str
+    status: str
+    schema_version: int = SCHEMA_VERSION
+    suite_name: str = ""
+    suite_hash: str = ""
+    model_source: str = ""  # hf | local | twin
+    model_revision: str | None = None
+    arch: str | None = None  # model_type from config.json
+    prompt_id: str = ""
+    image_id: str = ""
+    hostname: str = ""
+    node_id: str = ""
+    chip: str = ""  # Apple chip, CPU model or GPU name
+    ram_gb: float | None = None
+    gpu_cores: int | None = None
+    os_name: str = ""
+    os_version: str = ""
+    backend: str = ""  # metal | cuda | cpu
+    python_version: str = ""
+    mlx_version: str = ""
+    mlx_vlm_version: str = ""
+    mlx_lm_version: str = ""
+    transformers_version: str = ""
+    grid_version: str = ""
+    started_at: str = ""  # ISO 8601, UTC
+    finished_at: str = ""
+    attempt: int = 1
+    # --- generation settings -----------------------------------------------------------------------------------------
+    max_tokens: int | None = None
+    temperature: float | None = None
+    warmup_runs: int | None = None
+    trials: int | None = None
+    exact_tokens: bool | None = None
+    seed: int | None = None
+    # --- failure -----------------------------------------------------------------------------------------------------
+    error_class: str | None = None
+    error_package: str | None = None
+    error_message: str | None = None
+    error_fix: str | None = None
+    traceback_tail: str | None = None
+    # --- fetch and load (download time is never inside load_s) --------------------------------------------------------
+    download_s: float | None = None
+    download_bytes: int | None = None
+    load_s: float | None = None
+    wall_s: float | None = None
+    weight_bytes: int | None = None
+    predicted_memory_gb: float | None = None
+    memory_limit_gb: float | None = None
+    # --- per-cell medians over the timed trials -----------------------------------------------------------------------
+    ttft_s: float | None = None
+    prompt_tokens: int | None = None
+    prefill_tps: float | None = None
+    generation_tokens: int | None = None
+    decode_tps: float | None = None
+    peak_memory_gb: float | None = None
+    processor_s: float | None = None
+    vision_s: float | None = None
+    prefill_s: float | None = None
+    decode_s: float | None = None
+    # --- statistics over trials (issue: methodology) ------------------------------------------------------------------
+    decode_tps_iqr: float | None = None
+    decode_tps_min: float | None = None
+    decode_tps_max: float | None = None
+    decode_tps_cv: float | None = None
+    outlier_trials: list[int] = field(default_factory=list)
+    slow_first_run: bool | None = None
+    cold_ttft_s: float | None = None
+    cold_decode_tps: float | None = None
+    bandwidth_gbps: float | None = None
+    bandwidth_fraction: float | None = None
+    # --- raw trials, never dropped ------------------------------------------------------------------------------------
+    trial_ttft_s: list[float] = field(default_factory=list)
+    trial_prompt_tokens: list[int] = field(default_factory=list)
+    trial_prefill_tps: list[float] = field(default_factory=list)
+    trial_generation_tokens: list[int] = field(default_factory=list)
+    trial_decode_tps: list[float] = field(default_factory=list)
+    trial_peak_memory_gb: list[float] = field(default_factory=list)
+    trial_wall_s: list[float] = field(default_factory=list)
+    trial_processor_s: list[float] = field(default_factory=list)
+    trial_vision_s: list[float] = field(default_factory=list)
+    trial_prefill_s: list[float] = field(default_factory=list)
+    trial_decode_s: list[float] = field(default_factory=list)
+    # --- output ------------------------------------------------------------------------------------------------------
+    output_text: str | None = None  # untrusted: escape before rendering
+    finish_reason: str | None = None
+    quality_flags: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.status not in TERMINAL_STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ResultRow":
+        """Build a row from a dict (e.g. a Parquet record); unknown keys are ignored, lists come back as lists."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items() if k in names})
+
+    def replace(self, **changes) -> "ResultRow":
+        return dataclasses.replace(self, **changes)
+
+
+_SCALARS = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+
+
+def _arrow_type(annotation) -> tuple[pa.DataType, bool]:
+    """Map a field annotation (`float | None`, `list[int]`, ...) to (arrow type, nullable)."""
+    hint = annotation
+    nullable = False
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        nullable, hint = True, args[0]
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return pa.list_(_SCALARS[item]), nullable
+    return _SCALARS[hint], nullable
+
+
+def _build_schema() -> pa.Schema:
+    hints = typing.get_type_hints(ResultRow)
+    fields = []
+    for f in dataclasses.fields(ResultRow):
+        arrow, nullable = _arrow_type(hints[f.name])
+        fields.append(pa.field(f.name, arrow, nullable=True if nullable else f.name not in _REQUIRED))
+    return pa.schema(fields, metadata={b"grid_schema_version": str(SCHEMA_VERSION).encode()})
+
+
+_REQUIRED = ("run_id", "cell_id", "model", "hw_class", "status", "schema_version")
+RESULT_SCHEMA: pa.Schema = _build_schema()
+COLUMNS: tuple[str, ...] = tuple(RESULT_SCHEMA.names)
+
+
+def rows_to_table(rows: typing.Iterable[ResultRow]) -> pa.Table:
+    return pa.Table.from_pylist([r.to_dict() for r in rows], schema=RESULT_SCHEMA)
