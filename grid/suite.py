@@ -1,0 +1,239 @@
+"""A benchmark suite: YAML in, frozen dataclasses out, validated with errors that name the file, the key and the problem."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+BUILTIN_IMAGES = ("chart", "photo", "text", "tiny", "large")
+
+
+class SuiteError(ValueError):
+    """A malformed suite: one line naming the file, the key and what to do."""
+
+    def __init__(self, file: str, key: str, problem: str):
+        self.file, self.key, self.problem = file, key, problem
+        super().__init__(f"{file}: {key}: {problem}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str  # an HF repo id, a local model folder, `twin:<arch>` or `twin-broken:<case>`
+    trust_remote_code: bool = False
+    revision: str | None = None
+    notes: str | None = None
+    timeout_s: float | None = None
+    memory_limit_gb: float | None = None
+    expect: dict | None = None  # e.g. {status: failed, error_class: OOM} for failure suites
+
+    @property
+    def source(self) -> str:
+        if self.id.startswith(("twin:", "twin-broken:")):
+            return "twin"
+        if self.id.startswith((".", "/", "~")) or Path(self.id).expanduser().exists():
+            return "local"
+        return "hf"
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    id: str
+    text: str
+    context: str | None = None
+
+    @property
+    def full_text(self) -> str:
+        return f"{self.text}\n\nContext: {self.context}" if self.context else self.text
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    id: str
+    builtin: str | None = None
+    path: str | None = None  # absolute, resolved against the suite file
+
+
+@dataclass(frozen=True)
+class Generation:
+    max_tokens: int = 64
+    temperature: float = 0.0
+    warmup_runs: int = 1
+    trials: int = 3
+    exact_tokens: bool = False
+    seed: int = 0
+    timeout_s: float = 600.0  # per cell, unless the model overrides it
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    models: tuple[ModelSpec, ...]
+    prompts: tuple[PromptSpec, ...]
+    images: tuple[ImageSpec, ...]
+    generation: Generation = field(default_factory=Generation)
+    description: str = ""
+    source: str = ""  # the file it came from
+
+    @property
+    def hash(self) -> str:
+        """Hash of the suite's content (not its file bytes): same content, same hash."""
+        data = asdict(self)
+        data.pop("source")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def builtin_suites() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("grid.suites").iterdir() if p.name.endswith(".yaml"))
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    """Load a built-in suite by name (`smoke`) or a YAML file by path."""
+    path = Path(name_or_path).expanduser()
+    if not path.exists() and str(name_or_path) in builtin_suites():
+        path = Path(str(resources.files("grid.suites") / f"{name_or_path}.yaml"))
+    if not path.exists():
+        raise SuiteError(str(name_or_path), "suite",
+                         f"no such file or built-in suite; built-ins: {', '.join(builtin_suites())}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "yaml"
+        raise SuiteError(str(path), where, f"not valid YAML ({getattr(e, 'problem', e)})") from None
+    return parse_suite(data, str(path))
+
+
+def parse_suite(data, file: str) -> Suite:
+    v = _Validator(file)
+    top = v.mapping(data, "suite", {"name", "description", "models", "prompts", "images", "generation"})
+    name = v.string(top.get("name", Path(file).stem), "name")
+    models = tuple(_model(v, m, f"models[{i}]") for i, m in enumerate(v.nonempty_list(top.get("models"), "models")))
+    prompts = tuple(
+        _prompt(v, p, f"prompts[{i}]")
+        for i, p in enumerate(v.nonempty_list(top.get("prompts", [{"id": "describe", "text": "Describe this image."}]), "prompts"))
+    )
+    images = tuple(
+        _image(v, im, f"images[{i}]", Path(file).parent)
+        for i, im in enumerate(v.nonempty_list(top.get("images", [{"id": "chart", "builtin": "chart"}]), "images"))
+    )
+    for what, items in (("models", [m.id for m in models]), ("prompts", [p.id for p in prompts]),
+                        ("images", [im.id for im in images])):
+        dupes = sorted({x for x in items if items.count(x) > 1})
+        if dupes:
+            raise SuiteError(file, what, f"duplicate id {dupes[0]!r}; ids must be unique")
+    gen = _generation(v, top.get("generation", {}) or {})
+    return Suite(name=name, description=str(top.get("description", "") or ""), models=models, prompts=prompts,
+                 images=images, generation=gen, source=file)
+
+
+def _model(v: "_Validator", m, key: str) -> ModelSpec:
+    if isinstance(m, str):
+        m = {"id": m}
+    m = v.mapping(m, key, {"id", "trust_remote_code", "revision", "notes", "timeout_s", "memory_limit_gb", "expect"})
+    return ModelSpec(
+        id=v.string(m.get("id"), f"{key}.id"),
+        trust_remote_code=v.boolean(m.get("trust_remote_code", False), f"{key}.trust_remote_code"),
+        revision=v.optional_string(m.get("revision"), f"{key}.revision"),
+        notes=v.optional_string(m.get("notes"), f"{key}.notes"),
+        timeout_s=v.optional_number(m.get("timeout_s"), f"{key}.timeout_s", positive=True),
+        memory_limit_gb=v.optional_number(m.get("memory_limit_gb"), f"{key}.memory_limit_gb", positive=True),
+        expect=v.mapping(m["expect"], f"{key}.expect", {"status", "error_class", "error_package"}) if m.get("expect") else None,
+    )
+
+
+def _prompt(v: "_Validator", p, key: str) -> PromptSpec:
+    p = v.mapping(p, key, {"id", "text", "context"})
+    return PromptSpec(id=v.string(p.get("id"), f"{key}.id"), text=v.string(p.get("text"), f"{key}.text"),
+                      context=v.optional_string(p.get("context"), f"{key}.context"))
+
+
+def _image(v: "_Validator", im, key: str, base: Path) -> ImageSpec:
+    im = v.mapping(im, key, {"id", "builtin", "path"})
+    ident = v.string(im.get("id"), f"{key}.id")
+    builtin, path = im.get("builtin"), im.get("path")
+    if (builtin is None) == (path is None):
+        raise SuiteError(v.file, key, "give exactly one of `builtin` or `path`")
+    if builtin is not None:
+        if builtin not in BUILTIN_IMAGES:
+            raise SuiteError(v.file, f"{key}.builtin", f"unknown image {builtin!r}; built-ins: {', '.join(BUILTIN_IMAGES)}")
+        return ImageSpec(id=ident, builtin=builtin)
+    resolved = (base / v.string(path, f"{key}.path")).expanduser().resolve()
+    if not resolved.is_file():
+        raise SuiteError(v.file, f"{key}.path", f"image file {resolved} not found")
+    return ImageSpec(id=ident, path=str(resolved))
+
+
+def _generation(v: "_Validator", g) -> Generation:
+    g = v.mapping(g, "generation", {f for f in Generation.__dataclass_fields__})
+    d = Generation()
+    return Generation(
+        max_tokens=v.integer(g.get("max_tokens", d.max_tokens), "generation.max_tokens", minimum=1),
+        temperature=v.number(g.get("temperature", d.temperature), "generation.temperature", minimum=0),
+        warmup_runs=v.integer(g.get("warmup_runs", d.warmup_runs), "generation.warmup_runs", minimum=0),
+        trials=v.integer(g.get("trials", d.trials), "generation.trials", minimum=1),
+        exact_tokens=v.boolean(g.get("exact_tokens", d.exact_tokens), "generation.exact_tokens"),
+        seed=v.integer(g.get("seed", d.seed), "generation.seed", minimum=0),
+        timeout_s=v.number(g.get("timeout_s", d.timeout_s), "generation.timeout_s", minimum=1),
+    )
+
+
+class _Validator:
+    def __init__(self, file: str):
+        self.file = file
+
+    def fail(self, key: str, problem: str):
+        raise SuiteError(self.file, key, problem)
+
+    def mapping(self, x, key: str, allowed: set[str]) -> dict:
+        if not isinstance(x, dict):
+            self.fail(key, f"expected a mapping, got {type(x).__name__}")
+        unknown = sorted(set(x) - allowed)
+        if unknown:
+            self.fail(f"{key}.{unknown[0]}" if key != "suite" else unknown[0],
+                      f"unknown key; allowed: {', '.join(sorted(allowed))}")
+        return x
+
+    def nonempty_list(self, x, key: str) -> list:
+        if not isinstance(x, list) or not x:
+            self.fail(key, "expected a non-empty list")
+        return x
+
+    def string(self, x, key: str) -> str:
+        if not isinstance(x, str) or not x.strip():
+            self.fail(key, "expected a non-empty string" if x is not None else "is required")
+        return x
+
+    def optional_string(self, x, key: str) -> str | None:
+        return None if x is None else self.string(str(x) if isinstance(x, (int, float)) else x, key)
+
+    def boolean(self, x, key: str) -> bool:
+        if not isinstance(x, bool):
+            self.fail(key, f"expected true or false, got {x!r}")
+        return x
+
+    def number(self, x, key: str, minimum: float | None = None) -> float:
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            self.fail(key, f"expected a number, got {x!r}")
+        if minimum is not None and x < minimum:
+            self.fail(key, f"must be >= {minimum}, got {x}")
+        return float(x)
+
+    def optional_number(self, x, key: str, positive: bool = False) -> float | None:
+        if x is None:
+            return None
+        value = self.number(x, key)
+        if positive and value <= 0:
+            self.fail(key, f"must be > 0, got {x}")
+        return value
+
+    def integer(self, x, key: str, minimum: int | None = None) -> int:
+        if isinstance(x, bool) or not isinstance(x, int):
+            self.fail(key, f"expected an integer, got {x!r}")
+        if minimum is not None and x < minimum:
+            self.fail(key, f"must be >= {minimum}, got {x}")
+        return x
