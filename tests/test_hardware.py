@@ -1,0 +1,125 @@
+"""Hardware probe: parsers against recorded command outputs, class labels, bandwidth table, the live probe here."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent import hardware as hw
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def mac(name: str, **kw) -> hw.Hardware:
+    d = FIXTURES / "macs" / name
+    return hw.apple_hardware(
+        (d / "sysctl.txt").read_text(),
+        (d / "system_profiler_displays.json").read_text(),
+        (d / "ioreg.txt").read_text(),
+        (d / "sw_vers.txt").read_text(),
+        hostname="lab-mac",
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    ("folder", "hw_class", "chip", "ram", "gpu", "perf", "eff", "model_id", "os_version", "bandwidth"),
+    [
+        ("m4-max-40c-128gb", "M4-Max-40c-128GB", "Apple M4 Max", 128, 40, 12, 4, "Mac16,5", "15.1.1", 546.0),
+        ("m2-8c-8gb", "M2-8c-8GB", "Apple M2", 8, 8, 4, 4, "Mac14,2", "14.6.1", 100.0),
+        ("m1-8c-16gb", "M1-8c-16GB", "Apple M1", 16, 8, 4, 4, "Macmini9,1", "13.6.7", 68.25),
+        ("m3-pro-14c-18gb", "M3-Pro-14c-18GB", "Apple M3 Pro", 18, 14, 5, 6, "Mac15,6", "14.5", 150.0),
+    ],
+)
+def test_recorded_macs(folder, hw_class, chip, ram, gpu, perf, eff, model_id, os_version, bandwidth):
+    h = mac(folder, working_set_gb=ram * 0.75)
+    assert (h.hw_class, h.chip, h.ram_gb, h.gpu_cores) == (hw_class, chip, ram, gpu)
+    assert (h.perf_cores, h.eff_cores, h.cpu_cores) == (perf, eff, perf + eff)
+    assert (h.model_id, h.os_name, h.os_version, h.backend) == (model_id, "macOS", os_version, "metal")
+    assert h.bandwidth_gbps == bandwidth
+    assert h.working_set_gb == ram * 0.75
+    labels = h.labels()
+    assert labels == {"hw_class": hw_class, "chip": chip.removeprefix("Apple ").replace(" ", "-"), "ram_gb": str(ram),
+                      "gpu_cores": str(gpu), "backend": "metal"}
+    assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]|[A-Za-z0-9]", v) for v in labels.values())
+
+
+def test_gpu_cores_fall_back_to_ioreg_when_system_profiler_has_none():
+    d = FIXTURES / "macs" / "m4-max-40c-128gb"
+    sp = json.loads((d / "system_profiler_displays.json").read_text())
+    del sp["SPDisplaysDataType"][0]["sppci_cores"]
+    assert hw.parse_system_profiler_gpu(json.dumps(sp)) == ("Apple M4 Max", None)
+    h = hw.apple_hardware((d / "sysctl.txt").read_text(), json.dumps(sp), (d / "ioreg.txt").read_text(),
+                          (d / "sw_vers.txt").read_text())
+    assert h.gpu_cores == 40 and h.hw_class == "M4-Max-40c-128GB"
+
+
+def test_max_chips_need_gpu_cores_for_bandwidth():
+    assert hw.bandwidth_for("Apple M4 Max", 32) == 410.0
+    assert hw.bandwidth_for("Apple M3 Max", 30) == 300.0
+    assert hw.bandwidth_for("Apple M3 Max", 40) == 400.0
+    assert hw.bandwidth_for("Apple M4 Max", None) is None  # ambiguous without the core count
+    assert hw.bandwidth_for("Apple M3 Ultra", 80) == 819.0
+    assert hw.bandwidth_for("AMD EPYC", None) is None
+    assert hw.bandwidth_for("NVIDIA H200 NVL", None) == 4800.0
+    assert hw.bandwidth_for("NVIDIA H100 80GB HBM3", None) == 3350.0
+
+
+def test_recorded_h200_with_mlx_cuda_is_a_cuda_class():
+    d = FIXTURES / "linux" / "h200"
+    args = ((d / "cpuinfo.txt").read_text(), (d / "meminfo.txt").read_text(), (d / "nvidia_smi.txt").read_text())
+    assert hw.parse_nvidia_smi(args[2]) == [("NVIDIA H200", 143771)]
+    h = hw.linux_hardware(*args, cuda_installed=True, cpu_cores=16)
+    assert (h.hw_class, h.chip, h.backend, h.bandwidth_gbps) == ("H200-141GB", "NVIDIA H200", "cuda", 4800.0)
+    assert h.working_set_gb == pytest.approx(140.4, abs=0.01)
+    assert h.labels()["chip"] == "H200"
+    # the same box without the mlx-cuda wheel runs mlx on the CPU, so it is a CPU class
+    cpu = hw.linux_hardware(*args, cuda_installed=False, cpu_cores=16)
+    assert (cpu.hw_class, cpu.backend, cpu.working_set_gb) == ("Xeon-16c-128GB", "cpu", None)
+
+
+def test_recorded_epyc_dev_box():
+    d = FIXTURES / "linux" / "epyc-2c-24gb"
+    h = hw.linux_hardware((d / "cpuinfo.txt").read_text(), (d / "meminfo.txt").read_text(), "", False, cpu_cores=2)
+    assert (h.hw_class, h.chip, h.backend, h.gpu_cores) == ("EPYC-2c-24GB", "AMD EPYC", "cpu", None)
+    assert 23 < h.ram_gb < 24
+
+
+@pytest.mark.parametrize(
+    ("chip", "short"),
+    [
+        ("AMD EPYC 7763 64-Core Processor", "EPYC 7763"),
+        ("Intel(R) Xeon(R) Platinum 8480+", "Xeon Platinum 8480+"),
+        ("Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz", "Core i7-9750H"),
+        ("NVIDIA GeForce RTX 4090", "GeForce RTX 4090"),
+    ],
+)
+def test_short_chip_and_label_syntax(chip, short):
+    assert hw.short_chip(chip) == short
+    label = hw.make_hw_class(chip, 8, 64)
+    assert " " not in label and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,61}[A-Za-z0-9]", label)
+
+
+def test_live_probe_here_and_env_override(monkeypatch):
+    h = hw.probe(device_info=False)
+    assert h.cpu_cores >= 1 and h.ram_gb > 0 and h.backend in hw.BACKENDS and " " not in h.hw_class
+    monkeypatch.setenv("GRID_HW_CLASS", "Fake M9 Ultra")
+    assert hw.probe(device_info=False).hw_class == "Fake-M9-Ultra"
+
+
+def test_probe_module_never_imports_mlx():
+    code = "import sys, agent.hardware as h; h.probe(device_info=False); print('mlx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_working_set_subprocess_failure_is_none(monkeypatch):
+    monkeypatch.setattr(hw, "_run", lambda cmd, timeout=0: "Traceback ...\nModuleNotFoundError: mlx\n")
+    assert hw.mlx_working_set_gb() is None
+    monkeypatch.setattr(hw, "_run", lambda cmd, timeout=0: 'noise\n{"max_recommended_working_set_size": 103079215104}\n')
+    assert hw.mlx_working_set_gb() == 96.0
