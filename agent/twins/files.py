@@ -1,0 +1,108 @@
+"""Writing a twin folder: the files of one twin, the chat template, the config lint, and the atomic cache build."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from agent.twins.tokenizer import TokenizerSpec, write_tokenizer
+
+
+@dataclass
+class TwinFiles:
+    """Everything a family module decides about one twin; `write_twin_files` turns it into a folder."""
+
+    config: dict
+    tokenizer: TokenizerSpec
+    preprocessor_config: dict | None = None
+    processor_config: dict | None = None
+    chat_template: str | None = None
+    # name -> text, for remote code (.py), generation_config.json, ...
+    extra_files: dict[str, str] = field(default_factory=dict)
+    # adapter.save_random_weights options
+    tie_embeddings: bool = False
+    # weight keys to drop after the random init (broken twins: the "missing lm_head" case)
+    drop_weights: tuple[str, ...] = ()
+    # False only for broken twins whose config must not parse (none so far); every other config is linted
+    lint_config: bool = True
+
+
+def chat_template(image: str, *, bos: str = "", start: str = "<|im_start|>", end: str = "<|im_end|>\n") -> str:
+    """A ChatML-like template that accepts string content and list content ([{"type":"image"}, {"type":"text"}]).
+
+    mlx_vlm.prompt_utils produces one or the other depending on MODEL_CONFIG[model_type]; `image` is the text an
+    image item renders to (the processor then expands it to the right number of image tokens).
+    """
+    return (
+        bos
+        + "{% for message in messages %}"
+        + start
+        + "{{ message['role'] }}\n"
+        "{% if message['content'] is string %}{{ message['content'] }}"
+        "{% else %}{% for item in message['content'] %}"
+        "{% if item['type'] == 'image' or item['type'] == 'image_url' %}" + image + "{% endif %}"
+        "{% if item['type'] == 'text' %}{{ item['text'] if item['text'] is defined else item['content'] }}{% endif %}"
+        "{% endfor %}{% endif %}" + end + "{% endfor %}"
+        "{% if add_generation_prompt %}" + start + "assistant\n{% endif %}"
+    )
+
+
+def _dump(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def lint_config(folder: Path) -> None:
+    """transformers' strict config validation: mlx_vlm processors load AutoTokenizer, which loads AutoConfig in v5."""
+    from transformers import AutoConfig
+
+    AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
+
+
+def write_twin_files(files: TwinFiles, folder: Path) -> None:
+    """All non-weight files. Pure Python (tokenizers / transformers), no mlx."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_tokenizer(files.tokenizer, folder)
+    _dump(folder / "config.json", files.config)
+    if files.preprocessor_config is not None:
+        _dump(folder / "preprocessor_config.json", files.preprocessor_config)
+    if files.processor_config is not None:
+        _dump(folder / "processor_config.json", files.processor_config)
+    if files.chat_template is not None:
+        (folder / "chat_template.jinja").write_text(files.chat_template)
+    for name, text in files.extra_files.items():
+        (folder / name).write_text(text)
+    if files.lint_config:
+        lint_config(folder)
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("GRID_CACHE") or Path.home() / ".cache" / "grid") / "twins"
+
+
+def build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
+    """Build into a temp dir next to `target`, then os.rename it into place.
+
+    A concurrent builder of the same spec races harmlessly: whoever renames second finds the target present,
+    discards its own copy and returns the winner's (identical, deterministic) folder.
+    """
+    if (target / "config.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        build(tmp)
+        (tmp / ".complete").write_text("ok\n")
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / "config.json").exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -1,0 +1,209 @@
+"""Qwen vision family twins: qwen2_vl, qwen2_5_vl, qwen3_vl (mlx_vlm's numpy Qwen3VLImageProcessor for all three).
+
+Layout follows the HF config.json of the Qwen2-VL / Qwen2.5-VL / Qwen3-VL checkpoints: text keys at the root for
+qwen2 / qwen2.5 (mlx_vlm copies root keys into text_config), a text_config for qwen3.
+"""
+
+from __future__ import annotations
+
+from agent.twins.common import TINY_FFN, TINY_HEAD_DIM, TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS, TINY_LAYERS
+from agent.twins.common import VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.files import TwinFiles, chat_template
+from agent.twins.tokenizer import TokenizerSpec
+
+SPECIALS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
+IMAGE_TEXT = "<|vision_start|><|image_pad|><|vision_end|>"
+
+
+def _tokenizer(vocab: int) -> TokenizerSpec:
+    return TokenizerSpec(
+        vocab_size=vocab,
+        specials=SPECIALS,
+        eos="<|im_end|>",
+        pad="<|endoftext|>",
+        extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
+        config_extra={"model_max_length": 32768},
+    )
+
+
+def _token_ids(tok: TokenizerSpec) -> dict:
+    return {
+        "image_token_id": tok.id("<|image_pad|>"),
+        "video_token_id": tok.id("<|video_pad|>"),
+        "vision_start_token_id": tok.id("<|vision_start|>"),
+        "vision_end_token_id": tok.id("<|vision_end|>"),
+        "vision_token_id": tok.id("<|vision_pad|>"),
+        "bos_token_id": tok.id("<|endoftext|>"),
+        "eos_token_id": tok.id("<|im_end|>"),
+    }
+
+
+def _preprocessor(patch: int, merge: int, processor_class: str, pre_override: dict | None) -> dict:
+    unit = patch * merge
+    base = {
+        "image_processor_type": "Qwen2VLImageProcessor",
+        "processor_class": processor_class,
+        "patch_size": patch,
+        "temporal_patch_size": 2,
+        "merge_size": merge,
+        # Tiny: every image becomes 2x2 .. 4x4 merged tokens (4-16 image tokens).
+        "min_pixels": (2 * unit) ** 2,
+        "max_pixels": (4 * unit) ** 2,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711],
+    }
+    return deep_merge(base, pre_override)
+
+
+def _text_root(vocab: int) -> dict:
+    return {
+        "hidden_size": TINY_HIDDEN,
+        "intermediate_size": TINY_FFN,
+        "num_hidden_layers": TINY_LAYERS,
+        "num_attention_heads": TINY_HEADS,
+        "num_key_value_heads": TINY_KV_HEADS,
+        "hidden_act": "silu",
+        "rms_norm_eps": 1e-6,
+        "max_position_embeddings": 32768,
+        "rope_theta": 1000000.0,
+        "vocab_size": vocab,
+        # Untied on purpose for tiny twins: with tied random embeddings the model just echoes the last prompt token.
+        "tie_word_embeddings": False,
+        # mrope sections must sum to head_dim / 2
+        "rope_scaling": {"type": "mrope", "rope_type": "default", "mrope_section": [2, 3, 3]},
+        "torch_dtype": "bfloat16",
+    }
+
+
+def qwen2_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    vocab = vocab_of(over or {})
+    tok = _tokenizer(vocab)
+    base = {
+        "architectures": ["Qwen2VLForConditionalGeneration"],
+        "model_type": "qwen2_vl",
+        **_text_root(vocab),
+        **_token_ids(tok),
+        "vision_config": {
+            "model_type": "qwen2_vl",
+            "depth": 2,
+            "embed_dim": VISION_HIDDEN,
+            "hidden_size": TINY_HIDDEN,  # merger output = text hidden size
+            "num_heads": VISION_HEADS,
+            "mlp_ratio": 2,  # HF validation wants an int here
+            "in_chans": 3,
+            "in_channels": 3,
+            "patch_size": 14,
+            "spatial_patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+    }
+    cfg = deep_merge(base, over)
+    vision = cfg["vision_config"]
+    return TwinFiles(
+        config=cfg,
+        tokenizer=tok,
+        preprocessor_config=_preprocessor(vision["patch_size"], vision["spatial_merge_size"], "Qwen2VLProcessor", pre),
+        chat_template=chat_template(IMAGE_TEXT),
+    )
+
+
+def qwen2_5_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    vocab = vocab_of(over or {})
+    tok = _tokenizer(vocab)
+    base = {
+        "architectures": ["Qwen2_5_VLForConditionalGeneration"],
+        "model_type": "qwen2_5_vl",
+        **_text_root(vocab),
+        **_token_ids(tok),
+        "vision_config": {
+            "model_type": "qwen2_5_vl",
+            "depth": 2,
+            "hidden_size": VISION_HIDDEN,
+            "intermediate_size": 64,
+            "out_hidden_size": TINY_HIDDEN,
+            "num_heads": VISION_HEADS,
+            "in_chans": 3,
+            "in_channels": 3,
+            "patch_size": 14,
+            "spatial_patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "window_size": 56,
+            "fullatt_block_indexes": [1],
+            "tokens_per_second": 2,
+            "hidden_act": "silu",
+        },
+    }
+    cfg = deep_merge(base, over)
+    vision = cfg["vision_config"]
+    return TwinFiles(
+        config=cfg,
+        tokenizer=tok,
+        preprocessor_config=_preprocessor(vision["patch_size"], vision["spatial_merge_size"], "Qwen2_5_VLProcessor", pre),
+        chat_template=chat_template(IMAGE_TEXT),
+    )
+
+
+def qwen3_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    vocab = vocab_of(over or {})
+    tok = _tokenizer(vocab)
+    ids = _token_ids(tok)
+    base = {
+        "architectures": ["Qwen3VLForConditionalGeneration"],
+        "model_type": "qwen3_vl",
+        **{k: v for k, v in ids.items() if k not in ("bos_token_id", "eos_token_id")},
+        "tie_word_embeddings": False,
+        "text_config": {
+            "model_type": "qwen3_vl_text",
+            "hidden_size": TINY_HIDDEN,
+            "intermediate_size": TINY_FFN,
+            "num_hidden_layers": TINY_LAYERS,
+            "num_attention_heads": TINY_HEADS,
+            "num_key_value_heads": TINY_KV_HEADS,
+            "head_dim": TINY_HEAD_DIM,
+            "hidden_act": "silu",
+            "rms_norm_eps": 1e-6,
+            "max_position_embeddings": 32768,
+            "rope_theta": 5000000.0,
+            "vocab_size": vocab,
+            "tie_word_embeddings": False,
+            "attention_bias": False,
+            "rope_scaling": {"rope_type": "default", "mrope_section": [4, 2, 2], "mrope_interleaved": True},
+            "bos_token_id": ids["bos_token_id"],
+            "eos_token_id": ids["eos_token_id"],
+        },
+        "vision_config": {
+            "model_type": "qwen3_vl",
+            "depth": 2,
+            "hidden_size": VISION_HIDDEN,
+            "intermediate_size": 64,
+            "out_hidden_size": TINY_HIDDEN,
+            "num_heads": VISION_HEADS,
+            "in_channels": 3,
+            "patch_size": 16,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "num_position_embeddings": 64,  # must be a perfect square
+            "deepstack_visual_indexes": [0],
+            "hidden_act": "gelu_pytorch_tanh",
+        },
+        "eos_token_id": ids["eos_token_id"],
+    }
+    cfg = deep_merge(base, over)
+    vision = cfg["vision_config"]
+    return TwinFiles(
+        config=cfg,
+        tokenizer=tok,
+        preprocessor_config=_preprocessor(vision["patch_size"], vision["spatial_merge_size"], "Qwen3VLProcessor", pre),
+        chat_template=chat_template(IMAGE_TEXT),
+    )

@@ -1,0 +1,152 @@
+"""Every twin builds, passes transformers' config validation, loads with mlx_vlm.load and generates with an image.
+
+mlx runs in one subprocess (python -m agent.twins.check) so the pytest process stays mlx-free; twins are built once
+per session into a shared temporary GRID_CACHE. TMPDIR is left alone so MLX's CPU kernel cache is reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.twins import TwinError, list_twins, materialize, registry
+
+# (processor class, image processor class) that mlx_vlm must resolve for each twin: a silent fallback of
+# mlx_vlm's AutoProcessor patch to a different class would otherwise go unnoticed.
+EXPECTED_PROCESSORS = {
+    "qwen2_vl": ("Qwen2VLProcessor", "Qwen3VLImageProcessor"),
+    "qwen2_5_vl": ("Qwen2_5_VLProcessor", "Qwen3VLImageProcessor"),
+    "qwen3_vl": ("Qwen3VLProcessor", "Qwen3VLImageProcessor"),
+    "smolvlm": ("SmolVLMProcessor", "SmolVLMImageProcessorPil"),
+    "idefics3": ("Idefics3Processor", "Idefics3ImageProcessorPil"),
+    "gemma3": ("Gemma3Processor", "Gemma3ImageProcessorPil"),
+    "paligemma": ("PaliGemmaProcessor", "SiglipImageProcessorPil"),
+}
+FOUNDATION_FIVE = ["qwen2_vl", "qwen2_5_vl", "smolvlm", "gemma3", "paligemma"]
+ARCHS = sorted(registry.BUILDERS)
+RUNNABLE = [a for a in ARCHS if a not in registry.EXPECTED_FAILURES]
+
+
+@pytest.fixture(scope="session")
+def twin_cache(tmp_path_factory) -> Path:
+    cache = tmp_path_factory.mktemp("grid-cache")
+    os.environ["GRID_CACHE"] = str(cache)  # materialize() in this process and the check subprocess share it
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return cache
+
+
+def run_check(specs: list[str], cache: Path) -> dict[str, dict]:
+    env = {**os.environ, "GRID_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.twins.check", *specs], capture_output=True, text=True, env=env, timeout=900
+    )
+    results = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            results[row["spec"]] = row
+    missing = set(specs) - set(results)
+    assert not missing, f"no result for {missing}; stderr tail: {proc.stderr[-3000:]}"
+    return results
+
+
+@pytest.fixture(scope="session")
+def checked(twin_cache) -> dict[str, dict]:
+    return run_check([f"twin:{a}" for a in ARCHS], twin_cache)
+
+
+def test_foundation_five_are_registered():
+    assert set(FOUNDATION_FIVE) <= set(registry.BUILDERS)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_config_passes_transformers_validation(arch, twin_cache):
+    from transformers import AutoConfig
+
+    folder = materialize(f"twin:{arch}")
+    cfg = AutoConfig.from_pretrained(str(folder))
+    raw = json.loads((folder / "config.json").read_text())
+    assert raw["model_type"] == arch
+    assert cfg.model_type in (arch, "llava", "pixtral")  # HF parses a few mlx-vlm model types as another class
+    assert (folder / "model.safetensors").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_tokenizer_round_trips_and_matches_vocab(arch, twin_cache):
+    from transformers import AutoTokenizer
+
+    folder = materialize(f"twin:{arch}")
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    text = "Describe this image: Paris, 2024-06-01. Ünïcode ok?"
+    assert tok.decode(tok.encode(text, add_special_tokens=False)) == text
+    raw = json.loads((folder / "config.json").read_text())
+    vocab = max(raw.get("vocab_size") or 0, (raw.get("text_config") or {}).get("vocab_size") or 0)
+    assert len(tok) == vocab
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", RUNNABLE)
+def test_twin_loads_and_generates_with_image(arch, checked):
+    row = checked[f"twin:{arch}"]
+    assert row["ok"], row.get("error")
+    assert row["generation_tokens"] >= 1
+    if arch in EXPECTED_PROCESSORS:
+        assert (row["processor"], row["image_processor"]) == EXPECTED_PROCESSORS[arch]
+    # the image really went through the processor: more prompt tokens than the bare text has
+    assert row["prompt_tokens"] > 12
+
+
+def test_materialize_is_cached_and_deterministic(twin_cache):
+    first = materialize("twin:smolvlm")
+    stamp = (first / "model.safetensors").stat().st_mtime_ns
+    assert materialize("twin:smolvlm") == first
+    assert (first / "model.safetensors").stat().st_mtime_ns == stamp  # reused, not rebuilt
+    other = twin_cache / "rebuild"
+    from agent.twins.build import materialize as build_into
+
+    again = build_into("twin:smolvlm", cache=other)
+    assert (again / "model.safetensors").read_bytes() == (first / "model.safetensors").read_bytes()
+    assert (again / "tokenizer.json").read_bytes() == (first / "tokenizer.json").read_bytes()
+
+
+def test_concurrent_builders_of_one_spec_do_not_break(twin_cache, tmp_path):
+    """Two processes building the same spec at once: both succeed and return the same complete folder."""
+    code = "import sys; from agent.twins import materialize; print(materialize('twin:gemma3'))"
+    env = {**os.environ, "GRID_CACHE": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs[0] == outs[1] == str(tmp_path / "twins" / "gemma3")
+    assert (tmp_path / "twins" / "gemma3" / "model.safetensors").exists()
+    assert not [p for p in (tmp_path / "twins").iterdir() if p.name.startswith(".")]  # no temp dirs left
+
+
+@pytest.mark.parametrize(
+    "spec, needle",
+    [
+        ("twin:no_such_arch", "known: "),
+        ("twin:qwen2_vl@99b", "sizes: tiny"),
+        ("twin:qwen2_vl-q3", "expected twin:<arch>"),
+        ("twin-broken:no_such_case", "cases: "),
+        ("mlx-community/foo", "not a twin spec"),
+    ],
+)
+def test_unknown_specs_raise_one_line_twin_error(spec, needle):
+    with pytest.raises(TwinError) as info:
+        materialize(spec)
+    assert needle in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_list_twins_names_every_builder():
+    infos = {t.name: t for t in list_twins()}
+    for arch in ARCHS:
+        info = infos[f"twin:{arch}"]
+        assert info.buildable and info.arch == arch and "tiny" in info.sizes
+    for info in infos.values():
+        assert info.buildable or info.reason  # an unbuildable twin always says why
