@@ -71,7 +71,8 @@ class ResultRow:
     download_bytes: int | None = None
     load_s: float | None = None
     wall_s: float | None = None
-    weight_bytes: int | None = None
+    weight_bytes: int | None = None  # all parameters
+    decode_weight_bytes: int | None = None  # the language model's: what each decoded token reads
     predicted_memory_gb: float | None = None
     memory_limit_gb: float | None = None
     # --- per-cell medians over the timed trials -----------------------------------------------------------------------

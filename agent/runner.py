@@ -1,0 +1,240 @@
+"""Parent side of a cell: spawn the isolated child, enforce wall-clock limits, turn every outcome into a ResultRow.
+
+One child serves one model group (all its prompts × images on this node): it fetches, loads once, and runs each cell.
+If a cell hangs or kills the child, that cell gets its row (timeout / crashed / oom) and a fresh child takes the rest.
+This process never imports mlx.
+"""
+
+from __future__ import annotations
+
+import datetime
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from agent import errors, methodology
+from agent.errors import ErrorInfo, Frame
+from agent.hardware import Hardware
+from agent.images import image_path
+from agent.provenance import versions
+from grid.plan import Cell
+from grid.schema import ResultRow
+
+FETCH_TIMEOUT_S = float(os.environ.get("GRID_FETCH_TIMEOUT_S", 3600))
+TAIL_CHARS = 4000
+
+
+class ChildDied(Exception):
+    def __init__(self, exit_code: int | None, log_tail: str):
+        self.exit_code, self.log_tail = exit_code, log_tail
+        super().__init__(f"child exited with {exit_code}")
+
+
+class ChildTimeout(Exception):
+    pass
+
+
+class ChildProcess:
+    """A spawned agent.child process and its pipe. The `spawn` start method gives a fresh interpreter: nothing of the
+    parent's imports, threads or Ray state leaks into the measurement."""
+
+    def __init__(self):
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child_conn = ctx.Pipe()
+        fd, self.log_path = tempfile.mkstemp(prefix="grid-child-", suffix=".log")
+        os.close(fd)
+        from agent import child
+
+        self.process = ctx.Process(target=child.main, args=(child_conn, self.log_path), daemon=True)
+        self.process.start()
+        child_conn.close()
+
+    def request(self, op: str, payload: dict, timeout_s: float) -> dict:
+        try:
+            self._conn.send((op, payload))
+            if not self._conn.poll(timeout_s):
+                self.kill()
+                raise ChildTimeout(f"{op} exceeded {timeout_s:.0f} s")
+            return self._conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            self.process.join(5)
+            raise ChildDied(self.process.exitcode, self.log_tail()) from None
+
+    def log_tail(self) -> str:
+        try:
+            return Path(self.log_path).read_text(errors="replace")[-TAIL_CHARS:]
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            try:
+                self._conn.send(("exit", {}))
+            except (BrokenPipeError, OSError):
+                pass
+            self.process.join(10)
+        self.kill()
+        self._conn.close()
+        Path(self.log_path).unlink(missing_ok=True)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _status_for(info: ErrorInfo) -> str:
+    return {"OOM": "oom", "Timeout": "timeout", "Crash": "crashed"}.get(info.error_class, "failed")
+
+
+class GroupRun:
+    """Runs one model group on this node, yielding a row per cell as each finishes."""
+
+    def __init__(self, cells: list[Cell], hardware: Hardware, node_id: str = "", attempt: int = 1):
+        self.cells, self.hw, self.node_id, self.attempt = cells, hardware, node_id, attempt
+        self.fetch: dict = {}
+        self.load: dict = {}
+        self.child: ChildProcess | None = None
+
+    # --- row building ------------------------------------------------------------------------------------------------
+    def _base(self, cell: Cell, started: str) -> dict:
+        hw = self.hw
+        return dict(
+            run_id=cell.run_id, cell_id=cell.cell_id, model=cell.model.id, hw_class=hw.hw_class,
+            suite_name=cell.suite_name, suite_hash=cell.suite_hash, model_source=cell.model.source,
+            model_revision=cell.model.revision, arch=self.load.get("arch"), prompt_id=cell.prompt.id,
+            image_id=cell.image.id, hostname=hw.hostname, node_id=self.node_id, chip=hw.chip, ram_gb=hw.ram_gb,
+            gpu_cores=hw.gpu_cores, os_name=hw.os_name, os_version=hw.os_version,
+            backend=self.load.get("backend", hw.backend), started_at=started, finished_at=_now(),
+            attempt=self.attempt, max_tokens=cell.generation.max_tokens, temperature=cell.generation.temperature,
+            warmup_runs=cell.generation.warmup_runs, trials=cell.generation.trials,
+            exact_tokens=cell.generation.exact_tokens, seed=cell.generation.seed,
+            download_s=self.fetch.get("download_s"), download_bytes=self.fetch.get("download_bytes"),
+            load_s=self.load.get("load_s"), weight_bytes=self.load.get("weight_bytes"),
+            decode_weight_bytes=self.load.get("decode_weight_bytes"), bandwidth_gbps=hw.bandwidth_gbps,
+            memory_limit_gb=cell.model.memory_limit_gb, **versions(),
+        )
+
+    def _failure_row(self, cell: Cell, started: str, info: ErrorInfo, message: str, tail: str) -> ResultRow:
+        return ResultRow(**self._base(cell, started), status=_status_for(info), error_class=info.error_class,
+                         error_package=info.error_package, error_fix=info.error_fix,
+                         error_message=errors.redact(message)[:2000], traceback_tail=errors.redact(tail[-TAIL_CHARS:]))
+
+    def _error_row(self, cell: Cell, started: str, err: dict) -> ResultRow:
+        def frames(raw):
+            return [Frame(*f) for f in raw]
+
+        info = errors.classify(err["type"], err["message"], frames(err["frames"]), self.fetch.get("path"),
+                               [(t, m, frames(f)) for t, m, f in err.get("chain", [])])
+        return self._failure_row(cell, started, info, f"{err['type']}: {err['message']}", err.get("traceback", ""))
+
+    def _ok_row(self, cell: Cell, started: str, result: dict, prompt_text: str) -> ResultRow:
+        trials, cold = result["trials"], result["cold"]
+
+        def col(key):
+            return [t[key] for t in trials]
+
+        decode = methodology.summarize(col("decode_tps"))
+        med = methodology.median_or_none
+        decode_tps = decode.median
+        bw_fraction = None
+        if self.hw.bandwidth_gbps and self.load.get("decode_weight_bytes"):
+            bw_fraction = self.load["decode_weight_bytes"] * decode_tps / (self.hw.bandwidth_gbps * 1e9)
+        last = trials[-1]
+        return ResultRow(
+            **self._base(cell, started), status="ok",
+            wall_s=None, ttft_s=med(col("ttft_s")), prompt_tokens=int(med(col("prompt_tokens"))),
+            prefill_tps=med(col("prefill_tps")), generation_tokens=int(med(col("generation_tokens"))),
+            decode_tps=decode_tps, peak_memory_gb=max(col("peak_memory_gb")), processor_s=med(col("processor_s")),
+            vision_s=med(col("vision_s")), prefill_s=med(col("prefill_s")), decode_s=med(col("decode_s")),
+            decode_tps_iqr=decode.iqr, decode_tps_min=decode.min, decode_tps_max=decode.max, decode_tps_cv=decode.cv,
+            outlier_trials=list(decode.outliers),
+            slow_first_run=methodology.slow_first_run(cold["wall_s"] if cold else None, col("wall_s")),
+            cold_ttft_s=cold["ttft_s"] if cold else None, cold_decode_tps=cold["decode_tps"] if cold else None,
+            bandwidth_fraction=bw_fraction,
+            trial_ttft_s=col("ttft_s"), trial_prompt_tokens=col("prompt_tokens"), trial_prefill_tps=col("prefill_tps"),
+            trial_generation_tokens=col("generation_tokens"), trial_decode_tps=col("decode_tps"),
+            trial_peak_memory_gb=col("peak_memory_gb"), trial_wall_s=col("wall_s"),
+            trial_processor_s=col("processor_s"), trial_vision_s=col("vision_s"), trial_prefill_s=col("prefill_s"),
+            trial_decode_s=col("decode_s"), output_text=last["text"], finish_reason=last["finish_reason"],
+            quality_flags=_quality_flags(last["text"], cell),
+        )
+
+    # --- child lifecycle ---------------------------------------------------------------------------------------------
+    def _start_child(self, cell: Cell) -> dict | None:
+        """Spawn, fetch, load. Returns an error dict/exception marker on failure, None when ready."""
+        self.child = ChildProcess()
+        reply = self.child.request("fetch", {"model": cell.model.id, "revision": cell.model.revision}, FETCH_TIMEOUT_S)
+        if "error" in reply:
+            return reply["error"]
+        self.fetch = reply
+        reply = self.child.request("load", {"path": reply["path"], "trust_remote_code": cell.model.trust_remote_code,
+                                            "memory_limit_gb": cell.model.memory_limit_gb}, cell.timeout_s)
+        if "error" in reply:
+            return reply["error"]
+        self.load = reply
+        return None
+
+    def _stop_child(self) -> None:
+        if self.child is not None:
+            self.child.close()
+            self.child = None
+
+    def __iter__(self) -> Iterator[ResultRow]:
+        load_error = None
+        try:
+            for cell in self.cells:
+                started = _now()
+                wall0 = _monotonic()
+                try:
+                    if self.child is None and load_error is None:
+                        load_error = self._start_child(cell)
+                    if load_error is not None:  # a model that cannot load fails every cell of its group
+                        row = self._error_row(cell, started, load_error)
+                    else:
+                        payload = {"prompt": cell.prompt.full_text, "image": _cell_image(cell),
+                                   "max_tokens": cell.generation.max_tokens, "temperature": cell.generation.temperature,
+                                   "exact_tokens": cell.generation.exact_tokens, "seed": cell.generation.seed,
+                                   "warmup_runs": cell.generation.warmup_runs, "trials": cell.generation.trials}
+                        reply = self.child.request("run", payload, cell.timeout_s)
+                        row = (self._error_row(cell, started, reply["error"]) if "error" in reply
+                               else self._ok_row(cell, started, reply, cell.prompt.full_text))
+                except ChildTimeout as exc:
+                    row = self._failure_row(cell, started, errors.TIMEOUT, f"Timeout: {exc}", self.child.log_tail())
+                    self._stop_child()
+                except ChildDied as exc:
+                    info = errors.crash_info(exc.exit_code, exc.log_tail)
+                    row = self._failure_row(cell, started, info, f"child process died (exit code {exc.exit_code})",
+                                            exc.log_tail)
+                    self._stop_child()
+                yield row.replace(wall_s=_monotonic() - wall0, finished_at=_now())
+        finally:
+            self._stop_child()
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.perf_counter()
+
+
+def _cell_image(cell: Cell) -> str | None:
+    if cell.image.builtin:
+        return image_path(builtin=cell.image.builtin)
+    return image_path(data=cell.image_bytes, suffix=Path(cell.image.path or "x.png").suffix or ".png")
+
+
+def _quality_flags(text: str, cell: Cell) -> list[str]:
+    from agent import quality
+
+    return quality.flags(text, cell.prompt.text, cell.prompt.context)
+
+
+def run_group(cells: list[Cell], hardware: Hardware, node_id: str = "", attempt: int = 1) -> Iterator[ResultRow]:
+    return iter(GroupRun(cells, hardware, node_id, attempt))

@@ -1,0 +1,21 @@
+"""The `grid` command line: one module per command group, registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from grid.cli import run
+
+app = typer.Typer(
+    name="grid",
+    help="A distributed benchmark grid for vision-language models on MLX.\n\n"
+    "Example: grid run smoke   (three synthetic twins, offline, then a report under ./reports)",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+run.register(app)
+
+
+def main() -> None:
+    app()
