@@ -125,3 +125,136 @@ def twin_smoke(folder: str | Path, image: str | Path | None, prompt: str = "Desc
 
 
 # --- runtime: load, generate with stage timings, device info --------------------------------------------------------
+def backend_name() -> str:
+    if mx.metal.is_available():
+        return "metal"
+    cuda = getattr(mx, "cuda", None)
+    if cuda is not None and cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+def device_info() -> dict:
+    """MLX's own view of the device (Metal: recommended working set, memory size), plus the backend."""
+    info = {}
+    try:
+        info = {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in mx.device_info().items()}
+    except Exception:  # older mlx or a backend without device_info
+        pass
+    info["backend"] = backend_name()
+    return info
+
+
+def load_model(path: str, trust_remote_code: bool = False) -> tuple[object, object, dict]:
+    """Load with mlx_vlm.load (strict) and time it; the model is already on disk, so no download is inside load_s."""
+    mx.reset_peak_memory()
+    t0 = time.perf_counter()
+    model, processor = mlx_vlm.load(path, trust_remote_code=trust_remote_code)
+    load_s = time.perf_counter() - t0
+    from mlx.utils import tree_flatten
+
+    total = sum(v.nbytes for _, v in tree_flatten(model.parameters()))
+    lm = getattr(model, "language_model", None)
+    # Decode reads the language model's weights once per token: the bytes that bound decode speed.
+    decode_bytes = sum(v.nbytes for _, v in tree_flatten(lm.parameters())) if lm is not None else total
+    info = {
+        "load_s": load_s,
+        "weight_bytes": int(total),
+        "decode_weight_bytes": int(decode_bytes),
+        "arch": getattr(model.config, "model_type", None),
+        "load_peak_memory_gb": mx.get_peak_memory() / 1e9,
+    }
+    return model, processor, info
+
+
+def generate_timed(model, processor, prompt: str, image: str | None, max_tokens: int, temperature: float,
+                   exact_tokens: bool, seed: int) -> dict:
+    """One generation through mlx_vlm.stream_generate, timed by stage.
+
+    The processor runs first on its own (mlx-vlm folds it into nothing: its prompt_tps excludes it), then
+    stream_generate gets the prepared tensors. The vision tower + projector are timed by wrapping the model's
+    get_input_embeddings with an eval, which adds one sync between vision and prefill and nothing else.
+    decode_tps and prefill_tps are mlx-vlm's own figures.
+    """
+    from mlx_vlm.generate.dispatch import should_add_special_tokens
+    from mlx_vlm.prompt_utils import apply_chat_template
+    from mlx_vlm.utils import StoppingCriteria, prepare_inputs
+
+    tokenizer = processor.tokenizer if hasattr(processor, "tokenizer") else processor
+    formatted = apply_chat_template(processor, model.config, prompt, num_images=1 if image else 0)
+    mx.random.seed(seed)
+    mx.clear_cache()
+    mx.reset_peak_memory()
+
+    t0 = time.perf_counter()
+    inputs = prepare_inputs(
+        processor, images=[image] if image else None, prompts=formatted,
+        image_token_index=getattr(model.config, "image_token_index", None),
+        add_special_tokens=should_add_special_tokens(model.config.model_type, processor),
+    )
+    mx.eval([v for v in inputs.values() if isinstance(v, mx.array)])
+    processor_s = time.perf_counter() - t0
+
+    vision_times: list[float] = []
+    original = model.get_input_embeddings
+
+    def timed_embeddings(*args, **kwargs):
+        start = time.perf_counter()
+        out = original(*args, **kwargs)
+        mx.eval(out.inputs_embeds)
+        vision_times.append(time.perf_counter() - start)
+        return out
+
+    if exact_tokens:
+        # EOS cannot end the trial early: an empty stopping criteria (a plain lambda would stick to the tokenizer).
+        criteria = StoppingCriteria([], tokenizer)
+        criteria.eos_token_ids = []
+        tokenizer.stopping_criteria = criteria
+    else:
+        tokenizer.stopping_criteria.reset(model.config.eos_token_id)
+
+    extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "pixel_values", "attention_mask")}
+    text, last, first_at = "", None, None
+    model.get_input_embeddings = timed_embeddings
+    try:
+        t_gen = time.perf_counter()
+        for response in mlx_vlm.stream_generate(
+            model, processor, formatted, max_tokens=max_tokens, temperature=temperature,
+            input_ids=inputs["input_ids"], pixel_values=inputs.get("pixel_values"),
+            mask=inputs.get("attention_mask"), **extra,
+        ):
+            if first_at is None:
+                first_at = time.perf_counter()
+            text += response.text
+            last = response
+        end = time.perf_counter()
+    finally:
+        del model.get_input_embeddings
+    clean = getattr(processor, "clean_output", None)
+    if callable(clean):
+        text = clean(text)
+    first_at = first_at or end
+    vision_s = sum(vision_times)
+    return {
+        "text": text,
+        "finish_reason": getattr(last, "finish_reason", None),
+        "prompt_tokens": int(getattr(last, "prompt_tokens", 0)),
+        "generation_tokens": int(getattr(last, "generation_tokens", 0)),
+        "prefill_tps": float(getattr(last, "prompt_tps", 0.0)),
+        "decode_tps": float(getattr(last, "generation_tps", 0.0)),
+        "peak_memory_gb": mx.get_peak_memory() / 1e9,
+        "processor_s": processor_s,
+        "vision_s": vision_s,
+        "prefill_s": max(first_at - t_gen - vision_s, 0.0),
+        "ttft_s": first_at - t0,
+        "decode_s": end - first_at,
+        "wall_s": end - t0,
+    }
+
+
+if __name__ == "__main__":
+    # `python -m agent.adapter device-info`: lets the mlx-free hardware probe ask MLX about the device.
+    if sys.argv[1:] == ["device-info"]:
+        print(json.dumps(device_info()))
+    else:
+        sys.exit("usage: python -m agent.adapter device-info")
