@@ -96,7 +96,8 @@ def materialize(spec_text: str, *, cache: Path | None = None) -> Path:
 
             write_twin_files(files, tmp)
             stats = adapter.save_random_weights(
-                files.config, tmp, SEED, tie_embeddings=files.tie_embeddings, drop_weights=files.drop_weights
+                files.config, tmp, SEED, tie_embeddings=files.tie_embeddings, drop_weights=files.drop_weights,
+                dtype=files.dtype,
             )
             _write_manifest(tmp, spec, digest, stats)
 

@@ -26,6 +26,8 @@ class TwinFiles:
     extra_files: dict[str, str] = field(default_factory=dict)
     # adapter.save_random_weights options
     tie_embeddings: bool = False
+    # weight dtype; float16 where the real checkpoints are float16 and mlx-vlm code relies on it
+    dtype: str = "bfloat16"
     # weight keys to drop after the random init (broken twins: the "missing lm_head" case)
     drop_weights: tuple[str, ...] = ()
     # False only for broken twins whose config must not parse (none so far); every other config is linted

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from agent.twins import gemma, idefics, qwen
+from agent.twins import gemma, idefics, lfm2, llava, mistral, qwen
 from agent.twins.files import TwinFiles
 
 # A builder takes (config overrides, preprocessor overrides) and returns the files of one twin; tiny when both None.
@@ -19,13 +19,23 @@ BUILDERS: dict[str, Builder] = {
     "idefics3": idefics.idefics3,
     "gemma3": gemma.gemma3,
     "paligemma": gemma.paligemma,
+    "llava": llava.llava,
+    "llava_next": llava.llava_next,
+    "pixtral": mistral.pixtral,
+    "mistral3": mistral.mistral3,
+    "lfm2_vl": lfm2.lfm2_vl,
 }
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
 NOT_BUILDABLE: dict[str, str] = {}
 
 # Twins that are expected to fail at run time through a genuine upstream bug (kept faithful, never patched).
-EXPECTED_FAILURES: dict[str, dict] = {}
+# The expectation uses the suite's `expect` shape.
+EXPECTED_FAILURES: dict[str, dict] = {
+    # mlx-vlm 0.7.10's LlavaProcessor forwards padding=True to the HF image processor; transformers 5.x rejects it:
+    # "ImagesKwargs.__init__() got an unexpected keyword argument 'padding'". Real llava checkpoints fail the same way.
+    "llava": {"status": "failed", "error_class": "API Mismatch", "error_package": "mlx-vlm"},
+}
 
 
 @dataclass(frozen=True)
