@@ -1,0 +1,100 @@
+"""Error classes and owning packages from traceback frames; secrets redacted. Frames are recorded shapes of the seed
+report's real tracebacks (pure logic: the real failures are reproduced by broken twins in test_twins_broken)."""
+
+import pytest
+
+from agent.errors import Frame, classify, crash_info, redact
+
+SP = "/venv/lib/python3.13/site-packages"
+MODEL = "/cache/hub/models--x/snapshots/abc"
+
+
+def frames(*paths):
+    return [Frame(p, 1, "f") for p in paths]
+
+
+def test_processor_type_check_is_owned_by_the_caller_not_transformers():
+    info = classify("TypeError", "Received a InternVLImageProcessor for argument image_processor, but a "
+                    "ImageProcessingMixin was expected.",
+                    frames(f"{SP}/mlx_vlm/utils.py", f"{SP}/mlx_vlm/models/internvl_chat/processor.py",
+                           f"{SP}/transformers/processing_utils.py", f"{SP}/transformers/processing_utils.py"))
+    assert (info.error_class, info.error_package) == ("Processor Error", "mlx-vlm")
+
+
+def test_import_error_in_model_shipped_code_is_lib_version_owned_by_model_files():
+    info = classify("ImportError", "cannot import name '_validate_images_text_input_order' from "
+                    "'transformers.processing_utils'",
+                    frames(f"{SP}/mlx_vlm/utils.py", f"{SP}/transformers/dynamic_module_utils.py",
+                           "/root/.cache/huggingface/modules/transformers_modules/kimi/processing_kimi_vl.py"))
+    assert (info.error_class, info.error_package) == ("Lib Version", "model files")
+
+
+def test_missing_weight_is_weight_mismatch():
+    info = classify("ValueError", "Missing 1 parameters: \nlanguage_model.lm_head.weight.",
+                    frames(f"{SP}/mlx_vlm/utils.py", f"{SP}/mlx/nn/layers/base.py"))
+    assert info.error_class == "Weight Mismatch" and info.error_package == "model files"
+
+
+def test_bad_cast_is_type_cast_error_in_mlx():
+    info = classify("RuntimeError", "std::bad_cast", frames(f"{SP}/mlx_vlm/models/deepseek_vl_v2/deepseek_vl_v2.py"))
+    assert (info.error_class, info.error_package) == ("Type Cast Error", "mlx")
+
+
+def test_metal_malloc_is_oom():
+    info = classify("RuntimeError", "[metal::malloc] Attempting to allocate 135433060352 bytes which is greater "
+                    "than the maximum allowed buffer size", frames(f"{SP}/mlx_vlm/generate.py"))
+    assert info.error_class == "OOM" and info.error_package == "mlx"
+
+
+def test_attribute_error_in_remote_code_is_api_mismatch_of_model_files():
+    info = classify("AttributeError", "RobertaTokenizer has no attribute additional_special_tokens",
+                    frames(f"{SP}/mlx_vlm/utils.py", f"{MODEL}/processing_florence2.py"), model_dir=MODEL)
+    assert (info.error_class, info.error_package) == ("API Mismatch", "model files")
+
+
+def test_wrapped_processor_error_uses_the_cause():
+    cause = ("TypeError", "ImagesKwargs.__init__() got an unexpected keyword argument 'padding'",
+             frames(f"{SP}/mlx_vlm/models/llava/processing_llava.py", f"{SP}/transformers/image_processing_base.py"))
+    info = classify("ValueError", "Failed to process inputs with error: ...", frames(f"{SP}/mlx_vlm/utils.py"),
+                    chain=[cause])
+    assert info.error_class == "API Mismatch"
+    assert info.error_package == "transformers"  # raised inside transformers' strict kwargs check
+
+
+def test_missing_file_is_config_missing():
+    info = classify("OSError", f"{MODEL} does not appear to have a file named image_processing_phi3_v.py",
+                    frames(f"{SP}/transformers/dynamic_module_utils.py"))
+    assert (info.error_class, info.error_package) == ("Config Missing", "model files")
+
+
+def test_unknown_exception_in_model_code_is_model_error_owned_by_the_raiser():
+    info = classify("IndexError", "index 3 out of range",
+                    frames(f"{SP}/mlx_vlm/generate.py", f"{SP}/mlx_vlm/models/qwen2_vl/vision.py"))
+    assert (info.error_class, info.error_package) == ("Model Error", "mlx-vlm")
+
+
+def test_hub_errors_have_their_own_classes():
+    assert classify("RepositoryNotFoundError", "404", []).error_class == "Repo Not Found"
+    assert classify("GatedRepoError", "403", []).error_class == "Gated Model"
+    assert classify("LocalEntryNotFoundError", "offline", []).error_package == "huggingface-hub"
+
+
+def test_crash_by_signal():
+    assert crash_info(-6, "Fatal Python error: Aborted").error_class == "Crash"
+    assert crash_info(-9).error_class == "OOM"
+
+
+@pytest.mark.parametrize("secret", ["hf_" + "a1B2c3D4e5F6g7H8i9J0kLmNoPqRsT", "Bearer abcdefghijklmnop"])
+def test_tokens_are_redacted(secret):
+    out = redact(f"401 Client Error for url with {secret} in it")
+    assert secret not in out and "[REDACTED]" in out
+
+
+def test_env_token_value_is_redacted(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "plainlookingvalue123")
+    assert "plainlookingvalue123" not in redact("token was plainlookingvalue123")
+
+
+def test_commit_hashes_and_paths_survive_redaction():
+    text = "/cache/models--x/snapshots/3fe7794f0a1b2c3d4e5f60718293a4b5c6d7e8f9/config.json line 12"
+    assert redact(text) == text
