@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from grid.cli import run
+from grid.cli import nodes, run, twins
 
 app = typer.Typer(
     name="grid",
@@ -15,6 +15,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 run.register(app)
+nodes.register(app)
+app.add_typer(twins.app, name="twins")
 
 
 def main() -> None:
