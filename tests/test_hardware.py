@@ -45,7 +45,8 @@ def test_recorded_macs(folder, hw_class, chip, ram, gpu, perf, eff, model_id, os
     assert h.working_set_gb == ram * 0.75
     labels = h.labels()
     assert labels == {"hw_class": hw_class, "chip": chip.removeprefix("Apple ").replace(" ", "-"), "ram_gb": str(ram),
-                      "gpu_cores": str(gpu), "backend": "metal"}
+                      "gpu_cores": str(gpu), "backend": "metal",
+                      "working_set_gb": f"{ram * 0.75:.1f}"}
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]|[A-Za-z0-9]", v) for v in labels.values())
 
 
@@ -109,7 +110,9 @@ def test_live_probe_here_and_env_override(monkeypatch):
     h = hw.probe(device_info=False)
     assert h.cpu_cores >= 1 and h.ram_gb > 0 and h.backend in hw.BACKENDS and " " not in h.hw_class
     monkeypatch.setenv("GRID_HW_CLASS", "Fake M9 Ultra")
-    assert hw.probe(device_info=False).hw_class == "Fake-M9-Ultra"
+    monkeypatch.setenv("GRID_RAM_GB", "8")
+    fake = hw.probe(device_info=False)
+    assert (fake.hw_class, fake.ram_gb, fake.labels()["ram_gb"]) == ("Fake-M9-Ultra", 8.0, "8")
 
 
 def test_probe_module_never_imports_mlx():

@@ -1,0 +1,389 @@
+"""Forming a lab: start a Ray head, join labelled nodes, leave, supervise, list.
+
+Every node grid starts gets its own --temp-dir, and grid records it in `$GRID_CACHE/nodes/<name>.json`. Leaving kills
+exactly the processes whose command line names that temp dir, and their children, by PID: `ray stop` is host-wide
+and would also kill other clusters on the machine (other users' or tests').
+
+Ray facts this relies on (../shared/notes/ray.md): labels + label_selector for placement, one `grid_slot` resource per
+node so measurements never share a machine, token auth via RAY_AUTH_MODE=token and ~/.ray/auth_token, the Jobs API
+needs the dashboard, a node marked dead exits its raylet by itself and never rejoins unless something restarts it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from agent.hardware import Hardware, label_value
+
+GRID_SLOT = "grid_slot"
+NODE_ROLE = "grid-node"
+HEAD_ROLE = "grid-head"
+DEFAULT_PORT = 6379
+DEFAULT_DASHBOARD_PORT = 8265
+
+
+class ClusterError(RuntimeError):
+    """A user-facing problem (one line of advice)."""
+
+
+@dataclass
+class NodeRecord:
+    name: str
+    role: str  # head | node
+    temp_dir: str
+    address: str  # GCS address, host:port
+    node_ip: str | None = None
+    dashboard_url: str | None = None
+    hw_class: str | None = None
+    labels: dict = field(default_factory=dict)
+    supervisor_pid: int | None = None
+    auth: bool = True
+    started_at: float = field(default_factory=time.time)
+
+
+# --- where things are ---------------------------------------------------------------------------------------------------
+
+
+def state_dir() -> Path:
+    root = Path(os.environ.get("GRID_CACHE") or Path.home() / ".cache" / "grid")
+    return root / "nodes"
+
+
+def record_path(name: str) -> Path:
+    return state_dir() / f"{name}.json"
+
+
+def save_record(rec: NodeRecord) -> None:
+    path = record_path(rec.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(rec), indent=2))
+    tmp.replace(path)
+
+
+def load_records() -> list[NodeRecord]:
+    out = []
+    for p in sorted(state_dir().glob("*.json")):
+        try:
+            out.append(NodeRecord(**json.loads(p.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue
+    return out
+
+
+def load_record(name: str | None, role: str | None = None) -> NodeRecord:
+    recs = [r for r in load_records() if role is None or r.role == role]
+    if name:
+        recs = [r for r in recs if r.name == name]
+    if not recs:
+        raise ClusterError(f"no {role or 'node'} {name or ''} started by grid on this machine (records: {state_dir()})")
+    if len(recs) > 1:
+        raise ClusterError(f"several nodes here ({', '.join(r.name for r in recs)}): name one")
+    return recs[0]
+
+
+def ray_executable() -> str:
+    """The `ray` next to this Python (a venv's), so nodes run the same Ray version as grid."""
+    candidate = Path(sys.executable).parent / "ray"
+    found = str(candidate) if candidate.exists() else shutil.which("ray")
+    if not found:
+        raise ClusterError("the `ray` command is not installed: pip install 'ray[default]'")
+    return found
+
+
+def token_path() -> Path:
+    return Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+
+
+def ensure_token() -> Path:
+    """Create the cluster token (256 random bits, Ray's own generator) at token_path() unless one exists; 0600."""
+    path = token_path()
+    if not path.exists() and not os.environ.get("RAY_AUTH_TOKEN"):
+        from ray._private.authentication.authentication_token_generator import generate_new_authentication_token
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(generate_new_authentication_token())
+    return path
+
+
+def _env(auth: bool, extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env["RAY_AUTH_MODE"] = "token" if auth else "disabled"
+    if sys.platform == "darwin":
+        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "1"  # Ray refuses multi-node on macOS without it
+    # the job entrypoint's `python` is resolved with the head's PATH: put this Python's bin first (ray.md §2)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra or {})
+    return env
+
+
+def _ray_start(args: list[str], env: dict, timeout: float = 180) -> str:
+    cmd = [ray_executable(), "start", *args]
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ClusterError(f"`ray start` did not finish in {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stdout + proc.stderr).strip().splitlines() if ln.strip()]
+        cause = next((ln for ln in reversed(lines) if "Error" in ln or "error" in ln), lines[-1] if lines else "")
+        raise ClusterError(f"`ray start` failed (exit {proc.returncode}): {cause.strip()}\n" + "\n".join(lines[-12:]))
+    return proc.stdout + proc.stderr
+
+
+def default_temp_dir(name: str) -> str:
+    # short: Ray puts unix sockets under it and macOS caps socket paths at 104 bytes
+    return str(Path(os.environ.get("RAY_TMPDIR") or "/tmp") / "grid" / name)
+
+
+# --- head -----------------------------------------------------------------------------------------------------------------
+
+
+def start_head(*, port: int = DEFAULT_PORT, dashboard_host: str = "127.0.0.1", dashboard_port: int = DEFAULT_DASHBOARD_PORT,
+               node_ip: str | None = None, auth: bool = True, num_cpus: int | None = None,
+               object_store_memory: int | None = None, node_timeout_s: float = 30, name: str = "head",
+               temp_dir: str | None = None, ray_client_server_port: int | None = None) -> NodeRecord:
+    """`ray start --head` with the dashboard (the Jobs API lives there), no grid_slot and label role=grid-head so cells
+    never land on it. node_timeout_s: how long a silent node takes to be marked dead (Ray's default is ~65 s)."""
+    temp_dir = temp_dir or default_temp_dir(name)
+    if auth:
+        ensure_token()
+    threshold = max(2, round(node_timeout_s / 2))
+    env = _env(auth, {"RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "1000",
+                      "RAY_health_check_failure_threshold": str(threshold)})
+    args = ["--head", f"--port={port}", "--include-dashboard=true", f"--dashboard-host={dashboard_host}",
+            f"--dashboard-port={dashboard_port}", f"--temp-dir={temp_dir}", f"--labels=role={HEAD_ROLE}"]
+    if node_ip:
+        args.append(f"--node-ip-address={node_ip}")
+    if num_cpus is not None:
+        args.append(f"--num-cpus={num_cpus}")
+    if object_store_memory:
+        args.append(f"--object-store-memory={object_store_memory}")
+    if ray_client_server_port:
+        args.append(f"--ray-client-server-port={ray_client_server_port}")
+    _ray_start(args, env)
+    address = (Path(temp_dir) / "ray_current_cluster").read_text().strip()
+    rec = NodeRecord(name=name, role="head", temp_dir=temp_dir, address=address, node_ip=address.rsplit(":", 1)[0],
+                     dashboard_url=f"http://{dashboard_host}:{dashboard_port}", auth=auth)
+    save_record(rec)
+    return rec
+
+
+# --- worker nodes ---------------------------------------------------------------------------------------------------------
+
+
+def node_labels(hw: Hardware) -> dict[str, str]:
+    return {**hw.labels(), "role": NODE_ROLE}
+
+
+def join_args(address: str, hw: Hardware, temp_dir: str, *, node_ip: str | None = None, num_cpus: int | None = None,
+              object_store_memory: int | None = None, dashboard_agent_port: int | None = None) -> list[str]:
+    labels = ",".join(f"{k}={v}" for k, v in node_labels(hw).items())
+    args = [f"--address={address}", f"--labels={labels}", f"--resources={json.dumps({GRID_SLOT: 1})}",
+            f"--temp-dir={temp_dir}"]
+    if node_ip:
+        args.append(f"--node-ip-address={node_ip}")
+    if num_cpus is not None:
+        args.append(f"--num-cpus={num_cpus}")
+    if object_store_memory:
+        args.append(f"--object-store-memory={object_store_memory}")
+    if dashboard_agent_port:  # default 52365 clashes when several nodes share one host (tests)
+        args.append(f"--dashboard-agent-listen-port={dashboard_agent_port}")
+    return args
+
+
+def join(address: str, hw: Hardware, *, name: str | None = None, auth: bool = True, **kw) -> NodeRecord:
+    name = name or label_value(f"node-{socket.gethostname()}")
+    temp_dir = kw.pop("temp_dir", None) or default_temp_dir(name)
+    if any(p.is_running() for p in node_processes(temp_dir)):
+        raise ClusterError(f"node {name} is already running here (temp dir {temp_dir}); `grid node leave {name}` first")
+    _ray_start(join_args(address, hw, temp_dir, **kw), _env(auth))
+    rec = NodeRecord(name=name, role="node", temp_dir=temp_dir, address=address, node_ip=kw.get("node_ip"),
+                     hw_class=hw.hw_class, labels=node_labels(hw), auth=auth)
+    save_record(rec)
+    return rec
+
+
+def supervise(address: str, hw: Hardware, *, name: str | None = None, auth: bool = True, poll_s: float = 2.0,
+              retry_s: float = 5.0, max_rejoins: int | None = None, log=print, **kw) -> None:
+    """Join, then rejoin whenever this node's raylet exits (Ray marks a partitioned or stalled node dead and its raylet
+    exits for good once it can reach the GCS again). Ends on SIGTERM/SIGINT by leaving."""
+    name = name or label_value(f"node-{socket.gethostname()}")
+    temp_dir = kw.pop("temp_dir", None) or default_temp_dir(name)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+    rejoins = 0
+    try:
+        while not stopping:
+            kill_processes(node_processes(temp_dir))  # orphans of the last life (log_monitor outlives its raylet)
+            try:
+                rec = join(address, hw, name=name, auth=auth, temp_dir=temp_dir, **kw)
+            except ClusterError as e:
+                log(f"join failed, retrying in {retry_s:.0f} s: {e}")
+                _sleep_unless(stopping, retry_s)
+                continue
+            rec.supervisor_pid = os.getpid()
+            save_record(rec)
+            log(f"joined {address} as {name} ({hw.hw_class})")
+            raylet = next((p for p in node_processes(temp_dir) if _is_raylet(p)), None)
+            while not stopping and raylet is not None and _alive(raylet):
+                time.sleep(poll_s)
+            if stopping:
+                break
+            rejoins += 1
+            log(f"raylet of {name} exited (node marked dead?); rejoining ({rejoins})")
+            if max_rejoins is not None and rejoins > max_rejoins:
+                break
+            _sleep_unless(stopping, retry_s)
+    finally:
+        kill_processes(node_processes(temp_dir))
+
+
+def _sleep_unless(stopping: list, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while not stopping and time.monotonic() < end:
+        time.sleep(0.2)
+
+
+# --- processes of one node (by temp dir, never by name) -----------------------------------------------------------------
+
+
+def _psutil():
+    import ray  # noqa: F401  (puts Ray's vendored psutil on sys.path)
+    import psutil
+
+    return psutil
+
+
+def node_processes(temp_dir: str) -> list:
+    """Processes whose command line names this node's temp dir, plus all their descendants (dashboard modules,
+    workers, agents)."""
+    psutil = _psutil()
+    marker = str(Path(temp_dir))
+    roots = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+        except (psutil.Error, TypeError):
+            continue
+        argv = p.info["cmdline"] or []
+        is_ray = any("/ray/" in a for a in argv[:3])  # Ray's binaries and scripts, never e.g. a supervising `grid`
+        if is_ray and (marker + "/" in cmd or cmd.endswith("=" + marker) or f"={marker} " in cmd):
+            roots.append(p)
+    found = {p.pid: p for p in roots}
+    for p in roots:
+        try:
+            for child in p.children(recursive=True):
+                found.setdefault(child.pid, child)
+        except psutil.Error:
+            continue
+    found.pop(os.getpid(), None)
+    return list(found.values())
+
+
+def _is_raylet(p) -> bool:
+    try:
+        return p.name() == "raylet" or any(part.endswith("/raylet") for part in p.cmdline()[:1])
+    except Exception:
+        return False
+
+
+def _alive(p) -> bool:
+    try:
+        return p.is_running() and p.status() != "zombie"
+    except Exception:
+        return False
+
+
+def kill_processes(procs: list, grace_s: float = 5.0) -> list[int]:
+    """SIGTERM, wait, then SIGKILL what is left. Returns the PIDs signalled."""
+    psutil = _psutil()
+    pids = []
+    for p in procs:
+        try:
+            p.terminate()
+            pids.append(p.pid)
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=grace_s)
+    return pids
+
+
+def leave(name: str | None = None, role: str | None = None) -> tuple[NodeRecord, list[int]]:
+    """Stop this machine's node (or head) started by grid: its supervisor first (so it does not rejoin), then every
+    process under its temp dir."""
+    rec = load_record(name, role)
+    psutil = _psutil()
+    if rec.supervisor_pid and rec.supervisor_pid != os.getpid() and psutil.pid_exists(rec.supervisor_pid):
+        try:
+            sup = psutil.Process(rec.supervisor_pid)
+            if "grid" in " ".join(sup.cmdline()) or "supervise" in " ".join(sup.cmdline()):
+                sup.terminate()
+                psutil.wait_procs([sup], timeout=15)
+        except psutil.Error:
+            pass
+    pids = kill_processes(node_processes(rec.temp_dir))
+    record_path(rec.name).unlink(missing_ok=True)
+    return rec, pids
+
+
+# --- listing ----------------------------------------------------------------------------------------------------------------
+
+
+def dashboard_address(address: str | None) -> str:
+    """The dashboard URL to talk to: --address, RAY_ADDRESS when it is http(s), else the head started here."""
+    address = address or os.environ.get("RAY_ADDRESS", "")
+    if address.startswith(("http://", "https://")):
+        return address
+    if address:
+        raise ClusterError(f"{address!r} is not a dashboard URL: use http://HEAD:{DEFAULT_DASHBOARD_PORT}")
+    try:
+        rec = load_record(None, "head")
+    except ClusterError:
+        raise ClusterError(f"no head started here: pass --address http://HEAD:{DEFAULT_DASHBOARD_PORT}") from None
+    return rec.dashboard_url
+
+
+def list_grid_nodes(address: str | None = None) -> list[dict]:
+    """Every node the head knows (alive or dead): name, class, RAM, backend, alive, and the grid task it runs."""
+    from ray.util.state import list_nodes, list_tasks
+
+    url = dashboard_address(address)
+    nodes = list_nodes(address=url, detail=True, limit=10000, raise_on_missing_output=False)
+    running: dict[str, list[str]] = {}
+    try:
+        tasks = list_tasks(address=url, filters=[("state", "=", "RUNNING")], limit=10000, raise_on_missing_output=False)
+        for t in tasks:
+            if (t.name or "").startswith("grid:"):
+                running.setdefault(t.node_id, []).append(t.name.removeprefix("grid:"))
+    except Exception:  # the task list is best-effort: never hide the nodes behind it
+        pass
+    out = []
+    for n in nodes:
+        labels = n.labels or {}
+        out.append({
+            "node_id": n.node_id, "node_ip": n.node_ip, "node_name": n.node_name,
+            "role": labels.get("role", "head" if n.is_head_node else ""),
+            "hw_class": labels.get("hw_class", ""), "chip": labels.get("chip", ""),
+            "ram_gb": float(labels["ram_gb"]) if labels.get("ram_gb") else None,
+            "backend": labels.get("backend", ""), "alive": n.state == "ALIVE",
+            "running": running.get(n.node_id, []),
+        })
+    return sorted(out, key=lambda d: (d["role"] != HEAD_ROLE, d["hw_class"], d["node_ip"]))

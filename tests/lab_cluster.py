@@ -1,0 +1,133 @@
+"""A real multi-node Ray "lab" on one machine for tests: a head and labelled nodes started through the `grid` CLI as
+separate processes, each with its own temp dir, loopback IP (127.x.y.n) and free ports, torn down by PID.
+
+Never `ray stop` (host-wide: it would kill other engineers' clusters and tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GRID = str(Path(sys.executable).parent / "grid")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lab_env(root: Path, ray_tmp: Path) -> dict:
+    env = dict(os.environ)
+    env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", RAY_TMPDIR=str(ray_tmp),
+               GRID_CACHE=str(root / "cache"), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+class Lab:
+    def __init__(self, root: Path, node_timeout_s: float = 6):
+        self.root = root
+        # short: Ray's unix sockets live under it and Linux caps socket paths at 107 bytes (pytest's tmp is too deep)
+        self.ray_tmp = Path(tempfile.mkdtemp(prefix="gl", dir="/tmp"))
+        self.env = lab_env(root, self.ray_tmp)
+        self.port, self.dashboard_port, self.client_port = free_port(), free_port(), free_port()
+        self.subnet = f"127.{random.randint(20, 250)}.{random.randint(1, 250)}"
+        self.node_timeout_s = node_timeout_s
+        self.address = ""
+        self.nodes: dict[str, dict] = {}  # name -> {ip, hw_class, supervisor Popen | None}
+        self._next_ip = 2
+
+    @property
+    def dashboard(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}"
+
+    def grid(self, *args: str, env: dict | None = None, timeout: float = 240, check: bool = True):
+        proc = subprocess.run([GRID, *args], env={**self.env, **(env or {})}, capture_output=True, text=True,
+                              timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"grid {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def start_head(self) -> None:
+        self.grid("head", "start", f"--port={self.port}", f"--dashboard-port={self.dashboard_port}", "--no-auth",
+                  "--num-cpus=0", "--object-store-memory=80000000", f"--node-timeout={self.node_timeout_s}",
+                  f"--ray-client-server-port={self.client_port}")
+        rec = json.loads((self.root / "cache" / "nodes" / "head.json").read_text())
+        self.address = rec["address"]
+
+    def _join_args(self, name: str, ip: str) -> list[str]:
+        return ["node", "join", self.address, f"--name={name}", f"--node-ip-address={ip}", "--no-auth",
+                "--num-cpus=1", "--object-store-memory=80000000", f"--dashboard-agent-listen-port={free_port()}",
+                "--no-device-info"]
+
+    def add_node(self, name: str, hw_class: str, ram_gb: float | None = None, supervise: bool = False) -> str:
+        ip = f"{self.subnet}.{self._next_ip}"
+        self._next_ip += 1
+        env = {"GRID_HW_CLASS": hw_class, **({"GRID_RAM_GB": str(ram_gb)} if ram_gb else {})}
+        self.nodes[name] = {"ip": ip, "hw_class": hw_class, "supervisor": None}
+        if supervise:
+            log = open(self.root / f"supervise-{name}.log", "w")
+            self.nodes[name]["supervisor"] = subprocess.Popen(
+                [GRID, *self._join_args(name, ip), "--supervise"], env={**self.env, **env}, stdout=log,
+                stderr=subprocess.STDOUT)
+            self.wait_for(lambda: self.node_ids(name), 90, f"supervised node {name} to join")
+        else:
+            self.grid(*self._join_args(name, ip), env=env)
+        return ip
+
+    def nodes_json(self, cli: bool = False) -> list[dict]:
+        """The head's node list: through `grid nodes --json` (a process, ~3 s) or in-process (fast, for polling)."""
+        if cli:
+            return json.loads(self.grid("nodes", "--json", f"--address={self.dashboard}").stdout)
+        from grid.cluster import list_grid_nodes
+
+        return list_grid_nodes(self.dashboard)
+
+    def node_ids(self, name: str, alive: bool = True) -> list[str]:
+        ip = self.nodes[name]["ip"]
+        return [n["node_id"] for n in self.nodes_json() if n["node_ip"] == ip and n["alive"] == alive]
+
+    def raylet_pid(self, name: str) -> int:
+        from grid.cluster import _is_raylet, node_processes
+
+        procs = [p for p in node_processes(self._temp_dir(name)) if _is_raylet(p)]
+        assert procs, f"no raylet for {name}"
+        return procs[0].pid
+
+    def _temp_dir(self, name: str) -> str:
+        return str(Path(self.env["RAY_TMPDIR"]) / "grid" / name)
+
+    @staticmethod
+    def wait_for(predicate, timeout: float, what: str):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.5)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    def teardown(self) -> None:
+        from grid.cluster import kill_processes, node_processes
+
+        for name, node in self.nodes.items():
+            if node["supervisor"] is not None and node["supervisor"].poll() is None:
+                node["supervisor"].terminate()
+                try:
+                    node["supervisor"].wait(20)
+                except subprocess.TimeoutExpired:
+                    node["supervisor"].kill()
+        grid_dir = Path(self.env["RAY_TMPDIR"]) / "grid"
+        for d in sorted(grid_dir.iterdir()) if grid_dir.exists() else []:
+            kill_processes(node_processes(str(d)))
+        shutil.rmtree(self.ray_tmp, ignore_errors=True)
