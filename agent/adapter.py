@@ -97,14 +97,20 @@ def quantize(src: str | Path, dst: str | Path, bits: int = 4, group_size: int = 
 
 
 
-def twin_smoke(folder: str | Path, image: str | Path | None, prompt: str = "Describe this image.", max_tokens: int = 4) -> dict:
+def twin_smoke(
+    folder: str | Path,
+    image: str | Path | None,
+    prompt: str = "Describe this image.",
+    max_tokens: int = 4,
+    trust_remote_code: bool = False,
+) -> dict:
     """Load a twin with mlx_vlm.load (strict) and generate a few tokens: the build check of agent.twins.check.
 
     Deliberately independent of the runtime section below, so twins can be checked while the runtime evolves.
     """
     from mlx_vlm.prompt_utils import apply_chat_template
 
-    model, processor = mlx_vlm.load(str(folder))
+    model, processor = mlx_vlm.load(str(folder), trust_remote_code=trust_remote_code)
     formatted = apply_chat_template(processor, model.config, prompt, num_images=1 if image else 0)
     result = mlx_vlm.generate(
         model,

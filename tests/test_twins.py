@@ -30,6 +30,10 @@ EXPECTED_PROCESSORS = {
     "pixtral": ("PixtralProcessor", "PixtralImageProcessor"),
     "mistral3": ("Mistral3Processor", "PixtralImageProcessor"),
     "lfm2_vl": ("Lfm2VlProcessor", "Lfm2VlNumpyImageProcessor"),
+    "mllama": ("MllamaProcessor", "MllamaImageProcessorPil"),
+    "glm4v": ("Glm46VProcessor", "Glm4vImageProcessorPil"),
+    "internvl_chat": ("InternVLChatProcessor", "InternVLImageProcessor"),
+    "kimi_vl": ("KimiVLProcessor", "KimiVLImageProcessor"),
 }
 FOUNDATION_FIVE = ["qwen2_vl", "qwen2_5_vl", "smolvlm", "gemma3", "paligemma"]
 ARCHS = sorted(registry.BUILDERS)
@@ -73,8 +77,8 @@ def test_config_passes_transformers_validation(arch, twin_cache):
     from transformers import AutoConfig
 
     folder = materialize(f"twin:{arch}")
-    cfg = AutoConfig.from_pretrained(str(folder))
     raw = json.loads((folder / "config.json").read_text())
+    cfg = AutoConfig.from_pretrained(str(folder), trust_remote_code="auto_map" in raw)
     assert raw["model_type"] == arch
     assert cfg.model_type in (arch, "llava", "pixtral")  # HF parses a few mlx-vlm model types as another class
     assert (folder / "model.safetensors").stat().st_size > 10_000
@@ -85,11 +89,13 @@ def test_tokenizer_round_trips_and_matches_vocab(arch, twin_cache):
     from transformers import AutoTokenizer
 
     folder = materialize(f"twin:{arch}")
-    tok = AutoTokenizer.from_pretrained(str(folder))
+    tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=True)
     text = "Describe this image: Paris, 2024-06-01. Ünïcode ok?"
     assert tok.decode(tok.encode(text, add_special_tokens=False)) == text
     raw = json.loads((folder / "config.json").read_text())
-    vocab = max(raw.get("vocab_size") or 0, (raw.get("text_config") or {}).get("vocab_size") or 0)
+    from agent.twins.common import vocab_of
+
+    vocab = vocab_of(raw)
     assert len(tok) == vocab
 
 

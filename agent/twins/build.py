@@ -87,7 +87,7 @@ def materialize(spec_text: str, *, cache: Path | None = None) -> Path:
 
             tmp.rmdir()  # convert wants to create its output folder itself
             adapter.quantize(base, tmp, bits=spec.bits, group_size=32)
-            _write_manifest(tmp, spec, digest, {"base": str(base)})
+            _write_manifest(tmp, spec, digest, {"base": str(base), "trust_remote_code": files.trust_remote_code})
 
     else:
 
@@ -99,6 +99,6 @@ def materialize(spec_text: str, *, cache: Path | None = None) -> Path:
                 files.config, tmp, SEED, tie_embeddings=files.tie_embeddings, drop_weights=files.drop_weights,
                 dtype=files.dtype,
             )
-            _write_manifest(tmp, spec, digest, stats)
+            _write_manifest(tmp, spec, digest, {**stats, "trust_remote_code": files.trust_remote_code})
 
     return build_atomically(target, build)

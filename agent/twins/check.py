@@ -34,7 +34,9 @@ def check(spec: str, image: Path | None, max_tokens: int = 4) -> dict:
 
     try:
         folder = materialize(spec)
-        return {"spec": spec, "ok": True, "path": str(folder), **adapter.twin_smoke(folder, image, max_tokens=max_tokens)}
+        trust = json.loads((folder / "twin.json").read_text()).get("trust_remote_code", False)
+        smoke = adapter.twin_smoke(folder, image, max_tokens=max_tokens, trust_remote_code=trust)
+        return {"spec": spec, "ok": True, "path": str(folder), **smoke}
     except Exception as exc:  # a check reports, it does not stop at the first failure
         tail = traceback.format_exc().strip().splitlines()[-6:]
         return {"spec": spec, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000], "traceback": tail}

@@ -30,27 +30,32 @@ class TwinFiles:
     dtype: str = "bfloat16"
     # weight keys to drop after the random init (broken twins: the "missing lm_head" case)
     drop_weights: tuple[str, ...] = ()
+    # the config resolves through shipped remote code (auto_map), as for the real checkpoints
+    trust_remote_code: bool = False
     # False only for broken twins whose config must not parse (none so far); every other config is linted
     lint_config: bool = True
 
 
-def chat_template(image: str, *, bos: str = "", start: str = "<|im_start|>", end: str = "<|im_end|>\n") -> str:
+def chat_template(
+    image: str, *, bos: str = "", start: str = "<|im_start|>", end: str = "<|im_end|>\n", role_end: str = "\n"
+) -> str:
     """A ChatML-like template that accepts string content and list content ([{"type":"image"}, {"type":"text"}]).
 
     mlx_vlm.prompt_utils produces one or the other depending on MODEL_CONFIG[model_type]; `image` is the text an
-    image item renders to (the processor then expands it to the right number of image tokens).
+    image item renders to (the processor then expands it to the right number of image tokens). Each turn renders
+    as start + role + role_end + content + end.
     """
     return (
         bos
         + "{% for message in messages %}"
         + start
-        + "{{ message['role'] }}\n"
-        "{% if message['content'] is string %}{{ message['content'] }}"
+        + "{{ message['role'] }}" + role_end
+        + "{% if message['content'] is string %}{{ message['content'] }}"
         "{% else %}{% for item in message['content'] %}"
         "{% if item['type'] == 'image' or item['type'] == 'image_url' %}" + image + "{% endif %}"
         "{% if item['type'] == 'text' %}{{ item['text'] if item['text'] is defined else item['content'] }}{% endif %}"
         "{% endfor %}{% endif %}" + end + "{% endfor %}"
-        "{% if add_generation_prompt %}" + start + "assistant\n{% endif %}"
+        "{% if add_generation_prompt %}" + start + "assistant" + role_end + "{% endif %}"
     )
 
 
@@ -58,11 +63,11 @@ def _dump(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def lint_config(folder: Path) -> None:
+def lint_config(folder: Path, trust_remote_code: bool = False) -> None:
     """transformers' strict config validation: mlx_vlm processors load AutoTokenizer, which loads AutoConfig in v5."""
     from transformers import AutoConfig
 
-    AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
+    AutoConfig.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
 
 
 def write_twin_files(files: TwinFiles, folder: Path) -> None:
@@ -79,7 +84,7 @@ def write_twin_files(files: TwinFiles, folder: Path) -> None:
     for name, text in files.extra_files.items():
         (folder / name).write_text(text)
     if files.lint_config:
-        lint_config(folder)
+        lint_config(folder, files.trust_remote_code)
 
 
 def cache_root() -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from agent.twins import gemma, idefics, lfm2, llava, mistral, qwen
+from agent.twins import gemma, glm, idefics, internvl, kimi, lfm2, llava, mistral, mllama, qwen
 from agent.twins.files import TwinFiles
 
 # A builder takes (config overrides, preprocessor overrides) and returns the files of one twin; tiny when both None.
@@ -24,6 +24,10 @@ BUILDERS: dict[str, Builder] = {
     "pixtral": mistral.pixtral,
     "mistral3": mistral.mistral3,
     "lfm2_vl": lfm2.lfm2_vl,
+    "mllama": mllama.mllama,
+    "glm4v": glm.glm4v,
+    "internvl_chat": internvl.internvl_chat,
+    "kimi_vl": kimi.kimi_vl,
 }
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).

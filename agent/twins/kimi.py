@@ -1,0 +1,103 @@
+"""Kimi-VL twin (Kimi-VL-A3B layout: MoonViT + patch-merge projector + DeepSeek-V3 MLA/MoE text).
+
+The config resolves through shipped remote code (configuration_kimi_vl.py + auto_map), as for the real checkpoints;
+mlx-vlm brings its own KimiVLProcessor, so the checkpoint's processing_kimi_vl.py is not needed (the broken twin
+`remote_code_import` ships one that fails the way the seed report's Kimi-VL models did)."""
+
+from __future__ import annotations
+
+from agent.twins.common import TINY_HEADS, TINY_HIDDEN, VISION_FFN, VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.files import TwinFiles, chat_template
+from agent.twins.remote import remote_file
+from agent.twins.tokenizer import TokenizerSpec
+
+SPECIALS = (
+    "[BOS]",
+    "[EOS]",
+    "[PAD]",
+    "[UNK]",
+    "<|im_end|>",
+    "<|im_user|>",
+    "<|im_assistant|>",
+    "<|im_system|>",
+    "<|im_middle|>",
+    "<|media_start|>",
+    "<|media_content|>",
+    "<|media_end|>",
+    "<|media_pad|>",
+)
+
+
+def kimi_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    vocab = vocab_of(over or {})
+    tok = TokenizerSpec(vocab_size=vocab, specials=SPECIALS, bos="[BOS]", eos="[EOS]", pad="[PAD]", unk="[UNK]")
+    base = {
+        "architectures": ["KimiVLForConditionalGeneration"],
+        "model_type": "kimi_vl",
+        "auto_map": {"AutoConfig": "configuration_kimi_vl.KimiVLConfig"},
+        "media_placeholder_token_id": tok.id("<|media_pad|>"),
+        "pad_token_id": tok.id("[PAD]"),
+        "eos_token_id": [tok.id("[EOS]"), tok.id("<|im_end|>")],
+        "vocab_size": vocab,
+        "text_config": {
+            "model_type": "deepseek_v3",
+            "vocab_size": vocab,
+            "hidden_size": TINY_HIDDEN,
+            "intermediate_size": 128,
+            "moe_intermediate_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": TINY_HEADS,
+            "num_key_value_heads": TINY_HEADS,
+            "n_shared_experts": 1,
+            "n_routed_experts": 4,
+            "num_experts_per_tok": 2,
+            "routed_scaling_factor": 2.446,
+            "kv_lora_rank": 16,
+            "q_lora_rank": None,
+            "qk_rope_head_dim": 8,
+            "qk_nope_head_dim": 8,
+            "v_head_dim": 16,
+            "topk_method": "noaux_tc",
+            "scoring_func": "sigmoid",
+            "norm_topk_prob": True,
+            "n_group": 1,
+            "topk_group": 1,
+            "first_k_dense_replace": 1,  # layer 0 dense, layer 1 MoE: both code paths run
+            "moe_layer_freq": 1,
+            "max_position_embeddings": 8192,
+            "rms_norm_eps": 1e-5,
+            "rope_theta": 800000.0,
+            "tie_word_embeddings": False,
+            "bos_token_id": tok.id("[BOS]"),
+            "eos_token_id": tok.id("[EOS]"),
+            "pad_token_id": tok.id("[PAD]"),
+        },
+        "vision_config": {
+            "model_type": "moonvit",
+            "patch_size": 14,
+            "init_pos_emb_height": 8,
+            "init_pos_emb_width": 8,
+            "num_attention_heads": VISION_HEADS,
+            "num_hidden_layers": 1,
+            "hidden_size": VISION_HIDDEN,
+            "intermediate_size": VISION_FFN,
+            "merge_kernel_size": [2, 2],
+            # mlx-vlm's MoonViT reads these names (real checkpoints omit them and match mlx-vlm's defaults)
+            "embed_dim": VISION_HIDDEN,
+            "num_heads": VISION_HEADS,
+            "depth": 1,
+        },
+    }
+    cfg = deep_merge(base, over)
+    return TwinFiles(
+        config=cfg,
+        tokenizer=tok,
+        chat_template=chat_template(
+            "<|media_start|>image<|media_content|><|media_pad|><|media_end|>",
+            start="<|im_",
+            end="<|im_end|>",
+            role_end="|>",
+        ).replace("<|im_{{ message['role'] }}|>", "<|im_{{ message['role'] }}|>{{ message['role'] }}<|im_middle|>"),
+        extra_files={"configuration_kimi_vl.py": remote_file("configuration_kimi_vl.py")},
+        trust_remote_code=True,
+    )
