@@ -1,0 +1,277 @@
+"""Performance and per-hardware analysis: one DuckDB group-by per figure, then small Python over the aggregates.
+
+The unit of the per-hardware tables is a *group*: one model on one hardware class, pooling its cells (prompts ×
+images) and, when several runs are read, every run. A group's decode speed is the median over its raw timed trials
+(`trial_decode_tps`; a row without trials contributes its `decode_tps`), with the interquartile range of the same pool;
+its peak memory is the largest per-cell peak. Only measured figures are shown; an unknown is `None` and renders "—".
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+
+from aggregator.dataset import ResultsDataset
+
+PROBLEM_STATUSES = ("failed", "timeout", "crashed", "oom", "node_lost")
+STATUS_ORDER = ("ok", "failed", "timeout", "crashed", "oom", "node_lost", "skipped")
+VERSION_COLUMNS = {"mlx": "mlx_version", "mlx-vlm": "mlx_vlm_version", "mlx-lm": "mlx_lm_version",
+                   "transformers": "transformers_version", "python": "python_version", "grid": "grid_version"}
+_PROBLEM_SQL = "(" + ", ".join(f"'{s}'" for s in PROBLEM_STATUSES) + ")"
+
+
+@dataclass
+class Group:
+    model: str
+    hw_class: str
+    arch: str | None
+    counts: dict[str, int]
+    error_class: str | None  # the most common one among the group's problem rows
+    decode_tps: float | None
+    decode_q1: float | None
+    decode_q3: float | None
+    trials: int  # values pooled into decode_tps (raw trials, or rows without trials)
+    has_trials: bool
+    outliers: int
+    peak_memory_gb: float | None
+    ttft_s: float | None
+    bandwidth_fraction: float | None
+    bandwidth_source: str | None  # "measured" (bandwidth_fraction) | "derived" (weight bytes × tok/s ÷ bandwidth)
+    flagged_rows: int = 0
+    ratio_to_reference: float | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def ran(self) -> int:
+        return self.total - self.counts.get("skipped", 0)
+
+    @property
+    def problems(self) -> int:
+        return sum(self.counts.get(s, 0) for s in PROBLEM_STATUSES)
+
+    @property
+    def status(self) -> str:
+        """One word for the matrix: ok when every cell that ran is ok; the dominant problem otherwise."""
+        if self.ran == 0:
+            return "skipped"
+        if self.problems == 0:
+            return "ok"
+        worst = max(PROBLEM_STATUSES, key=lambda s: self.counts.get(s, 0))
+        return "partial" if self.counts.get("ok", 0) else worst
+
+
+@dataclass
+class HardwareClass:
+    hw_class: str
+    chip: str
+    ram_gb: float | None
+    gpu_cores: int | None
+    backend: str
+    os: str
+    nodes: int
+    bandwidth_gbps: float | None
+    cells: int
+    ok: int
+    median_decode_tps: float | None = None
+
+
+@dataclass
+class Summary:
+    runs: list[str]
+    cells: int
+    status_counts: dict[str, int]
+    models: int
+    models_all_ok: int
+    hw_classes: int
+    success_rate: float | None  # ok ÷ cells that ran (skipped excluded)
+    mean_decode_tps: float | None  # mean over ok cells
+    fastest: Group | None
+    least_memory: Group | None
+    versions: dict[str, dict[str, int]]  # package -> version -> cells
+    started_at: str | None
+    finished_at: str | None
+    total_wall_s: float | None
+
+
+def _groups(ds: ResultsDataset) -> list[Group]:
+    status_cols = ", ".join(f"count(*) FILTER (status = '{s}') AS n_{s}" for s in STATUS_ORDER)
+    records = ds.records(f"""
+        WITH g AS (
+            SELECT model, hw_class, any_value(arch) AS arch, {status_cols},
+                   mode(error_class) FILTER (status IN {_PROBLEM_SQL}) AS error_class,
+                   max(peak_memory_gb) FILTER (status = 'ok') AS peak_memory_gb,
+                   median(ttft_s) FILTER (status = 'ok') AS ttft_s,
+                   median(bandwidth_fraction) FILTER (status = 'ok') AS bw_measured,
+                   median(weight_bytes * decode_tps / (bandwidth_gbps * 1e9))
+                       FILTER (status = 'ok' AND bandwidth_gbps > 0) AS bw_derived,
+                   coalesce(sum(len(outlier_trials)) FILTER (status = 'ok'), 0) AS outliers,
+                   bool_or(len(trial_decode_tps) > 0) AS has_trials
+            FROM rows GROUP BY model, hw_class),
+        t AS (
+            SELECT model, hw_class, quantile_cont(v, [0.25, 0.5, 0.75]) AS q, count(v) AS n
+            FROM (SELECT model, hw_class,
+                         unnest(CASE WHEN len(trial_decode_tps) > 0 THEN trial_decode_tps ELSE [decode_tps] END) AS v
+                  FROM rows WHERE status = 'ok')
+            GROUP BY model, hw_class)
+        SELECT g.*, t.q AS q, coalesce(t.n, 0) AS n_trials FROM g LEFT JOIN t USING (model, hw_class)
+        ORDER BY model, hw_class""")
+    groups = []
+    for r in records:
+        q = r["q"] or [None, None, None]
+        measured = r["bw_measured"]
+        groups.append(Group(
+            model=r["model"], hw_class=r["hw_class"], arch=r["arch"],
+            counts={s: r[f"n_{s}"] for s in STATUS_ORDER if r[f"n_{s}"]}, error_class=r["error_class"],
+            decode_tps=q[1], decode_q1=q[0], decode_q3=q[2], trials=r["n_trials"], has_trials=bool(r["has_trials"]),
+            outliers=int(r["outliers"]), peak_memory_gb=r["peak_memory_gb"], ttft_s=r["ttft_s"],
+            bandwidth_fraction=measured if measured is not None else r["bw_derived"],
+            bandwidth_source="measured" if measured is not None else "derived" if r["bw_derived"] is not None else None,
+        ))
+    return groups
+
+
+def _hardware(ds: ResultsDataset) -> list[HardwareClass]:
+    records = ds.records("""
+        SELECT hw_class, mode(chip) AS chip, max(ram_gb) AS ram_gb, max(gpu_cores) AS gpu_cores,
+               mode(backend) AS backend, mode(trim(os_name || ' ' || os_version)) AS os,
+               count(DISTINCT coalesce(nullif(node_id, ''), nullif(hostname, ''))) AS nodes,
+               max(bandwidth_gbps) AS bandwidth_gbps, count(*) AS cells,
+               count(*) FILTER (status = 'ok') AS ok, median(decode_tps) FILTER (status = 'ok') AS med
+        FROM rows GROUP BY hw_class ORDER BY hw_class""")
+    return [HardwareClass(r["hw_class"], r["chip"] or "", r["ram_gb"], r["gpu_cores"], r["backend"] or "",
+                          r["os"] or "", r["nodes"], r["bandwidth_gbps"], r["cells"], r["ok"], r["med"])
+            for r in records]
+
+
+def _summary(ds: ResultsDataset, groups: list[Group]) -> Summary:
+    counts = {r["status"]: r["n"] for r in ds.records("SELECT status, count(*) AS n FROM rows GROUP BY status")}
+    cells = sum(counts.values())
+    ran = cells - counts.get("skipped", 0)
+    overall = ds.records("""SELECT avg(decode_tps) FILTER (status = 'ok') AS mean_tps, min(nullif(started_at, '')) AS s,
+                                   max(nullif(finished_at, '')) AS f, sum(wall_s) AS wall FROM rows""")[0]
+    sel = ", ".join(f'"{c}"' for c in VERSION_COLUMNS.values())
+    versions: dict[str, dict[str, int]] = {k: {} for k in VERSION_COLUMNS}
+    for r in ds.records(f"SELECT {sel}, count(*) AS n FROM rows GROUP BY ALL"):
+        for pkg, col in VERSION_COLUMNS.items():
+            if r[col]:
+                versions[pkg][r[col]] = versions[pkg].get(r[col], 0) + r["n"]
+    by_model: dict[str, list[Group]] = {}
+    for g in groups:
+        by_model.setdefault(g.model, []).append(g)
+    all_ok = sum(1 for gs in by_model.values() if sum(g.problems for g in gs) == 0 and sum(g.ran for g in gs) > 0)
+    speed = [g for g in groups if g.decode_tps is not None]
+    memory = [g for g in groups if g.peak_memory_gb is not None]
+    return Summary(
+        runs=list(ds.run_ids), cells=cells, status_counts={s: counts[s] for s in STATUS_ORDER if s in counts},
+        models=len(by_model), models_all_ok=all_ok, hw_classes=len({g.hw_class for g in groups}),
+        success_rate=counts.get("ok", 0) / ran if ran else None, mean_decode_tps=overall["mean_tps"],
+        fastest=max(speed, key=lambda g: g.decode_tps) if speed else None,
+        least_memory=min(memory, key=lambda g: g.peak_memory_gb) if memory else None,
+        versions={k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in versions.items()},
+        started_at=overall["s"], finished_at=overall["f"], total_wall_s=overall["wall"],
+    )
+
+
+def _norm(label: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", label.lower())
+
+
+def pick_reference(classes: list[HardwareClass], groups: list[Group], override: str | None = None) -> str | None:
+    """The class speeds are compared to: `override` if given, else an M4 Max class (the seed's machine; the one with
+    most ok cells if several), else the class with the highest median decode speed."""
+    names = [c.hw_class for c in classes]
+    if override:
+        if override not in names:
+            from aggregator.dataset import ReportError
+
+            raise ReportError(f"reference class {override!r} is not in this report; classes: {', '.join(names)}")
+        return override
+    m4max = [c for c in classes if "m4max" in _norm(c.hw_class) or "m4max" in _norm(c.chip)]
+    if m4max:
+        return max(m4max, key=lambda c: (c.ok, c.hw_class)).hw_class
+    medians = {}
+    for c in classes:
+        speeds = [g.decode_tps for g in groups if g.hw_class == c.hw_class and g.decode_tps is not None]
+        if speeds:
+            medians[c.hw_class] = statistics.median(speeds)
+    return max(medians, key=medians.get) if medians else None
+
+
+def apply_reference(groups: list[Group], reference: str | None) -> None:
+    ref = {g.model: g.decode_tps for g in groups if g.hw_class == reference and g.decode_tps}
+    for g in groups:
+        base = ref.get(g.model)
+        g.ratio_to_reference = g.decode_tps / base if base and g.decode_tps is not None else None
+
+
+@dataclass
+class ModelPick:
+    arch: str
+    model: str
+    decode_tps: float | None
+    peak_memory_gb: float | None
+    reason: str
+
+
+def suggest_test_matrix(groups: list[Group]) -> list[ModelPick]:
+    """One reliable, fast model per architecture: every cell that ran is ok (on every class); then the smallest share
+    of flagged outputs, the most classes covered, and the highest median decode speed across classes."""
+    by_model: dict[str, list[Group]] = {}
+    for g in groups:
+        if g.arch:
+            by_model.setdefault(g.model, []).append(g)
+    best: dict[str, tuple] = {}
+    for model, gs in by_model.items():
+        ran = sum(g.ran for g in gs)
+        if ran == 0 or sum(g.problems for g in gs):
+            continue
+        speeds = [g.decode_tps for g in gs if g.decode_tps is not None]
+        speed = statistics.median(speeds) if speeds else None
+        mems = [g.peak_memory_gb for g in gs if g.peak_memory_gb is not None]
+        flagged = sum(g.flagged_rows for g in gs)
+        classes = sum(1 for g in gs if g.ran)
+        # share of flagged outputs (not their count: a model run on more classes is not penalised), then coverage
+        key = (-flagged / ran, classes, speed or 0.0)
+        arch = gs[0].arch
+        if arch not in best or key > best[arch][0]:
+            reason = (f"ok on {classes} class{'es' if classes != 1 else ''}, "
+                      + (f"{speed:.1f} tok/s median" if speed is not None else "speed not measured")
+                      + ("" if not flagged else f", {flagged} flagged outputs"))
+            best[arch] = (key, ModelPick(arch, model, speed, max(mems) if mems else None, reason))
+    return [best[a][1] for a in sorted(best)]
+
+
+def top_speed(groups: list[Group], n: int = 10) -> list[Group]:
+    return sorted((g for g in groups if g.decode_tps is not None), key=lambda g: -g.decode_tps)[:n]
+
+
+def best_balance(groups: list[Group], n: int = 10) -> list[tuple[Group, float]]:
+    """Groups with every cell ok and no quality flag, ranked by tok/s per GB of peak memory."""
+    clean = [g for g in groups if g.ran and not g.problems and not g.flagged_rows and g.decode_tps is not None
+             and g.peak_memory_gb]
+    ranked = sorted(((g, g.decode_tps / g.peak_memory_gb) for g in clean), key=lambda x: -x[1])
+    return ranked[:n]
+
+
+@dataclass
+class Performance:
+    groups: list[Group]
+    hardware: list[HardwareClass]
+    summary: Summary
+    reference_class: str | None
+    test_matrix: list[ModelPick] = field(default_factory=list)
+
+
+def analyze_performance(ds: ResultsDataset, flagged: dict[tuple[str, str], int],
+                        reference_class: str | None = None) -> Performance:
+    groups = _groups(ds)
+    for g in groups:
+        g.flagged_rows = flagged.get((g.model, g.hw_class), 0)
+    hardware = _hardware(ds)
+    reference = pick_reference(hardware, groups, reference_class)
+    apply_reference(groups, reference)
+    return Performance(groups, hardware, _summary(ds, groups), reference, suggest_test_matrix(groups))

@@ -1,0 +1,174 @@
+"""Read a results root (`<root>/run_id=<id>/<cell>.parquet`) as one dataset, for one run or many, in DuckDB.
+
+Every aggregate in a report is a DuckDB group-by over Parquet, never a Python loop over rows, so a report over a
+million rows stays within seconds and a few hundred MB. Two relations are exposed on the connection:
+
+- `raw`: every column of every selected file, straight from Parquet (used for streaming CSV, tracebacks, outputs);
+- `rows`: the same rows without the bulky text and raw-trial columns the aggregates never read, materialized once
+  so the dozen report queries do not each re-read the files.
+
+run_id comes from the folder name (hive style): the store does not repeat it inside the file, and when a file does
+carry it, the folder and the column agree. It is always typed VARCHAR: DuckDB's hive autodetection would turn a run id
+like `20261128` into a BIGINT. Files written by an older schema lack newer columns; those read as NULL (or empty
+lists), so old runs stay reportable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+from grid.schema import RESULT_SCHEMA
+
+
+class ReportError(RuntimeError):
+    """A report cannot be built for a reason the user can fix; the message is one line with advice."""
+
+
+# Columns only the CSV, the error appendix and the HTML output cells need: read from `raw` on demand, with a LIMIT.
+BULKY = ("output_text", "traceback_tail")
+KEPT_TRIALS = ("trial_decode_tps", "trial_peak_memory_gb")
+
+
+def duck_type(t: pa.DataType) -> str:
+    if pa.types.is_list(t):
+        return duck_type(t.value_type) + "[]"
+    return {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN"}[t]
+
+
+def _filesystem(root: str | Path) -> tuple[pafs.FileSystem, str, bool]:
+    text = str(root)
+    if "://" in text and not text.startswith("file://"):
+        fs, base = pafs.FileSystem.from_uri(text)
+        return fs, base.rstrip("/"), False
+    path = Path(text.removeprefix("file://")).expanduser().resolve()
+    return pafs.LocalFileSystem(), str(path), True
+
+
+def list_runs(root: str | Path) -> list[str]:
+    """Run ids under the root, newest first (by folder modification time)."""
+    fs, base, _ = _filesystem(root)
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(base, allow_not_found=True))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    runs = [i for i in infos if i.type == pafs.FileType.Directory and i.base_name.startswith("run_id=")]
+    runs.sort(key=lambda i: (i.mtime_ns or 0, i.base_name), reverse=True)
+    return [i.base_name.split("=", 1)[1] for i in runs]
+
+
+def resolve_runs(root: str | Path, run_id: str | Sequence[str] | None) -> list[str]:
+    """None means every run under the root; "latest" the newest one. Unknown ids raise ReportError with the list."""
+    available = list_runs(root)
+    if not available:
+        raise ReportError(f"no runs under {root} (expected folders named run_id=<id>): check --results, or start one "
+                          f"with `grid run smoke`")
+    if run_id is None:
+        return sorted(available)
+    wanted = [run_id] if isinstance(run_id, str) else list(run_id)
+    wanted = [available[0] if r == "latest" else r for r in wanted]
+    missing = [r for r in wanted if r not in available]
+    if missing:
+        shown = ", ".join(available[:5]) + (" ..." if len(available) > 5 else "")
+        raise ReportError(f"run {', '.join(missing)} not found under {root}; newest runs there: {shown} "
+                          f"(check the id or pass --results)")
+    return list(dict.fromkeys(wanted))
+
+
+def result_files(root: str | Path, runs: Sequence[str]) -> list[str]:
+    fs, base, _ = _filesystem(root)
+    files: list[str] = []
+    for run in runs:
+        infos = fs.get_file_info(pafs.FileSelector(f"{base}/run_id={run}", recursive=True, allow_not_found=True))
+        # dot and underscore prefixes: the store's temp files and manifest, never results
+        files += [i.path for i in infos if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
+                  and not i.base_name.startswith((".", "_"))]
+    return sorted(files)
+
+
+@dataclass
+class ResultsDataset:
+    root: str
+    run_ids: list[str]
+    files: list[str]
+    con: duckdb.DuckDBPyConnection
+    row_count: int = 0
+    present_columns: frozenset[str] = field(default_factory=frozenset)
+
+    def query(self, sql: str, params: Sequence | None = None) -> pa.Table:
+        return self.con.sql(sql, params=list(params) if params else None).to_arrow_table()
+
+    def records(self, sql: str, params: Sequence | None = None) -> list[dict]:
+        """Small result sets only (aggregates, LIMITed lists): rows as dicts."""
+        return self.query(sql, params).to_pylist()
+
+    def scalar(self, sql: str, params: Sequence | None = None):
+        rows = self.con.sql(sql, params=list(params) if params else None).fetchall()
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Run a statement to completion (DuckDB keeps an unfinished result open on the connection otherwise)."""
+    con.execute(sql).fetchall()
+
+
+def connect(threads: int | None = None, memory_limit: str = "768MB") -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"threads": threads or max(1, min(os.cpu_count() or 1, 8)),
+                                 "memory_limit": memory_limit, "preserve_insertion_order": False})
+    execute(con, "SET parquet_metadata_cache = true")  # the many-small-files layout re-reads footers otherwise
+    return con
+
+
+def _raw_select(present: set[str]) -> str:
+    cols = []
+    for f in RESULT_SCHEMA:
+        name = f'"{f.name}"'
+        if f.name in present:
+            cols.append(f"CAST({name} AS {duck_type(f.type)}) AS {name}" if f.name == "run_id" else name)
+        elif pa.types.is_list(f.type):
+            cols.append(f"CAST([] AS {duck_type(f.type)}) AS {name}")
+        else:
+            cols.append(f"CAST(NULL AS {duck_type(f.type)}) AS {name}")
+    return ", ".join(cols)
+
+
+def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *, threads: int | None = None,
+                 con: duckdb.DuckDBPyConnection | None = None, materialize: bool = True) -> ResultsDataset:
+    """Open the rows of the given runs (None: every run) as DuckDB relations `raw` and `rows`."""
+    runs = resolve_runs(root, run_id)
+    files = result_files(root, runs)
+    if not files:
+        raise ReportError(f"run {', '.join(runs)} under {root} has no finished cells yet (no *.parquet files); wait for "
+                          f"cells to finish or check the run's logs")
+    con = con or connect(threads)
+    fs, base, local = _filesystem(root)
+    if local:
+        source = (f"read_parquet({files!r}, hive_partitioning = true, hive_types = {{'run_id': VARCHAR}}, "
+                  f"union_by_name = true)")
+        present = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    else:
+        import pyarrow.dataset as ds
+
+        partitioning = ds.partitioning(pa.schema([("run_id", pa.string())]), flavor="hive")
+        arrow_ds = ds.dataset(files, schema=RESULT_SCHEMA, format="parquet", filesystem=fs,
+                              partitioning=partitioning, partition_base_dir=base)
+        con.register("arrow_results", arrow_ds)
+        source, present = "arrow_results", set(RESULT_SCHEMA.names)
+    execute(con, f"CREATE OR REPLACE TEMP VIEW raw AS SELECT {_raw_select(present)} FROM {source}")
+    slim = [f'"{n}"' for n in RESULT_SCHEMA.names if n not in BULKY and (not n.startswith("trial_") or n in KEPT_TRIALS)]
+    kind = "TABLE" if materialize else "VIEW"
+    execute(con, f"CREATE OR REPLACE TEMP {kind} rows AS SELECT {', '.join(slim)} FROM raw")
+    count = con.sql("SELECT count(*) FROM rows").fetchall()[0][0]
+    if count == 0:
+        raise ReportError(f"run {', '.join(runs)} under {root} has result files but no rows; the files may be "
+                          f"truncated: re-run the affected cells")
+    return ResultsDataset(str(root), runs, files, con, count, frozenset(present))

@@ -1,0 +1,67 @@
+"""Number and status formatting shared by the Markdown and HTML renderers (plain text out; each renderer escapes)."""
+
+from __future__ import annotations
+
+from aggregator.analysis import PROBLEM_STATUSES, Group
+
+DASH = "—"
+STATUS_ICON = {"ok": "✅", "failed": "❌", "timeout": "⏱️", "crashed": "💥", "oom": "🧠", "node_lost": "🔌",
+               "skipped": "⏭️", "partial": "⚠️"}
+STATUS_LABEL = {"ok": "Successful", "failed": "Failed", "timeout": "Timed out", "crashed": "Crashed",
+                "oom": "Out of memory", "node_lost": "Node lost", "skipped": "Skipped"}
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    return DASH if value is None else f"{value:,.{digits}f}"
+
+
+def gb(value: float | None) -> str:
+    return DASH if value is None else f"{value:.1f} GB"
+
+
+def pct(value: float | None) -> str:
+    if value is None:
+        return DASH
+    return f"{value * 100:.0f}%" if value >= 0.1 else f"{value * 100:.1f}%"
+
+
+def ratio(value: float | None) -> str:
+    return DASH if value is None else f"{value:.2f}×"
+
+
+def rate(part: int, whole: int) -> str:
+    return DASH if not whole else f"{part / whole:.0%}"
+
+
+def iqr(g: Group) -> str:
+    """`[q1–q3]` of the pooled trials, only when there were raw trials to pool."""
+    if not g.has_trials or g.decode_q1 is None or g.trials < 2:
+        return ""
+    return f"[{g.decode_q1:.1f}–{g.decode_q3:.1f}]"
+
+
+def decode_with_spread(g: Group) -> str:
+    spread = iqr(g)
+    return num(g.decode_tps) + (f" {spread}" if spread else "")
+
+
+def status_text(g: Group) -> str:
+    """Matrix cell: status word, its error class, and counts when the group has several cells."""
+    s = g.status
+    text = f"{STATUS_ICON.get(s, '')} {s}".strip()
+    if s in PROBLEM_STATUSES and g.error_class:
+        text += f" ({g.error_class})"
+    if s == "partial":
+        problems = ", ".join(f"{g.counts[p]} {p}" for p in PROBLEM_STATUSES if g.counts.get(p))
+        text += f" {g.counts.get('ok', 0)}/{g.ran} ok; {problems}" + (f" ({g.error_class})" if g.error_class else "")
+    elif g.total > 1 and s != "skipped":
+        text += f" {g.counts.get(s if s != 'partial' else 'ok', 0)}/{g.ran}"
+    return text
+
+
+def quality_text(kinds: dict[str, tuple[int, str | None]]) -> str:
+    """`verbose(452) ×3, bullets(22)`: the largest figure seen, and on how many cells when more than one."""
+    parts = []
+    for kind, (cells, figure) in kinds.items():
+        parts.append(kind + (f"({figure})" if figure is not None else "") + (f" ×{cells}" if cells > 1 else ""))
+    return ", ".join(parts)

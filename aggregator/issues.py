@@ -1,0 +1,179 @@
+"""Failures grouped by root cause, quality flags of successful cells, actionable items by package, tracebacks.
+
+A root cause is (error class, owning package) as classified by agent/errors.py on the worker; rows whose class is
+missing (a crash or timeout seen only by the parent) get one from their status. Every list that can grow with the run
+is capped here (with the true total kept) so a report over a million rows stays readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aggregator.analysis import PROBLEM_STATUSES
+from aggregator.dataset import ResultsDataset, execute
+
+PACKAGE_ORDER = ("mlx", "mlx-vlm", "mlx-lm", "transformers", "huggingface-hub", "model files", "grid", "python")
+_PROBLEM_SQL = "(" + ", ".join(f"'{s}'" for s in PROBLEM_STATUSES) + ")"
+ERROR_CLASS_SQL = """coalesce(nullif(error_class, ''), CASE status WHEN 'timeout' THEN 'Timeout' WHEN 'crashed' THEN
+    'Crash' WHEN 'oom' THEN 'OOM' WHEN 'node_lost' THEN 'Node Lost' ELSE 'Unclassified' END)"""
+PACKAGE_SQL = "coalesce(nullif(error_package, ''), 'unknown')"
+TAGS = {"timeout": "TIMEOUT", "crashed": "CRASH", "oom": "OOM", "node_lost": "INFRA", "failed": "BUG"}
+
+
+@dataclass
+class AffectedModel:
+    model: str
+    hw_classes: list[str]
+    cells: int
+    unusable: bool  # no ok cell anywhere in the report
+
+
+@dataclass
+class ErrorGroup:
+    error_class: str
+    package: str
+    statuses: list[str]
+    cells: int
+    message: str | None
+    fix: str | None
+    models: list[AffectedModel]
+    per_class: dict[str, int]  # hw_class -> affected models
+
+    @property
+    def severity(self) -> str:
+        return "high" if any(m.unusable for m in self.models) else "medium"
+
+    @property
+    def tag(self) -> str:
+        return TAGS.get(self.statuses[0], "BUG") if len(self.statuses) == 1 else "BUG"
+
+
+def error_groups(ds: ResultsDataset, ok_models: set[str]) -> list[ErrorGroup]:
+    detail = ds.records(f"""
+        SELECT {ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package, model, hw_class, count(*) AS n,
+               list(DISTINCT status ORDER BY status) AS statuses
+        FROM rows WHERE status IN {_PROBLEM_SQL} GROUP BY ALL ORDER BY model, hw_class""")
+    text = {(r["error_class"], r["package"]): r for r in ds.records(f"""
+        SELECT {ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package,
+               mode(error_message) AS message, mode(error_fix) AS fix
+        FROM rows WHERE status IN {_PROBLEM_SQL} GROUP BY ALL""")}
+    groups: dict[tuple[str, str], dict] = {}
+    for r in detail:
+        g = groups.setdefault((r["error_class"], r["package"]), {"models": {}, "statuses": set(), "cells": 0})
+        g["statuses"].update(r["statuses"])
+        g["cells"] += r["n"]
+        m = g["models"].setdefault(r["model"], {"classes": [], "cells": 0})
+        m["classes"].append(r["hw_class"])
+        m["cells"] += r["n"]
+    out = []
+    for key, g in groups.items():
+        models = [AffectedModel(name, m["classes"], m["cells"], name not in ok_models) for name, m in g["models"].items()]
+        per_class: dict[str, int] = {}
+        for m in models:
+            for c in m.hw_classes:
+                per_class[c] = per_class.get(c, 0) + 1
+        out.append(ErrorGroup(key[0], key[1], sorted(g["statuses"]), g["cells"], text[key]["message"],
+                              text[key]["fix"], models, dict(sorted(per_class.items()))))
+    # Most models affected first: that is the order a maintainer should read them in.
+    return sorted(out, key=lambda e: (-len(e.models), -e.cells, e.error_class, e.package))
+
+
+def by_package(groups: list[ErrorGroup]) -> dict[str, list[ErrorGroup]]:
+    packages: dict[str, list[ErrorGroup]] = {}
+    for g in groups:
+        packages.setdefault(g.package, []).append(g)
+    order = {p: i for i, p in enumerate(PACKAGE_ORDER)}
+    return dict(sorted(packages.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+@dataclass
+class QualityIssue:
+    model: str
+    hw_classes: list[str]
+    ok_cells: int
+    flagged_cells: int
+    kinds: dict[str, tuple[int, str | None]]  # kind -> (cells flagged, detail: largest figure as in bullets(22), or
+    # the most common detail as in language-mixing(Han))
+
+
+def quality_issues(ds: ResultsDataset, source: str = "rows") -> tuple[list[QualityIssue], dict[tuple[str, str], int]]:
+    """Per model: which flags, on how many ok cells. Also returns flagged cells per (model, hw_class)."""
+    kinds = ds.records(f"""
+        SELECT model, regexp_extract(flag, '^[^(]+') AS kind, count(*) AS n,
+               max(TRY_CAST(regexp_extract(flag, '\\((\\d+)\\)', 1) AS BIGINT)) AS figure,
+               mode(nullif(regexp_extract(flag, '\\((.*)\\)', 1), '')) AS detail,
+               list(DISTINCT hw_class ORDER BY hw_class) AS classes
+        FROM (SELECT model, hw_class, unnest(quality_flags) AS flag FROM {source} WHERE status = 'ok')
+        GROUP BY ALL ORDER BY model, kind""")
+    cells = ds.records(f"""
+        SELECT model, hw_class, count(*) AS ok, count(*) FILTER (len(quality_flags) > 0) AS flagged
+        FROM {source} WHERE status = 'ok' GROUP BY ALL""")
+    flagged = {(r["model"], r["hw_class"]): r["flagged"] for r in cells}
+    per_model: dict[str, dict] = {}
+    for r in cells:
+        m = per_model.setdefault(r["model"], {"ok": 0, "flagged": 0})
+        m["ok"] += r["ok"]
+        m["flagged"] += r["flagged"]
+    issues: dict[str, QualityIssue] = {}
+    for r in kinds:
+        m = per_model[r["model"]]
+        issue = issues.setdefault(r["model"], QualityIssue(r["model"], [], m["ok"], m["flagged"], {}))
+        issue.kinds[r["kind"]] = (r["n"], str(r["figure"]) if r["figure"] is not None else r["detail"])
+        issue.hw_classes = sorted(set(issue.hw_classes) | set(r["classes"]))
+    return sorted(issues.values(), key=lambda q: (-q.flagged_cells, q.model)), flagged
+
+
+def recompute_quality(ds: ResultsDataset, thresholds: Mapping | object) -> str:
+    """Re-run agent.quality over every ok output with the user's thresholds into a temp table; returns its name.
+
+    Prompt text and context are not stored in result rows, so flags that need them (context-ignored) are kept as the
+    agent computed them. This is a Python pass over the outputs: opt-in, and slow on huge runs (see BENCHMARKS.md)."""
+    import pyarrow as pa
+
+    from agent.quality import flag_kind, flags
+
+    table = ds.query("SELECT model, hw_class, status, output_text, generation_tokens, quality_flags FROM raw "
+                     "WHERE status = 'ok'")
+    new_flags = []
+    for text, tokens, old in zip(table["output_text"].to_pylist(), table["generation_tokens"].to_pylist(),
+                                 table["quality_flags"].to_pylist()):
+        kept = [f for f in (old or []) if flag_kind(f) == "context-ignored"]
+        fresh = [f for f in flags(text, None, None, thresholds, generation_tokens=tokens)]
+        new_flags.append(fresh + kept)
+    requality = table.select(["model", "hw_class", "status"]).append_column(
+        "quality_flags", pa.array(new_flags, pa.list_(pa.string())))
+    ds.con.register("requality_arrow", requality)
+    execute(ds.con, "CREATE OR REPLACE TEMP TABLE requality AS SELECT * FROM requality_arrow")
+    ds.con.unregister("requality_arrow")
+    return "requality"
+
+
+@dataclass
+class Traceback:
+    error_class: str
+    package: str
+    model: str
+    hw_classes: list[str]
+    cells: int
+    message: str | None
+    traceback: str
+
+
+@dataclass
+class Tracebacks:
+    items: list[Traceback] = field(default_factory=list)
+    total: int = 0
+
+
+def tracebacks(ds: ResultsDataset, limit: int = 50) -> Tracebacks:
+    """One traceback per (root cause, model): the appendix of the seed report."""
+    base = f"""FROM raw WHERE status IN {_PROBLEM_SQL} AND coalesce(traceback_tail, '') <> ''"""
+    total = ds.scalar(f"SELECT count(*) FROM (SELECT DISTINCT {ERROR_CLASS_SQL}, {PACKAGE_SQL}, model {base})")
+    records = ds.records(f"""
+        SELECT {ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package, model,
+               list(DISTINCT hw_class ORDER BY hw_class) AS classes, count(*) AS n,
+               mode(error_message) AS message, mode(traceback_tail) AS tb
+        {base} GROUP BY ALL ORDER BY error_class, package, model LIMIT {int(limit)}""")
+    return Tracebacks([Traceback(r["error_class"], r["package"], r["model"], r["classes"], r["n"], r["message"],
+                                 r["tb"]) for r in records], total or 0)
