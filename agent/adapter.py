@@ -131,7 +131,16 @@ def twin_smoke(
 
 
 # --- runtime: load, generate with stage timings, device info --------------------------------------------------------
+def _apply_device_override() -> None:
+    """GRID_MLX_DEVICE=cpu runs on MLX's CPU backend even where a GPU exists (CPU-only nodes of bench/scaling.py on a
+    GPU machine)."""
+    if os.environ.get("GRID_MLX_DEVICE", "").lower() == "cpu":
+        mx.set_default_device(mx.cpu)
+
+
 def backend_name() -> str:
+    if os.environ.get("GRID_MLX_DEVICE", "").lower() == "cpu":
+        return "cpu"
     if mx.metal.is_available():
         return "metal"
     cuda = getattr(mx, "cuda", None)
@@ -153,6 +162,7 @@ def device_info() -> dict:
 
 def load_model(path: str, trust_remote_code: bool = False) -> tuple[object, object, dict]:
     """Load with mlx_vlm.load (strict) and time it; the model is already on disk, so no download is inside load_s."""
+    _apply_device_override()  # here, not at import: the child may import this module on a helper thread
     mx.reset_peak_memory()
     t0 = time.perf_counter()
     model, processor = mlx_vlm.load(path, trust_remote_code=trust_remote_code)
@@ -186,13 +196,15 @@ def generate_timed(model, processor, prompt: str, image: str | None, max_tokens:
     from mlx_vlm.prompt_utils import apply_chat_template
     from mlx_vlm.utils import StoppingCriteria, prepare_inputs
 
+    t_call = time.perf_counter()  # wall_s covers the whole call, so untimed gaps between stages show up in tests
     tokenizer = processor.tokenizer if hasattr(processor, "tokenizer") else processor
-    formatted = apply_chat_template(processor, model.config, prompt, num_images=1 if image else 0)
     mx.random.seed(seed)
     mx.clear_cache()
     mx.reset_peak_memory()
 
     t0 = time.perf_counter()
+    # The processor stage: chat template (tokenizer-side text) + image preprocessing + tokenising.
+    formatted = apply_chat_template(processor, model.config, prompt, num_images=1 if image else 0)
     inputs = prepare_inputs(
         processor, images=[image] if image else None, prompts=formatted,
         image_token_index=getattr(model.config, "image_token_index", None),
@@ -220,7 +232,7 @@ def generate_timed(model, processor, prompt: str, image: str | None, max_tokens:
         tokenizer.stopping_criteria.reset(model.config.eos_token_id)
 
     extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "pixel_values", "attention_mask")}
-    text, last, first_at = "", None, None
+    text, last, first_at, first_token = "", None, None, None
     model.get_input_embeddings = timed_embeddings
     try:
         t_gen = time.perf_counter()
@@ -231,6 +243,7 @@ def generate_timed(model, processor, prompt: str, image: str | None, max_tokens:
         ):
             if first_at is None:
                 first_at = time.perf_counter()
+                first_token = response.token
             text += response.text
             last = response
         end = time.perf_counter()
@@ -244,6 +257,7 @@ def generate_timed(model, processor, prompt: str, image: str | None, max_tokens:
     return {
         "text": text,
         "finish_reason": getattr(last, "finish_reason", None),
+        "first_token_id": int(first_token) if first_token is not None else None,  # tests make a twin stop on it
         "prompt_tokens": int(getattr(last, "prompt_tokens", 0)),
         "generation_tokens": int(getattr(last, "generation_tokens", 0)),
         "prefill_tps": float(getattr(last, "prompt_tps", 0.0)),
@@ -254,7 +268,7 @@ def generate_timed(model, processor, prompt: str, image: str | None, max_tokens:
         "prefill_s": max(first_at - t_gen - vision_s, 0.0),
         "ttft_s": first_at - t0,
         "decode_s": end - first_at,
-        "wall_s": end - t0,
+        "wall_s": end - t_call,
     }
 
 

@@ -85,6 +85,36 @@ class ChildProcess:
         Path(self.log_path).unlink(missing_ok=True)
 
 
+# A warm spare child per worker process (the Ray worker that runs model groups on this node): spawned as soon as a child
+# is taken, it imports mlx / mlx_vlm at low priority (agent.child.Preimport) while the current model runs, so the next
+# model group does not wait for a fresh interpreter. Every model still gets its own process. GRID_SPARE_CHILD=0: off.
+_SPARE: ChildProcess | None = None
+
+
+def spare_enabled() -> bool:
+    return os.environ.get("GRID_SPARE_CHILD", "1") != "0"
+
+
+def take_child() -> ChildProcess:
+    """The warm spare if there is a live one, else a fresh child; then start the next spare."""
+    global _SPARE
+    child, _SPARE = _SPARE, None
+    if child is None or not child.process.is_alive():
+        if child is not None:
+            child.close()
+        child = ChildProcess()
+    if spare_enabled():
+        _SPARE = ChildProcess()
+    return child
+
+
+def close_spare() -> None:
+    global _SPARE
+    if _SPARE is not None:
+        _SPARE.close()
+        _SPARE = None
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
@@ -101,6 +131,7 @@ class GroupRun:
         self.fetch: dict = {}
         self.load: dict = {}
         self.child: ChildProcess | None = None
+        self.bandwidth_gbps: float | None = hardware.bandwidth_gbps
 
     # --- row building ------------------------------------------------------------------------------------------------
     def _base(self, cell: Cell, started: str) -> dict:
@@ -117,7 +148,7 @@ class GroupRun:
             exact_tokens=cell.generation.exact_tokens, seed=cell.generation.seed,
             download_s=self.fetch.get("download_s"), download_bytes=self.fetch.get("download_bytes"),
             load_s=self.load.get("load_s"), weight_bytes=self.load.get("weight_bytes"),
-            decode_weight_bytes=self.load.get("decode_weight_bytes"), bandwidth_gbps=hw.bandwidth_gbps,
+            decode_weight_bytes=self.load.get("decode_weight_bytes"), bandwidth_gbps=self.bandwidth_gbps,
             memory_limit_gb=cell.model.memory_limit_gb, **versions(),
         )
 
@@ -135,41 +166,16 @@ class GroupRun:
         return self._failure_row(cell, started, info, f"{err['type']}: {err['message']}", err.get("traceback", ""))
 
     def _ok_row(self, cell: Cell, started: str, result: dict, prompt_text: str) -> ResultRow:
-        trials, cold = result["trials"], result["cold"]
-
-        def col(key):
-            return [t[key] for t in trials]
-
-        decode = methodology.summarize(col("decode_tps"))
-        med = methodology.median_or_none
-        decode_tps = decode.median
-        bw_fraction = None
-        if self.hw.bandwidth_gbps and self.load.get("decode_weight_bytes"):
-            bw_fraction = self.load["decode_weight_bytes"] * decode_tps / (self.hw.bandwidth_gbps * 1e9)
-        last = trials[-1]
-        return ResultRow(
-            **self._base(cell, started), status="ok",
-            wall_s=None, ttft_s=med(col("ttft_s")), prompt_tokens=int(med(col("prompt_tokens"))),
-            prefill_tps=med(col("prefill_tps")), generation_tokens=int(med(col("generation_tokens"))),
-            decode_tps=decode_tps, peak_memory_gb=max(col("peak_memory_gb")), processor_s=med(col("processor_s")),
-            vision_s=med(col("vision_s")), prefill_s=med(col("prefill_s")), decode_s=med(col("decode_s")),
-            decode_tps_iqr=decode.iqr, decode_tps_min=decode.min, decode_tps_max=decode.max, decode_tps_cv=decode.cv,
-            outlier_trials=list(decode.outliers),
-            slow_first_run=methodology.slow_first_run(cold["wall_s"] if cold else None, col("wall_s")),
-            cold_ttft_s=cold["ttft_s"] if cold else None, cold_decode_tps=cold["decode_tps"] if cold else None,
-            bandwidth_fraction=bw_fraction,
-            trial_ttft_s=col("ttft_s"), trial_prompt_tokens=col("prompt_tokens"), trial_prefill_tps=col("prefill_tps"),
-            trial_generation_tokens=col("generation_tokens"), trial_decode_tps=col("decode_tps"),
-            trial_peak_memory_gb=col("peak_memory_gb"), trial_wall_s=col("wall_s"),
-            trial_processor_s=col("processor_s"), trial_vision_s=col("vision_s"), trial_prefill_s=col("prefill_s"),
-            trial_decode_s=col("decode_s"), output_text=last["text"], finish_reason=last["finish_reason"],
-            quality_flags=_quality_flags(last["text"], cell),
-        )
+        stats = methodology.trial_fields(result["cold"], result["trials"], self.load.get("decode_weight_bytes"),
+                                         self.bandwidth_gbps)
+        last = result["trials"][-1]
+        return ResultRow(**{**self._base(cell, started), **stats}, status="ok", wall_s=None, output_text=last["text"],
+                         finish_reason=last["finish_reason"], quality_flags=_quality_flags(last["text"], cell))
 
     # --- child lifecycle ---------------------------------------------------------------------------------------------
     def _start_child(self, cell: Cell) -> dict | None:
         """Spawn, fetch, load. Returns an error dict/exception marker on failure, None when ready."""
-        self.child = ChildProcess()
+        self.child = take_child()
         reply = self.child.request("fetch", {"model": cell.model.id, "revision": cell.model.revision}, FETCH_TIMEOUT_S)
         if "error" in reply:
             return reply["error"]
@@ -186,8 +192,19 @@ class GroupRun:
             self.child.close()
             self.child = None
 
+    def _measure_bandwidth(self) -> None:
+        """No table entry for this chip: the node's measured bandwidth (cached per node), before any child runs."""
+        if self.bandwidth_gbps is None:
+            from agent.bandwidth import node_bandwidth_gbps
+
+            try:
+                self.bandwidth_gbps, _ = node_bandwidth_gbps(self.hw.hostname, self.hw.hw_class, None)
+            except (OSError, MemoryError, ImportError):  # a figure we cannot get must not fail the cells
+                self.bandwidth_gbps = None
+
     def __iter__(self) -> Iterator[ResultRow]:
         load_error = None
+        self._measure_bandwidth()
         try:
             for cell in self.cells:
                 started = _now()

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import yaml
 
+# The methodology's defaults have one home (agent.methodology, pure Python, no mlx); suites inherit them.
+from agent.methodology import DEFAULT_SEED, DEFAULT_TRIALS, DEFAULT_WARMUP_RUNS
+
 BUILTIN_IMAGES = ("chart", "photo", "text", "tiny", "large")
 
 
@@ -62,10 +65,10 @@ class ImageSpec:
 class Generation:
     max_tokens: int = 64
     temperature: float = 0.0
-    warmup_runs: int = 1
-    trials: int = 3
+    warmup_runs: int = DEFAULT_WARMUP_RUNS
+    trials: int = DEFAULT_TRIALS
     exact_tokens: bool = False
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     timeout_s: float = 600.0  # per cell, unless the model overrides it
 
 
