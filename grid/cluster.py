@@ -152,7 +152,8 @@ def default_temp_dir(name: str) -> str:
 def start_head(*, port: int = DEFAULT_PORT, dashboard_host: str = "127.0.0.1", dashboard_port: int = DEFAULT_DASHBOARD_PORT,
                node_ip: str | None = None, auth: bool = True, num_cpus: int | None = None,
                object_store_memory: int | None = None, node_timeout_s: float = 30, name: str = "head",
-               temp_dir: str | None = None, ray_client_server_port: int | None = None) -> NodeRecord:
+               temp_dir: str | None = None, ray_client_server_port: int | None = None,
+               autoscaling_config: str | None = None) -> NodeRecord:
     """`ray start --head` with the dashboard (the Jobs API lives there), no grid_slot and label role=grid-head so cells
     never land on it. node_timeout_s: how long a silent node takes to be marked dead (Ray's default is ~65 s)."""
     temp_dir = temp_dir or default_temp_dir(name)
@@ -171,6 +172,8 @@ def start_head(*, port: int = DEFAULT_PORT, dashboard_host: str = "127.0.0.1", d
         args.append(f"--object-store-memory={object_store_memory}")
     if ray_client_server_port:
         args.append(f"--ray-client-server-port={ray_client_server_port}")
+    if autoscaling_config:  # `ray up cluster.yaml`: the head's autoscaler starts the listed workers
+        args.append(f"--autoscaling-config={os.path.expanduser(autoscaling_config)}")
     _ray_start(args, env)
     address = (Path(temp_dir) / "ray_current_cluster").read_text().strip()
     rec = NodeRecord(name=name, role="head", temp_dir=temp_dir, address=address, node_ip=address.rsplit(":", 1)[0],
@@ -226,17 +229,22 @@ def supervise(address: str, hw: Hardware, *, name: str | None = None, auth: bool
     rejoins = 0
     try:
         while not stopping:
-            kill_processes(node_processes(temp_dir))  # orphans of the last life (log_monitor outlives its raylet)
-            try:
-                rec = join(address, hw, name=name, auth=auth, temp_dir=temp_dir, **kw)
-            except ClusterError as e:
-                log(f"join failed, retrying in {retry_s:.0f} s: {e}")
-                _sleep_unless(stopping, retry_s)
-                continue
+            raylet = next((p for p in node_processes(temp_dir) if _is_raylet(p) and _alive(p)), None)
+            rec = _adoptable(name) if raylet is not None and rejoins == 0 else None
+            if rec is not None:  # adopt a node joined just before (cluster.yaml does this)
+                log(f"supervising the running node {name}")
+            else:
+                kill_processes(node_processes(temp_dir))  # orphans of the last life (log_monitor outlives its raylet)
+                try:
+                    rec = join(address, hw, name=name, auth=auth, temp_dir=temp_dir, **kw)
+                except ClusterError as e:
+                    log(f"join failed, retrying in {retry_s:.0f} s: {e}")
+                    _sleep_unless(stopping, retry_s)
+                    continue
+                log(f"joined {address} as {name} ({hw.hw_class})")
+                raylet = next((p for p in node_processes(temp_dir) if _is_raylet(p)), None)
             rec.supervisor_pid = os.getpid()
             save_record(rec)
-            log(f"joined {address} as {name} ({hw.hw_class})")
-            raylet = next((p for p in node_processes(temp_dir) if _is_raylet(p)), None)
             while not stopping and raylet is not None and _alive(raylet):
                 time.sleep(poll_s)
             if stopping:
@@ -248,6 +256,13 @@ def supervise(address: str, hw: Hardware, *, name: str | None = None, auth: bool
             _sleep_unless(stopping, retry_s)
     finally:
         kill_processes(node_processes(temp_dir))
+
+
+def _adoptable(name: str) -> NodeRecord | None:
+    try:
+        return load_record(name, "node")
+    except ClusterError:
+        return None
 
 
 def _sleep_unless(stopping: list, seconds: float) -> None:
