@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 
 
-def test_image(folder: Path, width: int = 80, height: int = 64) -> Path:
+def test_image(folder: Path, width: int = 320, height: int = 240) -> Path:
     """A small deterministic RGB gradient PNG (no numpy needed)."""
     from PIL import Image
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from agent.twins import gemma, glm, idefics, internvl, kimi, lfm2, llava, mistral, mllama, qwen
+from agent.twins import deepseek, florence, gemma, glm, idefics, internvl, kimi, lfm2, llava, mistral, mllama, molmo, qwen
 from agent.twins.files import TwinFiles
 
 # A builder takes (config overrides, preprocessor overrides) and returns the files of one twin; tiny when both None.
@@ -28,6 +28,9 @@ BUILDERS: dict[str, Builder] = {
     "glm4v": glm.glm4v,
     "internvl_chat": internvl.internvl_chat,
     "kimi_vl": kimi.kimi_vl,
+    "florence2": florence.florence2,
+    "molmo": molmo.molmo,
+    "deepseek_vl_v2": deepseek.deepseek_vl_v2,
 }
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
@@ -39,6 +42,10 @@ EXPECTED_FAILURES: dict[str, dict] = {
     # mlx-vlm 0.7.10's LlavaProcessor forwards padding=True to the HF image processor; transformers 5.x rejects it:
     # "ImagesKwargs.__init__() got an unexpected keyword argument 'padding'". Real llava checkpoints fail the same way.
     "llava": {"status": "failed", "error_class": "API Mismatch", "error_package": "mlx-vlm"},
+    # CPU backend only: mlx-vlm's SwitchLinear calls mx.gather_mm in bf16, and mlx's CPU GatherMM "only supports
+    # float32" (mlx-vlm's own expert-offload path upcasts on CPU; this one does not). On Metal it runs. The
+    # quantized variants (gather_qmm) run on CPU too: twin:deepseek_vl_v2-q8 stands in for the seed's 8-bit model.
+    "deepseek_vl_v2": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
 
 
