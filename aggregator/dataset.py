@@ -4,8 +4,9 @@ Every aggregate in a report is a DuckDB group-by over Parquet, never a Python lo
 million rows stays within seconds and a few hundred MB. Two relations are exposed on the connection:
 
 - `raw`: every column of every selected file, straight from Parquet (used for streaming CSV, tracebacks, outputs);
-- `rows`: the same rows without the bulky text and raw-trial columns the aggregates never read, materialized once
-  so the dozen report queries do not each re-read the files.
+- `rows`: the same rows without the bulky text and raw-trial columns the aggregates never read.
+
+`raw` is copied into memory once when the run is many small files (see open_results).
 
 run_id comes from the folder name (hive style): the store does not repeat it inside the file, and when a file does
 carry it, the folder and the column agree. It is always typed VARCHAR: DuckDB's hive autodetection would turn a run id
@@ -34,6 +35,7 @@ class ReportError(RuntimeError):
 # Columns only the CSV, the error appendix and the HTML output cells need: read from `raw` on demand, with a LIMIT.
 BULKY = ("output_text", "traceback_tail")
 KEPT_TRIALS = ("trial_decode_tps", "trial_peak_memory_gb")
+MATERIALIZE_MIN_FILES, MATERIALIZE_MAX_FILES = 16, 50_000
 
 
 def duck_type(t: pa.DataType) -> str:
@@ -163,10 +165,14 @@ def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *,
                               partitioning=partitioning, partition_base_dir=base)
         con.register("arrow_results", arrow_ds)
         source, present = "arrow_results", set(RESULT_SCHEMA.names)
-    execute(con, f"CREATE OR REPLACE TEMP VIEW raw AS SELECT {_raw_select(present)} FROM {source}")
+    # Many small files (the store writes one per cell): the per-file cost dominates every scan, so read them once
+    # into memory. Few large files (a compacted run): DuckDB scans only the needed columns of each query straight
+    # from Parquet, faster and far smaller than a copy. Above MATERIALIZE_MAX_FILES the copy could outgrow memory.
+    copy = materialize and MATERIALIZE_MIN_FILES < len(files) <= MATERIALIZE_MAX_FILES
+    execute(con, f"CREATE OR REPLACE TEMP {'TABLE' if copy else 'VIEW'} raw AS SELECT {_raw_select(present)} "
+                 f"FROM {source}")
     slim = [f'"{n}"' for n in RESULT_SCHEMA.names if n not in BULKY and (not n.startswith("trial_") or n in KEPT_TRIALS)]
-    kind = "TABLE" if materialize else "VIEW"
-    execute(con, f"CREATE OR REPLACE TEMP {kind} rows AS SELECT {', '.join(slim)} FROM raw")
+    execute(con, f"CREATE OR REPLACE TEMP VIEW rows AS SELECT {', '.join(slim)} FROM raw")
     count = con.sql("SELECT count(*) FROM rows").fetchall()[0][0]
     if count == 0:
         raise ReportError(f"run {', '.join(runs)} under {root} has result files but no rows; the files may be "
