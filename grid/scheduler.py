@@ -3,24 +3,34 @@ finish and are written at once.
 
 With no address an embedded single-node Ray is started, labelled with this machine's hardware class; with an address
 the same code path runs against a lab cluster whose nodes joined with `grid node join`.
+
+Before dispatch, cells predicted not to fit their class's memory become `skipped` rows (grid/placement.py) and groups
+go out longest-predicted first. While a run goes on, a watchdog polls the head's node table: a group whose node died
+(raylet killed, or partitioned: Ray leaves such a task hanging for minutes, ../shared/notes/ray.md §4) is abandoned and
+resubmitted to a live node of the same class, or its cells are recorded `node_lost`; a group whose class has no live
+node for `class_wait_s` becomes `skipped`. The driver is the only writer of rows, so no cell is written twice.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import os
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from grid import store
+from grid import placement, store
 from grid.plan import Cell, group_cells, plan_cells
+from grid.progress import Progress
 from grid.schema import ResultRow
-from grid.suite import Suite
+from grid.suite import Suite, parse_suite
 
 NODE_ROLE = "grid-node"  # label of nodes that run cells; the head of a lab cluster has none
 SLOT = "grid_slot"  # one per node: one benchmark at a time, measurements never share a machine
-MAX_ATTEMPTS = 2
+MAX_ATTEMPTS = 3  # first run + up to two fail-overs to a sibling of the same class
+DEFAULT_CLASS_WAIT_S = float(os.environ.get("GRID_CLASS_WAIT_S", 300))
+WATCHDOG_PERIOD_S = 2.0
 
 
 class SchedulerError(RuntimeError):
@@ -44,10 +54,12 @@ def _ray():
 
 
 def connect(address: str | None) -> bool:
-    """Connect to a cluster, or start an embedded one labelled with this machine's class. Returns True if started."""
+    """Connect to a cluster (an address, "auto", or RAY_ADDRESS as set inside a Ray Job), or start an embedded one
+    labelled with this machine's class. Returns True if it started one."""
     ray = _ray()
     if ray.is_initialized():
         return False
+    address = address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=False)
         return False
@@ -60,40 +72,39 @@ def connect(address: str | None) -> bool:
     return True
 
 
+def grid_nodes(alive_only: bool = True) -> list[dict]:
+    return [n for n in _ray().nodes() if (n.get("Labels") or {}).get("role") == NODE_ROLE
+            and "hw_class" in (n.get("Labels") or {}) and (n.get("Alive") or not alive_only)]
+
+
 def live_targets(per_node: bool = False) -> list[tuple[str, str]]:
     """(hw_class, node_id) targets: one per class of live grid nodes, or one per node with per_node."""
-    ray = _ray()
-    targets = []
-    for node in ray.nodes():
-        labels = node.get("Labels", {}) or {}
-        if not node.get("Alive") or labels.get("role") != NODE_ROLE or "hw_class" not in labels:
-            continue
-        targets.append((labels["hw_class"], node["NodeID"] if per_node else ""))
-    return sorted(set(targets))
+    return sorted({(n["Labels"]["hw_class"], n["NodeID"] if per_node else "") for n in grid_nodes()})
+
+
+# --- the task on a worker node ----------------------------------------------------------------------------------------
+
+_PROBE = None
 
 
 def _group_task(cells: list[Cell], attempt: int):
-    """Runs on a worker node: probe once per worker process, then stream a row per cell."""
+    """Runs on a worker node. First yields where it runs (the watchdog needs the node before any row exists), then a
+    row per cell as it finishes."""
+    global _PROBE
     import ray
 
     from agent.hardware import probe
     from agent.runner import run_group
 
-    hw = _cached_probe(probe)
+    node_id = ray.get_runtime_context().get_node_id()
+    yield {"node_id": node_id, "hostname": socket.gethostname()}
+    if _PROBE is None:
+        _PROBE = probe()
+    hw = _PROBE
     label = ray.get_runtime_context().get_node_labels().get("hw_class")
     if label and label != hw.hw_class:  # the node's label decided placement, so rows carry it
         hw = dataclasses.replace(hw, hw_class=label)
-    yield from run_group(cells, hw, ray.get_runtime_context().get_node_id(), attempt)
-
-
-_PROBE = None
-
-
-def _cached_probe(probe):
-    global _PROBE
-    if _PROBE is None:
-        _PROBE = probe()
-    return _PROBE
+    yield from run_group(cells, hw, node_id, attempt)
 
 
 def _submit(group: list[Cell], attempt: int):
@@ -101,7 +112,9 @@ def _submit(group: list[Cell], attempt: int):
     selector = {"role": NODE_ROLE}
     if group[0].hw_class:
         selector["hw_class"] = group[0].hw_class
-    options = dict(num_returns="streaming", num_cpus=0, resources={SLOT: 1}, label_selector=selector, max_retries=0)
+    cell = group[0]
+    options = dict(num_returns="streaming", num_cpus=0, resources={SLOT: 1}, label_selector=selector, max_retries=0,
+                   name=f"grid:{cell.run_id}:{cell.model.id}@{cell.hw_class}")
     if group[0].node_id:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -109,81 +122,208 @@ def _submit(group: list[Cell], attempt: int):
     return ray.remote(_group_task).options(**options).remote(group, attempt)
 
 
-def _lost_row(cell: Cell, status: str, message: str, attempt: int) -> ResultRow:
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return ResultRow(run_id=cell.run_id, cell_id=cell.cell_id, model=cell.model.id, hw_class=cell.hw_class,
-                     status=status, suite_name=cell.suite_name, suite_hash=cell.suite_hash,
-                     model_source=cell.model.source, prompt_id=cell.prompt.id, image_id=cell.image.id,
-                     error_class="Node Lost" if status == "node_lost" else "Crash", error_package="grid",
-                     error_message=message, attempt=attempt, started_at=now, finished_at=now,
-                     error_fix="Check the node (`grid nodes`), then `grid resume RUN` to run what is left.")
+# --- the driver loop --------------------------------------------------------------------------------------------------
 
 
-def execute(cells: list[Cell], results_root, on_row: Callable[[ResultRow], None] | None = None) -> list[ResultRow]:
-    """Run cells on the connected cluster, writing each row the moment it arrives."""
-    ray = _ray()
-    rows: list[ResultRow] = []
-    pending: dict = {}  # generator -> (group, attempt)
-    for group in group_cells(cells):
-        pending[_submit(group, 1)] = (group, 1)
+@dataclass
+class Flight:
+    """One submitted group: its generator, the cells still without a row, where it runs once started."""
+    gen: object
+    cells: list[Cell]
+    attempt: int
+    node_id: str | None = None
+    waiting_since: float | None = None  # when its class was first seen with no live node
 
-    def record(row: ResultRow) -> None:
-        store.write_row(results_root, row)
-        rows.append(row)
-        if on_row:
-            on_row(row)
+    @property
+    def hw_class(self) -> str:
+        return self.cells[0].hw_class
 
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-        for gen in ready:
-            group, attempt = pending.pop(gen)
-            try:
-                row = ray.get(next(gen))
-            except StopIteration:
+
+class Execution:
+    def __init__(self, results_root, run_id: str, on_row: Callable[[ResultRow], None] | None,
+                 class_wait_s: float, estimates: dict):
+        self.results_root, self.run_id, self.on_row = results_root, run_id, on_row
+        self.class_wait_s, self.estimates = class_wait_s, estimates
+        self.rows: list[ResultRow] = []
+        self.flights: list[Flight] = []
+        self.progress = Progress(results_root, run_id)
+        self._last_watch = 0.0
+
+    def record(self, row: ResultRow) -> None:
+        est = self.estimates.get(row.model)
+        if est is not None and row.predicted_memory_gb is None:
+            row = row.replace(predicted_memory_gb=est.total_gb)
+        store.write_row(self.results_root, row)
+        self.rows.append(row)
+        self.progress.cell_done(row)
+        if self.on_row:
+            self.on_row(row)
+
+    def submit(self, cells: list[Cell], attempt: int) -> None:
+        flight = Flight(_submit(cells, attempt), list(cells), attempt)
+        self.flights.append(flight)
+        self.progress.queued(flight)
+
+    def _abandon(self, flight: Flight) -> None:
+        self.flights.remove(flight)
+        self.progress.left(flight)
+        try:
+            _ray().cancel(flight.gen, force=True)  # best effort: a partitioned node's ref never resolves anyway
+        except Exception:
+            pass
+
+    def fail_over(self, flight: Flight, reason: str, alive_classes: set[str] | None = None) -> None:
+        """Its node is gone: retry what is left on a live sibling of the class, else record node_lost."""
+        self._abandon(flight)
+        if alive_classes is None:
+            alive_classes = {n["Labels"]["hw_class"] for n in grid_nodes()}
+        per_node = bool(flight.cells[0].node_id)
+        if not per_node and flight.hw_class in alive_classes and flight.attempt < MAX_ATTEMPTS:
+            self.submit(flight.cells, flight.attempt + 1)
+            return
+        why = "its node" if per_node else f"every node of {flight.hw_class}" if flight.attempt < MAX_ATTEMPTS \
+            else f"{flight.attempt} nodes of {flight.hw_class} in turn"
+        for cell in flight.cells:
+            self.record(placement.grid_row(
+                cell, "node_lost", "Node Lost", f"{why} died under this cell: {reason}"[:1000],
+                "Check the node (`grid nodes`), then `grid resume RUN` to run what is left.",
+                attempt=flight.attempt, node_id=flight.node_id or cell.node_id))
+
+    def watchdog(self) -> None:
+        """Compare in-flight groups with the head's node table (cheap GCS call, every WATCHDOG_PERIOD_S)."""
+        now = time.monotonic()
+        if now - self._last_watch < WATCHDOG_PERIOD_S:
+            return
+        self._last_watch = now
+        nodes = grid_nodes(alive_only=False)
+        alive = {n["NodeID"] for n in nodes if n["Alive"]}
+        alive_classes = {n["Labels"]["hw_class"] for n in nodes if n["Alive"]}
+        self.progress.nodes({n["NodeID"]: n.get("NodeManagerAddress", "") for n in nodes})
+        for flight in list(self.flights):
+            if flight.node_id is not None:
+                if flight.node_id not in alive:
+                    self.fail_over(flight, f"node {flight.node_id[:12]} marked dead by the head", alive_classes)
                 continue
-            except (ray.exceptions.NodeDiedError, ray.exceptions.WorkerCrashedError,
-                    ray.exceptions.ActorDiedError, ray.exceptions.TaskCancelledError) as exc:
-                done = {r.cell_id for r in rows}
-                left = [c for c in group if c.cell_id not in done]
-                if left and attempt < MAX_ATTEMPTS:
-                    pending[_submit(left, attempt + 1)] = (left, attempt + 1)
-                else:
-                    for c in left:
-                        record(_lost_row(c, "node_lost", f"{type(exc).__name__}: {exc}"[:500], attempt))
-                continue
-            except ray.exceptions.RayTaskError as exc:  # a bug in grid's own agent code, not in the model
-                done = {r.cell_id for r in rows}
-                for c in group:
-                    if c.cell_id not in done:
-                        record(_lost_row(c, "crashed", f"grid agent error: {exc}"[:1000], attempt))
-                continue
-            record(row)
-            pending[gen] = (group, attempt)
-    return rows
+            target_alive = flight.cells[0].node_id in alive if flight.cells[0].node_id else flight.hw_class in alive_classes
+            if target_alive:
+                flight.waiting_since = None
+            elif flight.waiting_since is None:
+                flight.waiting_since = now
+            elif now - flight.waiting_since >= self.class_wait_s:
+                self._abandon(flight)
+                target = f"node {flight.cells[0].node_id[:12]}" if flight.cells[0].node_id else f"class {flight.hw_class}"
+                for cell in flight.cells:
+                    self.record(placement.grid_row(
+                        cell, "skipped", "No Node", f"no live node of {target} for {self.class_wait_s:.0f} s",
+                        "Join a node of this class (`grid node join HEAD:6379`), then `grid resume RUN`."))
+        self.progress.flush()
+
+    def _take(self, flight: Flight) -> None:
+        ray = _ray()
+        try:
+            item = ray.get(next(flight.gen))
+        except StopIteration:
+            self._abandon(flight)
+            for cell in flight.cells:  # the task ended without a row for these: never silently drop a cell
+                self.record(placement.grid_row(cell, "crashed", "Crash", "grid task ended without a row for this cell",
+                                               "A grid bug: report it with this message.", attempt=flight.attempt))
+            return
+        except (ray.exceptions.NodeDiedError, ray.exceptions.WorkerCrashedError, ray.exceptions.ActorDiedError,
+                ray.exceptions.TaskCancelledError, ray.exceptions.ObjectLostError) as exc:
+            self.fail_over(flight, f"{type(exc).__name__}: {exc}")
+            return
+        except ray.exceptions.RayTaskError as exc:  # a bug in grid's own agent code, not in the model
+            self._abandon(flight)
+            for cell in flight.cells:
+                self.record(placement.grid_row(cell, "crashed", "Crash", f"grid agent error: {exc}"[:1000],
+                                               "A grid bug: report it with this message.", attempt=flight.attempt))
+            return
+        if isinstance(item, dict):  # the start marker
+            flight.node_id = item["node_id"]
+            self.progress.started(flight)
+            return
+        flight.cells = [c for c in flight.cells if c.cell_id != item.cell_id]
+        self.record(item)
+
+    def run(self, groups: list[list[Cell]]) -> list[ResultRow]:
+        ray = _ray()
+        for group in groups:
+            self.submit(group, 1)
+        self.progress.flush(force=True)
+        while self.flights:
+            by_gen = {f.gen: f for f in self.flights}
+            ready, _ = ray.wait(list(by_gen), num_returns=1, timeout=WATCHDOG_PERIOD_S / 2)
+            for gen in ready:
+                if by_gen[gen] in self.flights:
+                    self._take(by_gen[gen])
+            self.watchdog()
+        self.progress.finish()
+        return self.rows
+
+
+def execute(cells: list[Cell], results_root, on_row: Callable[[ResultRow], None] | None = None,
+            class_wait_s: float = DEFAULT_CLASS_WAIT_S, run_id: str = "", limits: dict | None = None) -> list[ResultRow]:
+    """Place and run cells on the connected cluster, writing each row the moment it arrives."""
+    if not cells:
+        return []
+    run_id = run_id or cells[0].run_id
+    estimates = {}
+    for c in cells:
+        if c.model.id not in estimates:
+            estimates[c.model.id] = placement.estimate(c.model, c.generation.max_tokens)
+    limits = limits if limits is not None else placement.class_limits(grid_nodes())
+    place, skipped = placement.fit_check(cells, limits, estimates)
+    ex = Execution(results_root, run_id, on_row, class_wait_s, estimates)
+    for row in skipped:
+        ex.record(row)
+    return ex.run(placement.longest_first(group_cells(place), estimates))
+
+
+def _manifest(suite: Suite, run_id: str, targets, address, per_node) -> dict:
+    import datetime
+
+    return {"run_id": run_id, "suite": {k: v for k, v in dataclasses.asdict(suite).items() if k != "source"},
+            "suite_source": suite.source, "suite_hash": suite.hash, "targets": [list(t) for t in targets],
+            "address": address or "", "per_node": per_node,
+            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 def run_suite(suite: Suite, results_root, run_id: str | None = None, address: str | None = None,
               per_node: bool = False, on_row: Callable[[ResultRow], None] | None = None,
-              on_plan: Callable[[list[Cell]], None] | None = None) -> RunResult:
-    """Plan the suite over the live hardware classes, skip cells that already have a terminal row (resume), run."""
+              on_plan: Callable[[list[Cell]], None] | None = None, class_wait_s: float = DEFAULT_CLASS_WAIT_S,
+              targets: list[tuple[str, str]] | None = None) -> RunResult:
+    """Plan the suite over the live hardware classes (or given targets), skip cells that already have a terminal row
+    (resume), run the rest."""
     run_id = run_id or store.new_run_id(suite.name)
     started = connect(address)
     try:
-        targets = live_targets(per_node)
+        targets = [tuple(t) for t in targets] if targets else live_targets(per_node)
         if not targets:
             raise SchedulerError("no live grid nodes: start one with `grid node join HEAD:6379`, or run without --address")
         cells = plan_cells(suite, run_id, targets)
         finished = store.terminal_cell_ids(results_root, run_id)
         cells = [c for c in cells if c.cell_id not in finished]
-        store.write_manifest(results_root, run_id, {
-            "run_id": run_id, "suite": {k: v for k, v in dataclasses.asdict(suite).items() if k != "source"},
-            "suite_source": suite.source, "suite_hash": suite.hash, "targets": targets,
-            "address": address or "", "per_node": per_node,
-            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        })
+        try:
+            store.read_manifest(results_root, run_id)
+        except store.StoreError:
+            store.write_manifest(results_root, run_id, _manifest(suite, run_id, targets, address, per_node))
         if on_plan:
             on_plan(cells)
-        return RunResult(run_id, execute(cells, results_root, on_row))
+        return RunResult(run_id, execute(cells, results_root, on_row, class_wait_s, run_id))
     finally:
         if started:
             _ray().shutdown()
+
+
+def resume_run(results_root, run_id: str, address: str | None = None, force: bool = False,
+               on_row: Callable[[ResultRow], None] | None = None, on_plan: Callable[[list[Cell]], None] | None = None,
+               class_wait_s: float = DEFAULT_CLASS_WAIT_S) -> RunResult:
+    """Run only the cells of RUN without a terminal row, on the run's own targets (so cell ids match)."""
+    manifest = store.read_manifest(results_root, run_id)
+    live = Progress(results_root, run_id).read()
+    if not force and live.get("state") == "running" and time.time() - live.get("updated_at_s", 0) < 30:
+        raise SchedulerError(f"run {run_id} has a live driver ({live.get('driver')}); wait, cancel it, or --force")
+    suite = parse_suite(manifest["suite"], manifest.get("suite_source") or f"run {run_id} manifest")
+    return run_suite(suite, results_root, run_id=run_id, address=address or manifest.get("address") or None,
+                     per_node=manifest.get("per_node", False), on_row=on_row, on_plan=on_plan,
+                     class_wait_s=class_wait_s, targets=[tuple(t) for t in manifest["targets"]])
