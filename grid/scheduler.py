@@ -315,13 +315,27 @@ def run_suite(suite: Suite, results_root, run_id: str | None = None, address: st
             _ray().shutdown()
 
 
+def _driver_alive(progress: dict) -> bool:
+    """The driver's heartbeat: on this host ask the OS about its pid; elsewhere trust a heartbeat under 30 s."""
+    host, _, pid = str(progress.get("driver", "")).rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return time.time() - float(progress.get("updated_at_s", 0)) < 30
+
+
 def resume_run(results_root, run_id: str, address: str | None = None, force: bool = False,
                on_row: Callable[[ResultRow], None] | None = None, on_plan: Callable[[list[Cell]], None] | None = None,
                class_wait_s: float = DEFAULT_CLASS_WAIT_S) -> RunResult:
     """Run only the cells of RUN without a terminal row, on the run's own targets (so cell ids match)."""
     manifest = store.read_manifest(results_root, run_id)
     live = Progress(results_root, run_id).read()
-    if not force and live.get("state") == "running" and time.time() - live.get("updated_at_s", 0) < 30:
+    if not force and live.get("state") == "running" and _driver_alive(live):
         raise SchedulerError(f"run {run_id} has a live driver ({live.get('driver')}); wait, cancel it, or --force")
     suite = parse_suite(manifest["suite"], manifest.get("suite_source") or f"run {run_id} manifest")
     return run_suite(suite, results_root, run_id=run_id, address=address or manifest.get("address") or None,
