@@ -113,3 +113,27 @@ def glm4v(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "<|begin_of_image|><|image|><|end_of_image|>", bos="[gMASK]<sop>", start="<|", end="", role_end="|>\n"
         ),
     )
+
+
+def glm4v_moe(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """GLM-4.5V layout: the glm4v twin with a DeepSeek-style MoE text model (layer 0 dense, layer 1 MoE)."""
+    moe = {
+        "architectures": ["Glm4vMoeForConditionalGeneration"],
+        "model_type": "glm4v_moe",
+        "text_config": {
+            "model_type": "glm4v_moe_text",
+            "moe_intermediate_size": 32,
+            "norm_topk_prob": True,
+            "n_group": 1,
+            "topk_group": 1,
+            "n_shared_experts": 1,
+            "n_routed_experts": 4,
+            "routed_scaling_factor": 1.0,
+            "num_experts_per_tok": 2,
+            "first_k_dense_replace": 1,
+            "head_dim": 16,
+            "use_qk_norm": False,
+        },
+        "vision_config": {"model_type": "glm4v_moe"},
+    }
+    return glm4v(deep_merge(moe, over), pre)

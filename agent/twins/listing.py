@@ -6,9 +6,21 @@ from agent.twins import registry, sizes
 from agent.twins.registry import TwinInfo
 
 
+def _note(arch: str) -> str | None:
+    """For a buildable twin, `reason` carries what a user should know before running it (heavy, expected failure)."""
+    if arch in registry.HEAVY:
+        return f"heavy: {registry.HEAVY[arch]}"
+    expected = registry.EXPECTED_FAILURES.get(arch)
+    if expected:
+        where = f" on the {expected['backend']} backend" if expected.get("backend") else ""
+        return f"expected to fail{where}: {expected['error_class']} ({expected['error_package']})"
+    return None
+
+
 def list_twins() -> list[TwinInfo]:
     out = [
-        TwinInfo(name=f"twin:{arch}", arch=arch, sizes=sizes.sizes_of(arch), buildable=True)
+        TwinInfo(name=f"twin:{arch}", arch=arch, sizes=sizes.sizes_of(arch), buildable=True,
+                 reason=_note(arch))
         for arch in sorted(registry.BUILDERS)
     ]
     out += [

@@ -147,3 +147,54 @@ def llava_next(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         # llava-hf/llava-v1.6-* ship float16; mlx-vlm's llava_next does np.array(image_newline), which fails for bf16
         dtype="float16",
     )
+
+
+def llava_onevision(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    vocab = vocab_of(over or {})
+    tok = TokenizerSpec(
+        vocab_size=vocab,
+        specials=("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"),
+        eos="<|im_end|>",
+        pad="<|endoftext|>",
+        extra_special_tokens={"image_token": "<image>", "video_token": "<video>"},
+    )
+    size, patch = 32, 8
+    pinpoints = [[size, size], [size, 2 * size], [2 * size, size], [2 * size, 2 * size]]
+    vision = _vision("siglip_vision_model", size, patch)
+    vision.pop("projection_dim")
+    base = {
+        "architectures": ["LlavaOnevisionForConditionalGeneration"],
+        "model_type": "llava_onevision",
+        "image_token_index": tok.id("<image>"),
+        "video_token_index": tok.id("<video>"),
+        "image_grid_pinpoints": pinpoints,
+        "vision_aspect_ratio": "anyres_max_4",
+        "vision_feature_layer": -1,
+        "vision_feature_select_strategy": "full",
+        "use_image_newline_parameter": True,
+        "projector_hidden_act": "gelu",
+        "vocab_size": vocab,
+        "eos_token_id": tok.id("<|im_end|>"),
+        "text_config": {**_text("qwen2", vocab), "rope_theta": 1000000.0},
+        "vision_config": vision,
+    }
+    cfg = deep_merge(base, over)
+    vision = cfg["vision_config"]
+    extra = {"image_grid_pinpoints": cfg["image_grid_pinpoints"], "do_pad": True}
+    preprocessor = _clip_preprocessor(vision["image_size"], "LlavaOnevisionImageProcessor", "LlavaOnevisionProcessor", extra)
+    preprocessor["size"] = {"height": vision["image_size"], "width": vision["image_size"]}
+    preprocessor["image_mean"] = preprocessor["image_std"] = [0.5, 0.5, 0.5]
+    return TwinFiles(
+        config=cfg,
+        tokenizer=tok,
+        preprocessor_config=deep_merge(preprocessor, pre),
+        processor_config={
+            "processor_class": "LlavaOnevisionProcessor",
+            "num_image_tokens": (vision["image_size"] // vision["patch_size"]) ** 2,
+            "vision_feature_select_strategy": "full",
+            "image_token": "<image>",
+            "video_token": "<video>",
+        },
+        chat_template=chat_template("<image>\n"),
+    )
+

@@ -207,3 +207,77 @@ def qwen3_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         preprocessor_config=_preprocessor(vision["patch_size"], vision["spatial_merge_size"], "Qwen3VLProcessor", pre),
         chat_template=chat_template(IMAGE_TEXT),
     )
+
+
+def qwen3_vl_moe(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """Qwen3-VL-30B-A3B layout: the qwen3_vl twin with a sparse-MoE text model (layer 0 dense, layer 1 MoE)."""
+    moe = {
+        "architectures": ["Qwen3VLMoeForConditionalGeneration"],
+        "model_type": "qwen3_vl_moe",
+        "text_config": {
+            "model_type": "qwen3_vl_moe_text",
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "decoder_sparse_step": 1,
+            "mlp_only_layers": [0],
+            "moe_intermediate_size": 32,
+            "norm_topk_prob": True,
+        },
+        "vision_config": {"model_type": "qwen3_vl_moe"},
+    }
+    files = qwen3_vl(deep_merge(moe, over), pre)
+    files.preprocessor_config["processor_class"] = "Qwen3VLProcessor"
+    return files
+
+
+def paddleocr_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """PaddleOCR-VL layout: NaViT-style SigLIP + 2x2 merger + ERNIE-4.5 text with mrope, text keys at the root;
+    its numpy image processor works like Qwen2-VL's."""
+    vocab = vocab_of(over or {})
+    tok = _tokenizer(vocab)
+    ids = _token_ids(tok)
+    base = {
+        "architectures": ["PaddleOCRVLForConditionalGeneration"],
+        "model_type": "paddleocr_vl",
+        **ids,
+        # mlx-vlm hardcodes the projector output (context_dim) at 1024, the real text width, so the twin keeps
+        # hidden 1024 (about 5M parameters) and shrinks everything else
+        "hidden_size": 1024,
+        "intermediate_size": 256,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 2,
+        "head_dim": 128,
+        "hidden_act": "silu",
+        "rms_norm_eps": 1e-5,
+        "max_position_embeddings": 32768,
+        "rope_theta": 500000.0,
+        "vocab_size": vocab,
+        "use_bias": False,
+        "tie_word_embeddings": False,
+        "pad_token_id": tok.id("<|endoftext|>"),
+        "rope_scaling": {"type": "default", "rope_type": "default", "mrope_section": [16, 24, 24]},
+        "vision_config": {
+            "model_type": "paddleocr_vl",
+            "hidden_size": VISION_HIDDEN,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": VISION_HEADS,
+            "num_channels": 3,
+            "image_size": 56,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "hidden_act": "gelu_pytorch_tanh",
+            "layer_norm_eps": 1e-6,
+        },
+    }
+    cfg = deep_merge(base, over)
+    vision = cfg["vision_config"]
+    preprocessor = _preprocessor(vision["patch_size"], vision["spatial_merge_size"], "PaddleOCRVLProcessor", pre)
+    preprocessor["temporal_patch_size"] = 1
+    return TwinFiles(
+        config=cfg,
+        tokenizer=tok,
+        preprocessor_config=preprocessor,
+        chat_template=chat_template(IMAGE_TEXT),
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from agent.twins import deepseek, florence, gemma, glm, idefics, internvl, kimi, lfm2, llava, mistral, mllama, molmo, qwen
+from agent.twins import aya, deepseek, florence, gemma, glm, idefics, internvl, kimi, lfm2, llava, mistral, mllama, molmo
+from agent.twins import phi3v, qwen
 from agent.twins.files import TwinFiles
 
 # A builder takes (config overrides, preprocessor overrides) and returns the files of one twin; tiny when both None.
@@ -31,6 +32,13 @@ BUILDERS: dict[str, Builder] = {
     "florence2": florence.florence2,
     "molmo": molmo.molmo,
     "deepseek_vl_v2": deepseek.deepseek_vl_v2,
+    "phi3_v": phi3v.phi3_v,
+    "llava_onevision": llava.llava_onevision,
+    "idefics2": idefics.idefics2,
+    "aya_vision": aya.aya_vision,
+    "qwen3_vl_moe": qwen.qwen3_vl_moe,
+    "glm4v_moe": glm.glm4v_moe,
+    "paddleocr_vl": qwen.paddleocr_vl,
 }
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
@@ -46,6 +54,15 @@ EXPECTED_FAILURES: dict[str, dict] = {
     # float32" (mlx-vlm's own expert-offload path upcasts on CPU; this one does not). On Metal it runs. The
     # quantized variants (gather_qmm) run on CPU too: twin:deepseek_vl_v2-q8 stands in for the seed's 8-bit model.
     "deepseek_vl_v2": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "qwen3_vl_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "glm4v_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+}
+
+# Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out
+# of the default test run and listed in the `twins-heavy` suite rather than `twins`.
+HEAVY: dict[str, str] = {
+    "phi3_v": "mlx-vlm hardcodes the CLIP ViT-L/14-336 vision tower (303M parameters, 0.6 GB bf16, minutes per "
+    "image on 2 CPU cores); the text side is tiny",
 }
 
 

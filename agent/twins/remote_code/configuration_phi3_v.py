@@ -1,0 +1,27 @@
+# Minimal stand-in for the configuration_phi3_v.py that Phi-3/3.5-vision checkpoints ship (trust_remote_code):
+# transformers has no native "phi3_v" config. Text keys live at the root, as in the real config.json.
+from transformers import PretrainedConfig
+
+
+class Phi3VConfig(PretrainedConfig):
+    model_type = "phi3_v"
+    keys_to_ignore_at_inference = ["past_key_values"]
+
+    def __init__(self, vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
+                 num_attention_heads=32, num_key_value_heads=None, max_position_embeddings=131072,
+                 original_max_position_embeddings=4096, rms_norm_eps=1e-5, rope_theta=10000.0, rope_scaling=None,
+                 embd_layer=None, img_processor=None, tie_word_embeddings=False, **kwargs):
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.num_key_value_heads = num_key_value_heads or num_attention_heads
+        self.max_position_embeddings = max_position_embeddings
+        self.original_max_position_embeddings = original_max_position_embeddings
+        self.rms_norm_eps = rms_norm_eps
+        self.rope_theta = rope_theta
+        self.rope_scaling = rope_scaling
+        self.embd_layer = embd_layer or {}
+        self.img_processor = img_processor or {}
+        super().__init__(tie_word_embeddings=tie_word_embeddings, **kwargs)
