@@ -41,6 +41,28 @@ REAL_SIZES: dict[str, dict[str, RealSize]] = {
                 },
             },
         ),
+        "7b": RealSize(
+            "Qwen/Qwen2-VL-7B-Instruct",
+            {
+                "hidden_size": 3584,
+                "intermediate_size": 18944,
+                "num_hidden_layers": 28,
+                "num_attention_heads": 28,
+                "num_key_value_heads": 4,
+                "vocab_size": 152064,
+                "tie_word_embeddings": False,
+                "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]},
+                "vision_config": {
+                    "depth": 32,
+                    "embed_dim": 1280,
+                    "hidden_size": 3584,
+                    "num_heads": 16,
+                    "mlp_ratio": 4,
+                    "patch_size": 14,
+                    "spatial_merge_size": 2,
+                },
+            },
+        ),
     },
 }
 
