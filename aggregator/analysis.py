@@ -31,8 +31,8 @@ class Group:
     decode_tps: float | None
     decode_q1: float | None
     decode_q3: float | None
-    trials: int  # values pooled into decode_tps (raw trials, or rows without trials)
-    has_trials: bool
+    spread_over: str | None  # "trials" (one ok cell: its raw trials) | "cells" (several: the cells' medians)
+    trials: int  # timed trials of the group's ok cells (the `trials` setting summed)
     outliers: int
     peak_memory_gb: float | None
     ttft_s: float | None
@@ -41,27 +41,21 @@ class Group:
     flagged_rows: int = 0
     ratio_to_reference: float | None = None
 
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def ran(self) -> int:
-        return self.total - self.counts.get("skipped", 0)
-
-    @property
-    def problems(self) -> int:
-        return sum(self.counts.get(s, 0) for s in PROBLEM_STATUSES)
-
-    @property
-    def status(self) -> str:
-        """One word for the matrix: ok when every cell that ran is ok; the dominant problem otherwise."""
+    def __post_init__(self) -> None:
+        # Read thousands of times by the renderers: computed once (counts never change after construction).
+        self.total = sum(self.counts.values())
+        self.ran = self.total - self.counts.get("skipped", 0)
+        self.problems = sum(self.counts.get(s, 0) for s in PROBLEM_STATUSES)
         if self.ran == 0:
-            return "skipped"
-        if self.problems == 0:
-            return "ok"
-        worst = max(PROBLEM_STATUSES, key=lambda s: self.counts.get(s, 0))
-        return "partial" if self.counts.get("ok", 0) else worst
+            self.status = "skipped"
+        elif self.problems == 0:
+            self.status = "ok"
+        else:  # the dominant problem, or "partial" when some cells are ok
+            worst = max(PROBLEM_STATUSES, key=lambda s: self.counts.get(s, 0))
+            self.status = "partial" if self.counts.get("ok", 0) else worst
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
 
 
 @dataclass
@@ -98,46 +92,70 @@ class Summary:
 
 
 def _groups(ds: ResultsDataset) -> list[Group]:
+    """One scan for every per-group figure. The spread is the IQR of the raw trials when a group has one ok cell, and
+    of the cells' medians when it has several (across prompts and images that spread dominates the trial noise);
+    pooling every raw trial of a million rows would cost seconds and say little more."""
     status_cols = ", ".join(f"count(*) FILTER (status = '{s}') AS n_{s}" for s in STATUS_ORDER)
     records = ds.records(f"""
-        WITH g AS (
-            SELECT model, hw_class, any_value(arch) AS arch, {status_cols},
-                   mode(error_class) FILTER (status IN {_PROBLEM_SQL}) AS error_class,
-                   max(peak_memory_gb) FILTER (status = 'ok') AS peak_memory_gb,
-                   median(ttft_s) FILTER (status = 'ok') AS ttft_s,
-                   median(bandwidth_fraction) FILTER (status = 'ok') AS bw_measured,
-                   median(weight_bytes * decode_tps / (bandwidth_gbps * 1e9))
-                       FILTER (status = 'ok' AND bandwidth_gbps > 0) AS bw_derived,
-                   coalesce(sum(len(outlier_trials)) FILTER (status = 'ok'), 0) AS outliers,
-                   bool_or(len(trial_decode_tps) > 0) AS has_trials
-            FROM rows GROUP BY model, hw_class),
-        t AS (
-            SELECT model, hw_class, quantile_cont(v, [0.25, 0.5, 0.75]) AS q, count(v) AS n
-            FROM (SELECT model, hw_class,
-                         unnest(CASE WHEN len(trial_decode_tps) > 0 THEN trial_decode_tps ELSE [decode_tps] END) AS v
-                  FROM rows WHERE status = 'ok')
-            GROUP BY model, hw_class)
-        SELECT g.*, t.q AS q, coalesce(t.n, 0) AS n_trials FROM g LEFT JOIN t USING (model, hw_class)
-        ORDER BY model, hw_class""")
+        SELECT model, hw_class, any_value(arch) AS arch, {status_cols},
+               mode(error_class) FILTER (status IN {_PROBLEM_SQL}) AS error_class,
+               quantile_cont(decode_tps, [0.25, 0.5, 0.75]) FILTER (status = 'ok') AS q,
+               coalesce(sum(trials) FILTER (status = 'ok'), 0) AS trials,
+               max(peak_memory_gb) FILTER (status = 'ok') AS peak_memory_gb,
+               median(ttft_s) FILTER (status = 'ok') AS ttft_s,
+               median(bandwidth_fraction) FILTER (status = 'ok') AS bw_measured,
+               median(weight_bytes * decode_tps / (bandwidth_gbps * 1e9))
+                   FILTER (status = 'ok' AND bandwidth_gbps > 0) AS bw_derived,
+               coalesce(sum(len(outlier_trials)) FILTER (status = 'ok'), 0) AS outliers
+        FROM rows GROUP BY model, hw_class ORDER BY model, hw_class""")
+    # Raw trial lists are the costliest column to read: fetched only for the groups with a single ok cell.
+    single = [(r["model"], r["hw_class"]) for r in records if r["n_ok"] == 1]
+    trials: dict[tuple[str, str], list[float]] = {}
+    if single:
+        import pyarrow as pa
+
+        ds.con.register("single_cell_groups", pa.table({"model": [m for m, _ in single],
+                                                        "hw_class": [h for _, h in single]}))
+        for t in ds.records("SELECT model, hw_class, trial_decode_tps AS t FROM rows JOIN single_cell_groups "
+                            "USING (model, hw_class) WHERE status = 'ok'"):
+            trials[(t["model"], t["hw_class"])] = t["t"] or []
+        ds.con.unregister("single_cell_groups")
     groups = []
     for r in records:
         q = r["q"] or [None, None, None]
+        spread = None
+        one = trials.get((r["model"], r["hw_class"]), [])
+        if r["n_ok"] == 1 and len(one) >= 2:
+            t = sorted(one)
+            q = [_quantile(t, 0.25), q[1], _quantile(t, 0.75)]
+            spread = "trials"
+        elif r["n_ok"] >= 2 and q[1] is not None:
+            spread = "cells"
         measured = r["bw_measured"]
         groups.append(Group(
             model=r["model"], hw_class=r["hw_class"], arch=r["arch"],
             counts={s: r[f"n_{s}"] for s in STATUS_ORDER if r[f"n_{s}"]}, error_class=r["error_class"],
-            decode_tps=q[1], decode_q1=q[0], decode_q3=q[2], trials=r["n_trials"], has_trials=bool(r["has_trials"]),
-            outliers=int(r["outliers"]), peak_memory_gb=r["peak_memory_gb"], ttft_s=r["ttft_s"],
+            decode_tps=q[1], decode_q1=q[0] if spread else None, decode_q3=q[2] if spread else None,
+            spread_over=spread, trials=int(r["trials"]), outliers=int(r["outliers"]),
+            peak_memory_gb=r["peak_memory_gb"], ttft_s=r["ttft_s"],
             bandwidth_fraction=measured if measured is not None else r["bw_derived"],
             bandwidth_source="measured" if measured is not None else "derived" if r["bw_derived"] is not None else None,
         ))
     return groups
 
 
+def _quantile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation, as DuckDB's quantile_cont and numpy's default."""
+    pos = (len(sorted_values) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
 def _hardware(ds: ResultsDataset) -> list[HardwareClass]:
     records = ds.records("""
-        SELECT hw_class, mode(chip) AS chip, max(ram_gb) AS ram_gb, max(gpu_cores) AS gpu_cores,
-               mode(backend) AS backend, mode(trim(os_name || ' ' || os_version)) AS os,
+        SELECT hw_class, any_value(chip) AS chip, max(ram_gb) AS ram_gb, max(gpu_cores) AS gpu_cores,
+               any_value(backend) AS backend, trim(any_value(os_name) || ' ' || any_value(os_version)) AS os,
                count(DISTINCT coalesce(nullif(node_id, ''), nullif(hostname, ''))) AS nodes,
                max(bandwidth_gbps) AS bandwidth_gbps, count(*) AS cells,
                count(*) FILTER (status = 'ok') AS ok, median(decode_tps) FILTER (status = 'ok') AS med

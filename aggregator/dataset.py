@@ -35,7 +35,7 @@ class ReportError(RuntimeError):
 # Columns only the CSV, the error appendix and the HTML output cells need: read from `raw` on demand, with a LIMIT.
 BULKY = ("output_text", "traceback_tail")
 KEPT_TRIALS = ("trial_decode_tps", "trial_peak_memory_gb")
-MATERIALIZE_MIN_FILES, MATERIALIZE_MAX_FILES = 16, 50_000
+MATERIALIZE_MIN_FILES, MATERIALIZE_MAX_ROWS = 16, 200_000
 
 
 def duck_type(t: pa.DataType) -> str:
@@ -167,8 +167,9 @@ def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *,
         source, present = "arrow_results", set(RESULT_SCHEMA.names)
     # Many small files (the store writes one per cell): the per-file cost dominates every scan, so read them once
     # into memory. Few large files (a compacted run): DuckDB scans only the needed columns of each query straight
-    # from Parquet, faster and far smaller than a copy. Above MATERIALIZE_MAX_FILES the copy could outgrow memory.
-    copy = materialize and MATERIALIZE_MIN_FILES < len(files) <= MATERIALIZE_MAX_FILES
+    # from Parquet, faster and far smaller than a copy. Above MATERIALIZE_MAX_ROWS the copy could outgrow memory.
+    total = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]  # Parquet footers only: cheap
+    copy = materialize and len(files) > MATERIALIZE_MIN_FILES and total <= MATERIALIZE_MAX_ROWS
     execute(con, f"CREATE OR REPLACE TEMP {'TABLE' if copy else 'VIEW'} raw AS SELECT {_raw_select(present)} "
                  f"FROM {source}")
     slim = [f'"{n}"' for n in RESULT_SCHEMA.names if n not in BULKY and (not n.startswith("trial_") or n in KEPT_TRIALS)]

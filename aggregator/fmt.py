@@ -34,8 +34,8 @@ def rate(part: int, whole: int) -> str:
 
 
 def iqr(g: Group) -> str:
-    """`[q1–q3]` of the pooled trials, only when there were raw trials to pool."""
-    if not g.has_trials or g.decode_q1 is None or g.trials < 2:
+    """`[q1–q3]`: over the raw trials of a single ok cell, or over the cells' medians when there are several."""
+    if not g.spread_over or g.decode_q1 is None:
         return ""
     return f"[{g.decode_q1:.1f}–{g.decode_q3:.1f}]"
 

@@ -202,7 +202,8 @@ def _hardware(d: ReportData) -> Raw:
         "hardware", "Results per Hardware Class",
         Raw("<h3>Compatibility matrix (model × hardware class)</h3>"), _matrix(d, _status_td, "matrix-status"),
         Raw(f"<h3>Decode tok/s per class (ratio to {esc(ref)})</h3>"),
-        p(f"Median [IQR] over raw trials, and the speed relative to the same model on {ref}.", "note"),
+        p(f"Median [IQR] (over a single cell's raw trials, or over the cells' medians), and the speed relative to the "
+          f"same model on {ref}.", "note"),
         _matrix(d, _decode_td, "matrix-decode"),
         Raw("<h3>Peak memory per class (GB)</h3>"),
         _matrix(d, lambda g: num_td(g.peak_memory_gb, fmt.num(g.peak_memory_gb)), "matrix-memory"),

@@ -98,30 +98,40 @@ class QualityIssue:
 
 
 def quality_issues(ds: ResultsDataset, source: str = "rows") -> tuple[list[QualityIssue], dict[tuple[str, str], int]]:
-    """Per model: which flags, on how many ok cells. Also returns flagged cells per (model, hw_class)."""
-    kinds = ds.records(f"""
-        SELECT model, regexp_extract(flag, '^[^(]+') AS kind, count(*) AS n,
-               max(TRY_CAST(regexp_extract(flag, '\\((\\d+)\\)', 1) AS BIGINT)) AS figure,
-               mode(nullif(regexp_extract(flag, '\\((.*)\\)', 1), '')) AS detail,
-               list(DISTINCT hw_class ORDER BY hw_class) AS classes
-        FROM (SELECT model, hw_class, unnest(quality_flags) AS flag FROM {source} WHERE status = 'ok')
-        GROUP BY ALL ORDER BY model, kind""")
-    cells = ds.records(f"""
-        SELECT model, hw_class, count(*) AS ok, count(*) FILTER (len(quality_flags) > 0) AS flagged
-        FROM {source} WHERE status = 'ok' GROUP BY ALL""")
-    flagged = {(r["model"], r["hw_class"]): r["flagged"] for r in cells}
+    """Per model: which flags, on how many ok cells. Also returns flagged cells per (model, hw_class).
+
+    One scan: ok cells grouped by their whole flag list (a run has few distinct lists), expanded here."""
+    from agent.quality import flag_kind
+
+    lists = ds.records(f"SELECT model, hw_class, quality_flags AS flags, count(*) AS n FROM {source} "
+                       f"WHERE status = 'ok' GROUP BY ALL")
+    flagged: dict[tuple[str, str], int] = {}
     per_model: dict[str, dict] = {}
-    for r in cells:
-        m = per_model.setdefault(r["model"], {"ok": 0, "flagged": 0})
-        m["ok"] += r["ok"]
-        m["flagged"] += r["flagged"]
-    issues: dict[str, QualityIssue] = {}
-    for r in kinds:
-        m = per_model[r["model"]]
-        issue = issues.setdefault(r["model"], QualityIssue(r["model"], [], m["ok"], m["flagged"], {}))
-        issue.kinds[r["kind"]] = (r["n"], str(r["figure"]) if r["figure"] is not None else r["detail"])
-        issue.hw_classes = sorted(set(issue.hw_classes) | set(r["classes"]))
-    return sorted(issues.values(), key=lambda q: (-q.flagged_cells, q.model)), flagged
+    for r in lists:
+        m = per_model.setdefault(r["model"], {"ok": 0, "flagged": 0, "classes": set(), "kinds": {}})
+        m["ok"] += r["n"]
+        if not r["flags"]:
+            continue
+        m["flagged"] += r["n"]
+        m["classes"].add(r["hw_class"])
+        flagged[(r["model"], r["hw_class"])] = flagged.get((r["model"], r["hw_class"]), 0) + r["n"]
+        for flag in r["flags"]:
+            kind = flag_kind(flag)
+            detail = flag[len(kind) + 1:-1] if flag.endswith(")") and "(" in flag else None
+            cells, best = m["kinds"].get(kind, (0, None))
+            m["kinds"][kind] = (cells + r["n"], _larger(best, detail))
+    issues = [QualityIssue(model, sorted(m["classes"]), m["ok"], m["flagged"], dict(sorted(m["kinds"].items())))
+              for model, m in per_model.items() if m["flagged"]]
+    return sorted(issues, key=lambda q: (-q.flagged_cells, q.model)), flagged
+
+
+def _larger(a: str | None, b: str | None) -> str | None:
+    """The detail to show: the larger figure (bullets(22) over bullets(18)); else the first non-numeric detail."""
+    if a is None or b is None:
+        return a if b is None else b
+    if a.isdigit() and b.isdigit():
+        return a if int(a) >= int(b) else b
+    return a
 
 
 def recompute_quality(ds: ResultsDataset, thresholds: Mapping | object) -> str:

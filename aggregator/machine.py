@@ -21,6 +21,7 @@ from aggregator.dataset import ResultsDataset, execute
 from grid.schema import RESULT_SCHEMA, SCHEMA_VERSION
 
 SUMMARY_FORMAT = "grid-report-summary/1"
+CSV_SORT_MAX_ROWS = 200_000
 _XML_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -36,14 +37,12 @@ def _clean(value):
 
 
 def _group_dict(g: Group) -> dict:
-    d = dataclasses.asdict(g)
-    d["status"] = g.status
-    return d
+    return g.to_dict()  # fields plus the derived status, total, ran, problems
 
 
 def summary_dict(d: ReportData) -> dict:
     s = d.perf.summary
-    summary = dataclasses.asdict(s)
+    summary = {k: v for k, v in vars(s).items() if k not in ("fastest", "least_memory")}
     summary["fastest"] = _group_dict(s.fastest) if s.fastest else None
     summary["least_memory"] = _group_dict(s.least_memory) if s.least_memory else None
     return _clean({
@@ -71,14 +70,17 @@ def write_summary_json(d: ReportData, path: Path) -> None:
 
 
 def write_results_csv(ds: ResultsDataset, path: Path) -> None:
-    """Every row and column of the runs, list columns joined with ';', streamed by DuckDB (never held in Python)."""
+    """Every row and column of the runs, list columns joined with ';', streamed by DuckDB (never held in Python).
+    Untrusted text is written as data, quoted as CSV requires; a spreadsheet user should import it as text."""
     cols = []
     for f in RESULT_SCHEMA:
         name = f'"{f.name}"'
         cols.append(f"array_to_string({name}, ';') AS {name}" if f.type.num_fields else name)
     target = str(path).replace("'", "''")
-    execute(ds.con, f"""COPY (SELECT {', '.join(cols)} FROM raw ORDER BY model, hw_class, prompt_id, image_id, run_id)
-                       TO '{target}' (FORMAT csv, HEADER true)""")
+    # Sorted (diffable) up to CSV_SORT_MAX_ROWS; above, sorting every column of every row would cost more memory than
+    # the whole report, so rows come in file order.
+    order = " ORDER BY model, hw_class, prompt_id, image_id, run_id" if ds.row_count <= CSV_SORT_MAX_ROWS else ""
+    execute(ds.con, f"COPY (SELECT {', '.join(cols)} FROM raw{order}) TO '{target}' (FORMAT csv, HEADER true)")
 
 
 def _xml_text(value) -> str:

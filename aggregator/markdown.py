@@ -131,7 +131,8 @@ def _performance(d: ReportData) -> str:
            for i, (g, score) in enumerate(best_balance(d.perf.groups), 1)]
     return "\n\n".join([
         "## 🏆 Performance Highlights", "### Top 10 Fastest Models (decode tok/s)",
-        "Median decode speed over the raw timed trials, [interquartile range] where trials were recorded.",
+        "Median decode speed; [interquartile range] over the raw trials of a single cell, or over the cells' "
+        "medians when a model × class pair has several cells (prompts × images).",
         table(["Rank", "Model", "Hardware", "Decode tok/s", "Peak Memory", "TTFT s"], top) if top
         else "No successful cell recorded a decode speed.",
         "### Best Quality/Speed Balance",
@@ -180,7 +181,7 @@ def _hardware(d: ReportData) -> str:
         "the error class of a problem, and counts when a pair has several cells.",
         _matrix(d, fmt.status_text),
         f"### Decode tok/s per Class (ratio to {cell(ref) if ref else 'no reference'})",
-        f"Median [IQR] over raw trials; `0.62×` = speed relative to the same model on the reference class "
+        f"Median [IQR] (over a single cell's raw trials, or over the cells' medians); `0.62×` = speed relative to the same model on the reference class "
         f"{cell(ref) if ref else fmt.DASH} (an M4 Max class where present, else the fastest class; `--reference` "
         f"overrides).",
         _matrix(d, _decode_cell),

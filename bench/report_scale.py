@@ -8,7 +8,7 @@ Rows are built column-wise with numpy (never row by row): M models x C hardware 
 timed trials per ok cell (11 raw trial lists), an output text of ~300 characters, realistic failure mixes (whole
 model/class pairs failing with one error class, scattered timeouts/OOMs/crashes, big models skipped on small classes).
 Files follow the store's layout, `<root>/run_id=<id>/<name>.parquet`, run_id in the folder name only. One file holds
-`--rows-per-file` rows (default: one model x class group); see BENCHMARKS.md for why.
+`--rows-per-file` rows (default 62,500: a compacted run of 16 files); see BENCHMARKS.md for why.
 
 The report is built in a child process; wall time is measured around it and peak RSS comes from the child's own
 rusage (os.wait4), so the generator's memory never counts.
@@ -36,13 +36,14 @@ ARCHS = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "idefics3", "smolvlm", "llava", "
          "deepseek_vl_v2", "mllama", "glm4v", "aya_vision", "llama4", "mistral3"]
 QUANTS = ["4bit", "6bit", "8bit", "bf16"]
 CLASSES = [  # (hw_class, chip, ram_gb, gpu_cores, bandwidth GB/s, relative speed)
-    ("M4-Max-40c-128GB", "Apple M4 Max", 128.0, 40, 546.0, 1.00), ("M3-Ultra-80c-512GB", "Apple M3 Ultra", 512.0, 80,
-                                                                     819.0, 1.25),
-    ("M2-Ultra-76c-192GB", "Apple M2 Ultra", 192.0, 76, 800.0, 1.10), ("M3-Max-40c-64GB", "Apple M3 Max", 64.0, 40,
-                                                                     400.0, 0.80),
-    ("M1-Max-32c-64GB", "Apple M1 Max", 64.0, 32, 400.0, 0.62), ("M4-Pro-20c-48GB", "Apple M4 Pro", 48.0, 20, 273.0,
-                                                                 0.55),
-    ("M2-Pro-19c-32GB", "Apple M2 Pro", 32.0, 19, 200.0, 0.40), ("M4-10c-24GB", "Apple M4", 24.0, 10, 120.0, 0.25),
+    ("M4-Max-40c-128GB", "Apple M4 Max", 128.0, 40, 546.0, 1.00),
+    ("M3-Ultra-80c-512GB", "Apple M3 Ultra", 512.0, 80, 819.0, 1.25),
+    ("M2-Ultra-76c-192GB", "Apple M2 Ultra", 192.0, 76, 800.0, 1.10),
+    ("M3-Max-40c-64GB", "Apple M3 Max", 64.0, 40, 400.0, 0.80),
+    ("M1-Max-32c-64GB", "Apple M1 Max", 64.0, 32, 400.0, 0.62),
+    ("M4-Pro-20c-48GB", "Apple M4 Pro", 48.0, 20, 273.0, 0.55),
+    ("M2-Pro-19c-32GB", "Apple M2 Pro", 32.0, 19, 200.0, 0.40),
+    ("M4-10c-24GB", "Apple M4", 24.0, 10, 120.0, 0.25),
 ]
 ERRORS = [  # (error_class, package, message, fix)
     ("Processor Error", "mlx-vlm", "TypeError: Received a InternVLImageProcessor for argument image_processor",
@@ -220,7 +221,8 @@ def main() -> None:
     ap.add_argument("--classes", type=int, default=8)
     ap.add_argument("--prompts", type=int, default=50)
     ap.add_argument("--images", type=int, default=10)
-    ap.add_argument("--rows-per-file", type=int, default=0, help="0: one file per model x class group")
+    ap.add_argument("--rows-per-file", type=int, default=62_500,
+                    help="rows per Parquet file (62,500: a run compacted into 16 files; 1: the store's per-cell layout)")
     ap.add_argument("--run-id", default="scale-1m")
     ap.add_argument("--formats", default="md,html,json,junit|md,html,json,csv,junit",
                     help="'|'-separated format sets, each measured separately")
@@ -229,7 +231,7 @@ def main() -> None:
     report = {}
     if not args.measure_only:
         report["generate"] = generate(args.root, args.rows, args.classes, args.prompts, args.images,
-                                      args.rows_per_file or args.prompts * args.images, args.run_id)
+                                      args.rows_per_file, args.run_id)
         print(json.dumps(report["generate"]), flush=True)
     report["measure"] = []
     for formats in args.formats.split("|"):
