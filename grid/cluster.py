@@ -205,12 +205,21 @@ def join_args(address: str, hw: Hardware, temp_dir: str, *, node_ip: str | None 
     return args
 
 
-def join(address: str, hw: Hardware, *, name: str | None = None, auth: bool = True, **kw) -> NodeRecord:
+def join(address: str, hw: Hardware, *, name: str | None = None, auth: bool = True, attempts: int = 3,
+         **kw) -> NodeRecord:
     name = name or label_value(f"node-{socket.gethostname()}")
     temp_dir = kw.pop("temp_dir", None) or default_temp_dir(name)
     if any(p.is_running() for p in node_processes(temp_dir)):
         raise ClusterError(f"node {name} is already running here (temp dir {temp_dir}); `grid node leave {name}` first")
-    _ray_start(join_args(address, hw, temp_dir, **kw), _env(auth))
+    for attempt in range(1, attempts + 1):
+        try:
+            _ray_start(join_args(address, hw, temp_dir, **kw), _env(auth))
+            break
+        except ClusterError:  # a busy head times out RPCs ("Deadline Exceeded"): clean up the half-start, retry
+            kill_processes(node_processes(temp_dir))
+            if attempt == attempts:
+                raise
+            time.sleep(2 * attempt)
     rec = NodeRecord(name=name, role="node", temp_dir=temp_dir, address=address, node_ip=kw.get("node_ip"),
                      hw_class=hw.hw_class, labels=node_labels(hw), auth=auth)
     save_record(rec)

@@ -63,6 +63,9 @@ class Progress:
 
     # --- output ---
     def snapshot(self) -> dict:
+        for entry in self.flights.values():
+            if entry["node_id"] and not entry["node_ip"]:
+                entry["node_ip"] = self.node_ips.get(entry["node_id"])
         return {"run_id": self.run_id, "state": self.state, "updated_at_s": time.time(),
                 "driver": f"{socket.gethostname()}:{os.getpid()}", "done": dict(sorted(self.by_status.items())),
                 "flights": sorted(self.flights.values(), key=lambda e: (e["state"] != "running", e["hw_class"]))}

@@ -68,12 +68,14 @@ def _stage_suite(suite, folder: Path) -> str:
     working_dir: never the user's whole suite directory."""
     data = {k: v for k, v in dataclasses.asdict(suite).items() if k != "source"}
     (folder / "images").mkdir()
+    images = []
     for i, im in enumerate(data["images"]):
         if im.get("path"):
             name = f"{i}-{Path(im['path']).name}"
             (folder / "images" / name).write_bytes(Path(im["path"]).read_bytes())
-            im["path"] = f"images/{name}"
-        data["images"][i] = {k: v for k, v in im.items() if v is not None}
+            im = {**im, "path": f"images/{name}"}
+        images.append({k: v for k, v in im.items() if v is not None})
+    data["images"] = images
     data["models"] = [{k: v for k, v in m.items() if v is not None} for m in data["models"]]
     data["prompts"] = [{k: v for k, v in p.items() if v is not None} for p in data["prompts"]]
     (folder / "suite.yaml").write_text(yaml.safe_dump(data, sort_keys=False))

@@ -85,6 +85,24 @@ class Lab:
             self.grid(*self._join_args(name, ip), env=env)
         return ip
 
+    def add_nodes(self, specs: list[tuple[str, str, float | None]]) -> None:
+        """Join several (name, hw_class, ram_gb) nodes at once: `ray start` is mostly waiting, so in parallel."""
+        procs = []
+        for name, hw_class, ram_gb in specs:
+            ip = f"{self.subnet}.{self._next_ip}"
+            self._next_ip += 1
+            self.nodes[name] = {"ip": ip, "hw_class": hw_class, "supervisor": None}
+            env = {**self.env, "GRID_HW_CLASS": hw_class, **({"GRID_RAM_GB": str(ram_gb)} if ram_gb else {})}
+            procs.append((name, subprocess.Popen([GRID, *self._join_args(name, ip)], env=env, text=True,
+                                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
+        for name, proc in procs:
+            out, _ = proc.communicate(timeout=240)
+            assert proc.returncode == 0, f"join {name} failed:\n{out}"
+
+    def label_of(self) -> dict[str, str]:
+        """node_id -> hw_class label, over every node the head has seen (alive or dead)."""
+        return {n["node_id"]: n["hw_class"] for n in self.nodes_json()}
+
     def nodes_json(self, cli: bool = False) -> list[dict]:
         """The head's node list: through `grid nodes --json` (a process, ~3 s) or in-process (fast, for polling)."""
         if cli:
