@@ -70,7 +70,8 @@ class Lab:
                 "--num-cpus=1", "--object-store-memory=80000000", f"--dashboard-agent-listen-port={free_port()}",
                 "--no-device-info"]
 
-    def add_node(self, name: str, hw_class: str, ram_gb: float | None = None, supervise: bool = False) -> str:
+    def add_node(self, name: str, hw_class: str, ram_gb: float | None = None, supervise: bool = False,
+                 wait: bool = True) -> str:
         ip = f"{self.subnet}.{self._next_ip}"
         self._next_ip += 1
         env = {"GRID_HW_CLASS": hw_class, **({"GRID_RAM_GB": str(ram_gb)} if ram_gb else {})}
@@ -80,10 +81,14 @@ class Lab:
             self.nodes[name]["supervisor"] = subprocess.Popen(
                 [GRID, *self._join_args(name, ip), "--supervise"], env={**self.env, **env}, stdout=log,
                 stderr=subprocess.STDOUT)
-            self.wait_for(lambda: self.node_ids(name), 90, f"supervised node {name} to join")
+            if wait:
+                self.wait_joined([name])
         else:
             self.grid(*self._join_args(name, ip), env=env)
         return ip
+
+    def wait_joined(self, names: list[str], timeout: float = 180) -> None:
+        self.wait_for(lambda: all(self.node_ids(n) for n in names), timeout, f"{', '.join(names)} to join")
 
     def add_nodes(self, specs: list[tuple[str, str, float | None]]) -> None:
         """Join several (name, hw_class, ram_gb) nodes at once: `ray start` is mostly waiting, so in parallel."""
@@ -138,14 +143,16 @@ class Lab:
     def teardown(self) -> None:
         from grid.cluster import kill_processes, node_processes
 
-        for name, node in self.nodes.items():
-            if node["supervisor"] is not None and node["supervisor"].poll() is None:
-                node["supervisor"].terminate()
-                try:
-                    node["supervisor"].wait(20)
-                except subprocess.TimeoutExpired:
-                    node["supervisor"].kill()
+        sups = [n["supervisor"] for n in self.nodes.values() if n["supervisor"] is not None]
+        for sup in sups:  # supervisors first, so none rejoins while its node is being stopped
+            if sup.poll() is None:
+                sup.terminate()
+        for sup in sups:
+            try:
+                sup.wait(20)
+            except subprocess.TimeoutExpired:
+                sup.kill()
         grid_dir = Path(self.env["RAY_TMPDIR"]) / "grid"
-        for d in sorted(grid_dir.iterdir()) if grid_dir.exists() else []:
-            kill_processes(node_processes(str(d)))
+        procs = [p for d in (sorted(grid_dir.iterdir()) if grid_dir.exists() else []) for p in node_processes(str(d))]
+        kill_processes(procs)  # all nodes at once: one grace period, not one per node
         shutil.rmtree(self.ray_tmp, ignore_errors=True)

@@ -88,11 +88,19 @@ class NetnsLab:
                   f"--dashboard-port={self.dashboard_port}", "--no-auth", "--num-cpus=0",
                   "--object-store-memory=80000000", f"--node-timeout={self.node_timeout_s}")
 
-    def join(self, name: str, hw_class: str) -> None:
-        ip = self.add_host(name)
-        self.grid(name, "node", "join", self.address, f"--name={name}", f"--node-ip-address={ip}", "--no-auth",
-                  "--num-cpus=1", "--object-store-memory=80000000", "--no-device-info",
-                  env={"GRID_HW_CLASS": hw_class})
+    def join(self, names: list[str], hw_class: str) -> None:
+        """Join several hosts at once (each `ray start` is mostly waiting)."""
+        procs = []
+        for name in names:
+            ip = self.add_host(name)
+            procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", f"{self.tag}-{name}", GRID, "node", "join", self.address, f"--name={name}",
+                 f"--node-ip-address={ip}", "--no-auth", "--num-cpus=1", "--object-store-memory=80000000",
+                 "--no-device-info"], env={**self.env, "GRID_HW_CLASS": hw_class}, text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+        for name, proc in zip(names, procs):
+            out, _ = proc.communicate(timeout=240)
+            assert proc.returncode == 0, f"join {name} failed:\n{out}"
 
     def nodes_json(self) -> list[dict]:
         return json.loads(self.grid("head", "nodes", "--json", f"--address={self.dashboard}").stdout)
@@ -101,8 +109,8 @@ class NetnsLab:
         from grid.cluster import kill_processes, node_processes
 
         grid_dir = self.ray_tmp / "grid"
-        for d in sorted(grid_dir.iterdir()) if grid_dir.exists() else []:
-            kill_processes(node_processes(str(d)))
+        kill_processes([p for d in (sorted(grid_dir.iterdir()) if grid_dir.exists() else [])
+                        for p in node_processes(str(d))])  # all at once: one grace period
         for name in self.hosts:
             _ip("netns", "del", f"{self.tag}-{name}", check=False)
         if self.hosts:

@@ -43,9 +43,10 @@ def lab(tmp_path_factory):
     lab.env["HF_TOKEN"] = HF_SENTINEL  # every node's environment has it; nothing grid writes may contain it
     try:
         lab.start_head()
-        lab.add_nodes([("m3", "M3-Pro-14c-18GB", 18), ("m2", "M2-8c-8GB", 8)])
         for name in ("m4a", "m4b"):  # supervised: the one the kill test hits must rejoin by itself
-            lab.add_node(name, "M4-Max-40c-128GB", ram_gb=128, supervise=True)
+            lab.add_node(name, "M4-Max-40c-128GB", ram_gb=128, supervise=True, wait=False)
+        lab.add_nodes([("m3", "M3-Pro-14c-18GB", 18), ("m2", "M2-8c-8GB", 8)])  # all four join at once
+        lab.wait_joined(["m4a", "m4b"])
         yield lab
     finally:
         lab.teardown()

@@ -24,8 +24,7 @@ def netlab(tmp_path_factory):
     lab = NetnsLab(tmp_path_factory.mktemp("netns-lab"))
     try:
         lab.start_head()
-        lab.join("w1", "Part-Class")
-        lab.join("w2", "Part-Class")
+        lab.join(["w1", "w2"], "Part-Class")
         yield lab
     finally:
         lab.teardown()
