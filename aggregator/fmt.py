@@ -16,7 +16,9 @@ def num(value: float | None, digits: int = 1) -> str:
 
 
 def gb(value: float | None) -> str:
-    return DASH if value is None else f"{value:.1f} GB"
+    if value is None:
+        return DASH
+    return f"{value:.1f} GB" if value >= 0.1 else f"{value * 1024:.1f} MB"  # twins peak at a few MB
 
 
 def pct(value: float | None) -> str:
