@@ -74,12 +74,8 @@ class ChildProcess:
         self.process.join(5)
 
     def close(self) -> None:
-        if self.process.is_alive():
-            try:
-                self._conn.send(("exit", {}))
-            except (BrokenPipeError, OSError):
-                pass
-            self.process.join(10)
+        # SIGKILL rather than a polite "exit": the child has sent everything it had (the log is line-buffered), and an
+        # interpreter tearing down mlx + transformers costs ~0.3-2 s of CPU that would delay (or overlap) the next model.
         self.kill()
         self._conn.close()
         Path(self.log_path).unlink(missing_ok=True)
@@ -95,14 +91,27 @@ def spare_enabled() -> bool:
     return os.environ.get("GRID_SPARE_CHILD", "1") != "0"
 
 
+def trace(event: str, **fields) -> None:
+    """GRID_TRACE=<file>: append one JSON line per runner event (wall clock, pid); bench/ uses it to see where time goes."""
+    path = os.environ.get("GRID_TRACE")
+    if path:
+        import json
+        import time
+
+        with open(path, "a") as f:
+            f.write(json.dumps({"t": time.time(), "pid": os.getpid(), "event": event, **fields}) + "\n")
+
+
 def take_child() -> ChildProcess:
     """The warm spare if there is a live one, else a fresh child; then start the next spare."""
     global _SPARE
     child, _SPARE = _SPARE, None
-    if child is None or not child.process.is_alive():
+    spare_hit = child is not None and child.process.is_alive()
+    if not spare_hit:
         if child is not None:
             child.close()
         child = ChildProcess()
+    trace("child_taken", spare_hit=spare_hit)
     if spare_enabled():
         _SPARE = ChildProcess()
     return child
@@ -180,11 +189,13 @@ class GroupRun:
         if "error" in reply:
             return reply["error"]
         self.fetch = reply
+        trace("fetched", model=cell.model.id)
         reply = self.child.request("load", {"path": reply["path"], "trust_remote_code": cell.model.trust_remote_code,
                                             "memory_limit_gb": cell.model.memory_limit_gb}, cell.timeout_s)
         if "error" in reply:
             return reply["error"]
         self.load = reply
+        trace("loaded", model=cell.model.id, load_s=reply.get("load_s"), preimport_wait_s=reply.get("preimport_wait_s"))
         return None
 
     def _stop_child(self) -> None:
@@ -204,6 +215,7 @@ class GroupRun:
 
     def __iter__(self) -> Iterator[ResultRow]:
         load_error = None
+        trace("group_start", model=self.cells[0].model.id if self.cells else None)
         self._measure_bandwidth()
         try:
             for cell in self.cells:
@@ -230,9 +242,11 @@ class GroupRun:
                     row = self._failure_row(cell, started, info, f"child process died (exit code {exc.exit_code})",
                                             exc.log_tail)
                     self._stop_child()
+                trace("cell_done", model=cell.model.id, trials_s=sum(row.trial_wall_s))
                 yield row.replace(wall_s=_monotonic() - wall0, finished_at=_now())
         finally:
             self._stop_child()
+            trace("group_end")
 
 
 def _monotonic() -> float:
