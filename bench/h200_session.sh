@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Everything grid measures on the lent H200 machine, in one background session (the device tool's calls last at most
+# 10 minutes; this runs under setsid and is polled). Needs the wheels from ../shared/tools/device-wheels unpacked into
+# /root/site. Writes /root/out/{h200.tar.gz,session.log,...} and /root/out/DONE at the end.
+#
+#   setsid nohup bash bench/h200_session.sh > /root/session.log 2>&1 &
+set -u
+export PYTHONPATH=/root/site:$PWD HF_HUB_OFFLINE=1 RAY_USAGE_STATS_ENABLED=0 PYTHONUNBUFFERED=1
+export GRID_CACHE=/root/gridcache PATH=/root/bin:$PATH
+OUT=/root/out
+mkdir -p $OUT /root/bin
+# Wheels unpacked with zipfile have no console scripts: give grid's node commands a `ray`.
+printf '#!/bin/sh\nexec python3 -m ray.scripts.scripts "$@"\n' > /root/bin/ray && chmod +x /root/bin/ray
+step() { echo "=== $(date -u +%H:%M:%S) $*"; }
+
+step machine
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+python3 -m agent.hardware | tee $OUT/hardware.json
+
+step raw mlx decode, the reference
+python3 bench/raw_decode.py --dims 1.5b --bits 16 --bits 4 --out $OUT/raw-1.5b.json
+python3 bench/raw_decode.py --dims 7b --bits 16 --bits 4 --out $OUT/raw-7b.json
+
+step grid: head, one H200 node, the h200-vs-cpu suite
+ADDR=""
+if python3 -m grid head start --port 6390 --no-auth --num-cpus 0 --dashboard-port 8265 \
+   && python3 -m grid node join 127.0.0.1:6390 --no-auth --name h200; then
+  ADDR="--address 127.0.0.1:6390"
+  python3 -m grid nodes
+else
+  echo "head/node start failed: falling back to grid's embedded single-node Ray"
+fi
+python3 -m grid run h200-vs-cpu $ADDR --results /root/res --reports /root/rep --run-id h200
+
+step P1 fidelity on the GPU
+python3 bench/fidelity.py --out $OUT/p1 --models twin:qwen2_vl,twin:qwen2_vl@2b,twin:qwen2_vl@7b-q4 --pairs 6
+
+step leave the lab
+python3 -m grid node leave h200 || true
+python3 -m grid head stop 2>/dev/null || true
+
+step P3 scaling over N CPU-only nodes of 2 cores
+python3 bench/scaling.py --nodes 1,2,4,8 --cpus-per-node 2 --max-tokens 64 --trials 3 --out $OUT/p3
+
+step pack
+tar czf $OUT/h200.tar.gz -C /root res rep $(cd /root/out && ls -d p1 p3 2>/dev/null | sed 's|^|out/|')
+ls -la $OUT
+touch $OUT/DONE
