@@ -67,6 +67,8 @@ def save_random_weights(
             weights[key] = value.astype(target)
         else:
             weights[key] = (mx.random.normal(value.shape) * 0.02).astype(target)
+        # One tensor at a time: a real-size twin's float32 draft of every weight at once would not fit in RAM.
+        mx.eval(weights[key])
     if tie_embeddings:
         heads = [k for k in weights if k.endswith("lm_head.weight")]
         embeds = [k for k in weights if k.endswith("embed_tokens.weight")]
