@@ -77,6 +77,8 @@ def _caller_of(frames: list[Frame], model_dir: str | None, raiser: str) -> str |
 
 # (class, exception type names or None for any, message regex, owner rule, fix)
 # owner rule: "raiser" = innermost known frame; "caller" = the package that called the raising library;
+#             "api" = the raiser, unless the raiser is a dependency rejecting what it was given (transformers'
+#             __getattr__ / kwargs validation): then the caller that used the removed API or passed the bad argument;
 #             a package name = fixed owner (the frames cannot tell better, e.g. a missing file in the model repo).
 _RULES: tuple[tuple[str, tuple[str, ...] | None, str, str, str], ...] = (
     ("OOM", None, r"metal::malloc|out of memory|Attempting to allocate|std::bad_alloc|Cannot allocate memory|MemoryError",
@@ -100,9 +102,9 @@ _RULES: tuple[tuple[str, tuple[str, ...] | None, str, str, str], ...] = (
      "Add the missing file (copy it from the original model repo) or fix the conversion that dropped it."),
     ("Type Cast Error", None, r"std::bad_cast|bad_cast", "mlx",
      "Cast indices/shapes to Python ints or mx.int32 before indexing; report to mlx with the model code line."),
-    ("API Mismatch", ("AttributeError",), r"has no attribute", "raiser",
+    ("API Mismatch", ("AttributeError",), r"has no attribute", "api",
      "The caller uses an API the installed library no longer has: update the caller or pin the library."),
-    ("API Mismatch", ("TypeError", "ValueError"), r"unexpected keyword argument|takes \d+ positional", "raiser",
+    ("API Mismatch", ("TypeError", "ValueError"), r"unexpected keyword argument|takes \d+ positional", "api",
      "The caller passes arguments the installed library rejects: update the caller or pin the library."),
     ("Processor Error", ("ValueError", "TypeError", "KeyError"), r"Failed to process inputs|processor|image_token",
      "raiser", "The model's processor files do not match its code: check preprocessor/processor configs."),
@@ -112,8 +114,14 @@ TIMEOUT = ErrorInfo("Timeout", "grid", "The cell outran its wall-clock limit: ra
                     "(a stuck processor, a deadlock in model code).")
 
 
-def crash_info(exit_code: int | None, detail: str = "") -> ErrorInfo:
-    """A child that died without an exception: a signal (segfault, abort) or the kernel's OOM killer."""
+def crash_info(exit_code: int | None, detail: str = "", memory_limited: bool = False) -> ErrorInfo:
+    """A child that died without an exception: a signal (segfault, abort) or the kernel's OOM killer.
+
+    memory_limited: the child ran under an address-space cap (memory_limit_gb). mlx's CPU allocator does not check
+    for a failed malloc, so hitting the cap kills the process with SIGSEGV instead of raising: that death is an OOM."""
+    if memory_limited and exit_code in (-11, -7, -6, -9):
+        return ErrorInfo("OOM", "mlx", "The cell needed more memory than its memory_limit_gb (the allocation failed; "
+                         "mlx's CPU backend segfaults rather than raising): use a smaller image or a larger limit.")
     if exit_code == -9 and "MemoryError" not in detail:
         return ErrorInfo("OOM", "mlx", "The process was killed (SIGKILL), most often by the OOM killer: use a smaller "
                          "model, image or token budget, or a machine with more memory.")
@@ -143,6 +151,12 @@ def _owner(rule: str, frames: list[Frame], outer_frames: list[Frame], model_dir:
     all_frames = outer_frames + [f for f in frames if f not in outer_frames]
     if rule == "raiser":
         return _innermost(frames, model_dir, skip=("python", "grid")) or _innermost(all_frames, model_dir) or "python"
+    if rule == "api":
+        raiser = _innermost(frames, model_dir, skip=("python", "grid")) or "python"
+        if raiser in ("transformers", "huggingface-hub"):
+            caller = _caller_of([f for f in frames if frame_package(f.filename, model_dir) != "grid"], model_dir, raiser)
+            return caller or raiser
+        return raiser
     if rule == "caller":
         raiser = _innermost(frames, model_dir, skip=("python",)) or "python"
         return _caller_of(frames, model_dir, raiser) or raiser

@@ -238,7 +238,7 @@ class GroupRun:
                     row = self._failure_row(cell, started, errors.TIMEOUT, f"Timeout: {exc}", self.child.log_tail())
                     self._stop_child()
                 except ChildDied as exc:
-                    info = errors.crash_info(exc.exit_code, exc.log_tail)
+                    info = errors.crash_info(exc.exit_code, exc.log_tail, cell.model.memory_limit_gb is not None)
                     row = self._failure_row(cell, started, info, f"child process died (exit code {exc.exit_code})",
                                             exc.log_tail)
                     self._stop_child()

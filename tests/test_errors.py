@@ -58,7 +58,8 @@ def test_wrapped_processor_error_uses_the_cause():
     info = classify("ValueError", "Failed to process inputs with error: ...", frames(f"{SP}/mlx_vlm/utils.py"),
                     chain=[cause])
     assert info.error_class == "API Mismatch"
-    assert info.error_package == "transformers"  # raised inside transformers' strict kwargs check
+    # raised inside transformers' strict kwargs check, but mlx-vlm's LlavaProcessor passed the rejected `padding`
+    assert info.error_package == "mlx-vlm"
 
 
 def test_missing_file_is_config_missing():
@@ -98,3 +99,27 @@ def test_env_token_value_is_redacted(monkeypatch):
 def test_commit_hashes_and_paths_survive_redaction():
     text = "/cache/models--x/snapshots/3fe7794f0a1b2c3d4e5f60718293a4b5c6d7e8f9/config.json line 12"
     assert redact(text) == text
+
+
+def test_attribute_error_raised_by_a_library_getattr_belongs_to_the_caller():
+    """transformers 5 tokenizers raise AttributeError from their own __getattr__: the innermost frame is transformers,
+    but the remote code asking for the removed attribute owns the failure (the tokenizer_attribute broken twin)."""
+    remote = "/root/.cache/huggingface/modules/transformers_modules/twin/processing_florence2.py"
+    info = classify("AttributeError", "TokenizersBackend has no attribute additional_special_tokens",
+                    frames(f"{SP}/mlx_vlm/utils.py", f"{SP}/transformers/processing_utils.py", remote,
+                           f"{SP}/transformers/tokenization_utils_base.py"))
+    assert (info.error_class, info.error_package) == ("API Mismatch", "model files")
+
+
+def test_attribute_error_in_mlx_vlm_code_stays_with_mlx_vlm():
+    info = classify("AttributeError", "'NoneType' object has no attribute 'shape'",
+                    frames(f"/work/agent/adapter.py", f"{SP}/mlx_vlm/models/llava/llava.py"))
+    assert info.error_package == "mlx-vlm"
+
+
+def test_signal_death_under_a_memory_limit_is_oom():
+    """mlx's CPU allocator segfaults when RLIMIT_AS is hit (the oom broken twin): with a limit set, that is an OOM."""
+    from agent.errors import crash_info
+
+    assert crash_info(-11, "Fatal Python error: Segmentation fault", memory_limited=True).error_class == "OOM"
+    assert crash_info(-11, "Fatal Python error: Segmentation fault").error_class == "Crash"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from agent.twins import aya, deepseek, florence, gemma, glm, idefics, internvl, kimi, lfm2, llava, mistral, mllama, molmo
+from agent.twins import aya, bunny, deepseek, florence, gemma, glm, idefics, internvl, kimi, lfm2, llava, mistral, mllama, molmo
 from agent.twins import phi3v, qwen
 from agent.twins.files import TwinFiles
 
@@ -39,7 +39,11 @@ BUILDERS: dict[str, Builder] = {
     "qwen3_vl_moe": qwen.qwen3_vl_moe,
     "glm4v_moe": glm.glm4v_moe,
     "paddleocr_vl": qwen.paddleocr_vl,
+    "llava_bunny": bunny.llava_bunny,
 }
+
+# mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
+MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2"}
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
 NOT_BUILDABLE: dict[str, str] = {}
