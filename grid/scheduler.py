@@ -77,6 +77,13 @@ def grid_nodes(alive_only: bool = True) -> list[dict]:
             and "hw_class" in (n.get("Labels") or {}) and (n.get("Alive") or not alive_only)]
 
 
+def _grid_nodes_safe(alive_only: bool = True) -> list[dict]:
+    try:
+        return grid_nodes(alive_only)
+    except Exception:  # a GCS hiccup must not kill a run's driver
+        return []
+
+
 def live_targets(per_node: bool = False) -> list[tuple[str, str]]:
     """(hw_class, node_id) targets: one per class of live grid nodes, or one per node with per_node."""
     return sorted({(n["Labels"]["hw_class"], n["NodeID"] if per_node else "") for n in grid_nodes()})
@@ -175,8 +182,8 @@ class Execution:
     def fail_over(self, flight: Flight, reason: str, alive_classes: set[str] | None = None) -> None:
         """Its node is gone: retry what is left on a live sibling of the class, else record node_lost."""
         self._abandon(flight)
-        if alive_classes is None:
-            alive_classes = {n["Labels"]["hw_class"] for n in grid_nodes()}
+        if alive_classes is None:  # the head may still list the dying node as alive for a few seconds: not a sibling
+            alive_classes = {n["Labels"]["hw_class"] for n in _grid_nodes_safe() if n["NodeID"] != flight.node_id}
         per_node = bool(flight.cells[0].node_id)
         if not per_node and flight.hw_class in alive_classes and flight.attempt < MAX_ATTEMPTS:
             self.submit(flight.cells, flight.attempt + 1)
@@ -195,7 +202,9 @@ class Execution:
         if now - self._last_watch < WATCHDOG_PERIOD_S:
             return
         self._last_watch = now
-        nodes = grid_nodes(alive_only=False)
+        nodes = _grid_nodes_safe(alive_only=False)
+        if not nodes and self.flights:
+            return  # the head did not answer this time (or lists no node): judge nothing on an empty table
         alive = {n["NodeID"] for n in nodes if n["Alive"]}
         alive_classes = {n["Labels"]["hw_class"] for n in nodes if n["Alive"]}
         self.progress.nodes({n["NodeID"]: n.get("NodeManagerAddress", "") for n in nodes})
@@ -212,10 +221,14 @@ class Execution:
             elif now - flight.waiting_since >= self.class_wait_s:
                 self._abandon(flight)
                 target = f"node {flight.cells[0].node_id[:12]}" if flight.cells[0].node_id else f"class {flight.hw_class}"
+                lost = flight.attempt > 1  # a retry: its node died under it and no sibling came
                 for cell in flight.cells:
                     self.record(placement.grid_row(
-                        cell, "skipped", "No Node", f"no live node of {target} for {self.class_wait_s:.0f} s",
-                        "Join a node of this class (`grid node join HEAD:6379`), then `grid resume RUN`."))
+                        cell, "node_lost" if lost else "skipped", "Node Lost" if lost else "No Node",
+                        f"no live node of {target} for {self.class_wait_s:.0f} s"
+                        + (" after its node died under it" if lost else ""),
+                        "Join a node of this class (`grid node join HEAD:6379`), then `grid resume RUN`.",
+                        attempt=flight.attempt))
         self.progress.flush()
 
     def _take(self, flight: Flight) -> None:
@@ -237,6 +250,9 @@ class Execution:
             for cell in flight.cells:
                 self.record(placement.grid_row(cell, "crashed", "Crash", f"grid agent error: {exc}"[:1000],
                                                "A grid bug: report it with this message.", attempt=flight.attempt))
+            return
+        except ray.exceptions.RayError as exc:  # OutOfMemoryError (Ray's memory monitor), RaySystemError, ...
+            self.fail_over(flight, f"{type(exc).__name__}: {exc}")
             return
         if isinstance(item, dict):  # the start marker
             flight.node_id = item["node_id"]
