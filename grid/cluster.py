@@ -117,6 +117,14 @@ def ensure_token() -> Path:
     return path
 
 
+def use_token_if_available() -> bool:
+    """Client side (laptop, `grid nodes`): talk token auth when a token is at hand and RAY_AUTH_MODE is unset, so
+    copying the token is all a laptop needs. An explicit RAY_AUTH_MODE always wins."""
+    if "RAY_AUTH_MODE" not in os.environ and (os.environ.get("RAY_AUTH_TOKEN") or token_path().exists()):
+        os.environ["RAY_AUTH_MODE"] = "token"
+    return os.environ.get("RAY_AUTH_MODE") == "token"
+
+
 def _env(auth: bool, extra: dict | None = None) -> dict:
     env = dict(os.environ)
     env["RAY_AUTH_MODE"] = "token" if auth else "disabled"
@@ -390,6 +398,7 @@ def list_grid_nodes(address: str | None = None) -> list[dict]:
     from ray.util.state import list_nodes, list_tasks
 
     url = dashboard_address(address)
+    use_token_if_available()
     nodes = list_nodes(address=url, detail=True, limit=10000, raise_on_missing_output=False)
     running: dict[str, list[str]] = {}
     try:

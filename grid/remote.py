@@ -44,6 +44,10 @@ class RemoteError(RuntimeError):
 def client(address: str):
     from ray.job_submission import JobSubmissionClient
 
+    from grid.cluster import use_token_if_available
+
+    use_token_if_available()
+
     if not address.startswith(("http://", "https://")):
         raise RemoteError(f"--address must be the head's dashboard URL, e.g. http://HEAD:8265 (got {address!r})")
     try:

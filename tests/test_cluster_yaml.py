@@ -49,3 +49,4 @@ def test_cluster_yaml_starts_grid_not_ray_stop():
         cmd.make_context(name, list(args), parent=ctx)  # raises click.UsageError on an unknown option
         checked += 1
     assert checked >= 4
+
