@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agent.hardware import Hardware, label_value
+from grid.node_processes import _alive, _is_raylet, _psutil, kill_processes, node_processes  # noqa: F401
 
 GRID_SLOT = "grid_slot"
 NODE_ROLE = "grid-node"
@@ -286,76 +287,6 @@ def _sleep_unless(stopping: list, seconds: float) -> None:
     end = time.monotonic() + seconds
     while not stopping and time.monotonic() < end:
         time.sleep(0.2)
-
-
-# --- processes of one node (by temp dir, never by name) -----------------------------------------------------------------
-
-
-def _psutil():
-    import ray  # noqa: F401  (puts Ray's vendored psutil on sys.path)
-    import psutil
-
-    return psutil
-
-
-def node_processes(temp_dir: str) -> list:
-    """Processes whose command line names this node's temp dir, plus all their descendants (dashboard modules,
-    workers, agents)."""
-    psutil = _psutil()
-    marker = str(Path(temp_dir))
-    roots = []
-    for p in psutil.process_iter(["pid", "cmdline"]):
-        try:
-            cmd = " ".join(p.info["cmdline"] or [])
-        except (psutil.Error, TypeError):
-            continue
-        argv = p.info["cmdline"] or []
-        is_ray = any("/ray/" in a for a in argv[:3])  # Ray's binaries and scripts, never e.g. a supervising `grid`
-        if is_ray and (marker + "/" in cmd or cmd.endswith("=" + marker) or f"={marker} " in cmd):
-            roots.append(p)
-    found = {p.pid: p for p in roots}
-    for p in roots:
-        try:
-            for child in p.children(recursive=True):
-                found.setdefault(child.pid, child)
-        except psutil.Error:
-            continue
-    found.pop(os.getpid(), None)
-    return list(found.values())
-
-
-def _is_raylet(p) -> bool:
-    try:
-        return p.name() == "raylet" or any(part.endswith("/raylet") for part in p.cmdline()[:1])
-    except Exception:
-        return False
-
-
-def _alive(p) -> bool:
-    try:
-        return p.is_running() and p.status() != "zombie"
-    except Exception:
-        return False
-
-
-def kill_processes(procs: list, grace_s: float = 5.0) -> list[int]:
-    """SIGTERM, wait, then SIGKILL what is left. Returns the PIDs signalled."""
-    psutil = _psutil()
-    pids = []
-    for p in procs:
-        try:
-            p.terminate()
-            pids.append(p.pid)
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=grace_s)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(alive, timeout=grace_s)
-    return pids
 
 
 def leave(name: str | None = None, role: str | None = None) -> tuple[NodeRecord, list[int]]:

@@ -121,7 +121,7 @@ class Lab:
         return [n["node_id"] for n in self.nodes_json() if n["node_ip"] == ip and n["alive"] == alive]
 
     def raylet_pid(self, name: str) -> int:
-        from grid.cluster import _is_raylet, node_processes
+        from grid.node_processes import _is_raylet, node_processes
 
         procs = [p for p in node_processes(self._temp_dir(name)) if _is_raylet(p)]
         assert procs, f"no raylet for {name}"
@@ -141,7 +141,7 @@ class Lab:
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
     def teardown(self) -> None:
-        from grid.cluster import kill_processes, node_processes
+        from grid.node_processes import kill_processes, node_processes
 
         sups = [n["supervisor"] for n in self.nodes.values() if n["supervisor"] is not None]
         for sup in sups:  # supervisors first, so none rejoins while its node is being stopped

@@ -106,7 +106,7 @@ class NetnsLab:
         return json.loads(self.grid("head", "nodes", "--json", f"--address={self.dashboard}").stdout)
 
     def teardown(self) -> None:
-        from grid.cluster import kill_processes, node_processes
+        from grid.node_processes import kill_processes, node_processes
 
         grid_dir = self.ray_tmp / "grid"
         kill_processes([p for d in (sorted(grid_dir.iterdir()) if grid_dir.exists() else [])

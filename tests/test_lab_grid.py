@@ -237,7 +237,7 @@ def test_a_node_killed_mid_run_is_retried_on_its_sibling_and_no_cell_is_lost(lab
 
 
 def test_leave_stops_only_that_node(lab):
-    from grid.cluster import node_processes
+    from grid.node_processes import node_processes
 
     assert node_processes(lab._temp_dir("m3"))
     lab.grid("node", "leave", "m3")
