@@ -83,6 +83,22 @@ def save_random_weights(
     return {"params": int(sum(v.size for v in weights.values())), "bytes": (folder / "model.safetensors").stat().st_size}
 
 
+def count_parameters(config: dict) -> int:
+    """Parameters of mlx-vlm's Model for a twin config, without materialising them (MLX arrays are lazy until eval):
+    how a real-size twin's dimensions are checked against the published parameter count."""
+    from mlx.utils import tree_flatten
+
+    params = dict(tree_flatten(_twin_model(config).parameters()))
+    text = config.get("text_config") or {}
+    tied = config.get("tie_word_embeddings", text.get("tie_word_embeddings", True)) is not False
+    embed = next((v for k, v in params.items() if k.endswith("embed_tokens.weight")), None)
+    for key in [k for k in params if k.endswith("lm_head.weight")]:
+        # a tied head is one tensor in the checkpoint even where mlx-vlm builds it as its own layer (gemma3)
+        if tied and embed is not None and params[key].shape == embed.shape:
+            del params[key]
+    return int(sum(v.size for v in params.values()))
+
+
 def quantize(src: str | Path, dst: str | Path, bits: int = 4, group_size: int = 32) -> Path:
     """A quantized copy of a twin through mlx_vlm's own convert (which skips the vision tower, as for real models).
 
