@@ -41,7 +41,8 @@ EXPECTED_PROCESSORS = {
     "idefics2": ("Idefics2Processor", "Idefics2ImageProcessorPil"),
     "aya_vision": ("AyaVisionOutputProcessor", "GotOcr2ImageProcessorPil"),
     "paddleocr_vl": ("PaddleOCRVLProcessor", "ImageProcessor"),
-    "llava_bunny": ("TokenizersBackend", "ImageProcessor"),  # nanoLLaVA: the tokenizer is the processor
+    "llava_bunny": ("TokenizersBackend", "ImageProcessor"),
+    "qwen3_5": ("Qwen3VLProcessor", "Qwen3VLImageProcessor"),  # nanoLLaVA: the tokenizer is the processor
 }
 FOUNDATION_FIVE = ["qwen2_vl", "qwen2_5_vl", "smolvlm", "gemma3", "paligemma"]
 ARCHS = sorted(registry.BUILDERS)
@@ -123,6 +124,8 @@ def test_twin_loads_and_generates_with_image(arch, checked):
 @pytest.mark.parametrize("arch", sorted(registry.EXPECTED_FAILURES))
 def test_expected_failure_twins_fail_for_the_documented_reason(arch, checked):
     """Kept faithful: the llava twin hits mlx-vlm 0.7.10 + transformers 5.x's real bug, it is not patched."""
+    if registry.EXPECTED_FAILURES[arch].get("backend") == "cpu" and sys.platform == "darwin":
+        pytest.skip("bf16 MoE runs on Metal: the expected failure is the CPU backend's")
     row = checked[f"twin:{arch}"]
     assert not row["ok"]
     if arch == "llava":

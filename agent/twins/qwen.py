@@ -281,3 +281,32 @@ def paddleocr_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles
         preprocessor_config=preprocessor,
         chat_template=chat_template(IMAGE_TEXT),
     )
+
+
+def qwen3_5(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """Qwen3.5 layout: the qwen3_vl vision tower (no deepstack) + hybrid text (gated-delta linear attention with a full
+    attention layer every `full_attention_interval` layers; here layer 0 linear, layer 1 full)."""
+    hybrid = {
+        "architectures": ["Qwen3_5ForConditionalGeneration"],
+        "model_type": "qwen3_5",
+        "text_config": {
+            "model_type": "qwen3_5_text",
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "head_dim": 32,
+            "linear_num_value_heads": 4,
+            "linear_num_key_heads": 2,
+            "linear_key_head_dim": 16,
+            "linear_value_head_dim": 16,
+            "linear_conv_kernel_dim": 4,
+            "full_attention_interval": 2,
+            "rope_scaling": None,
+            # head_dim 32 x partial_rotary_factor 0.25 = 8 rotary dims: the mrope sections sum to 4
+            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 1, 1], "rope_theta": 10000000.0,
+                                "partial_rotary_factor": 0.25, "mrope_interleaved": True},
+        },
+        "vision_config": {"model_type": "qwen3_5", "deepstack_visual_indexes": []},
+    }
+    files = qwen3_vl(deep_merge(hybrid, over), pre)
+    files.config["text_config"].pop("rope_scaling", None)
+    return files

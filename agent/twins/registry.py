@@ -40,6 +40,7 @@ BUILDERS: dict[str, Builder] = {
     "glm4v_moe": glm.glm4v_moe,
     "paddleocr_vl": qwen.paddleocr_vl,
     "llava_bunny": bunny.llava_bunny,
+    "qwen3_5": qwen.qwen3_5,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
