@@ -40,6 +40,11 @@ class Group:
     bandwidth_source: str | None  # "measured" (bandwidth_fraction) | "derived" (weight bytes × tok/s ÷ bandwidth)
     flagged_rows: int = 0
     ratio_to_reference: float | None = None
+    wall_s: float | None = None  # summed over the group's cells
+    tps_sum: float = 0.0  # sum and count of ok cells' decode tok/s: the run's mean without another scan
+    tps_n: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
 
     def __post_init__(self) -> None:
         # Read thousands of times by the renderers: computed once (counts never change after construction).
@@ -55,7 +60,7 @@ class Group:
             self.status = "partial" if self.counts.get("ok", 0) else worst
 
     def to_dict(self) -> dict:
-        return dict(vars(self))
+        return {k: v for k, v in vars(self).items() if k not in ("tps_sum", "tps_n")}
 
 
 @dataclass
@@ -106,7 +111,9 @@ def _groups(ds: ResultsDataset) -> list[Group]:
                median(bandwidth_fraction) FILTER (status = 'ok') AS bw_measured,
                median(weight_bytes * decode_tps / (bandwidth_gbps * 1e9))
                    FILTER (status = 'ok' AND bandwidth_gbps > 0) AS bw_derived,
-               coalesce(sum(len(outlier_trials)) FILTER (status = 'ok'), 0) AS outliers
+               coalesce(sum(len(outlier_trials)) FILTER (status = 'ok'), 0) AS outliers,
+               sum(decode_tps) FILTER (status = 'ok') AS tps_sum, count(decode_tps) FILTER (status = 'ok') AS tps_n,
+               min(nullif(started_at, '')) AS started, max(nullif(finished_at, '')) AS finished, sum(wall_s) AS wall
         FROM rows GROUP BY model, hw_class ORDER BY model, hw_class""")
     # Raw trial lists are the costliest column to read: fetched only for the groups with a single ok cell.
     single = [(r["model"], r["hw_class"]) for r in records if r["n_ok"] == 1]
@@ -140,6 +147,8 @@ def _groups(ds: ResultsDataset) -> list[Group]:
             peak_memory_gb=r["peak_memory_gb"], ttft_s=r["ttft_s"],
             bandwidth_fraction=measured if measured is not None else r["bw_derived"],
             bandwidth_source="measured" if measured is not None else "derived" if r["bw_derived"] is not None else None,
+            wall_s=r["wall"], tps_sum=r["tps_sum"] or 0.0, tps_n=r["tps_n"], started_at=r["started"],
+            finished_at=r["finished"],
         ))
     return groups
 
@@ -166,11 +175,18 @@ def _hardware(ds: ResultsDataset) -> list[HardwareClass]:
 
 
 def _summary(ds: ResultsDataset, groups: list[Group]) -> Summary:
-    counts = {r["status"]: r["n"] for r in ds.records("SELECT status, count(*) AS n FROM rows GROUP BY status")}
+    counts: dict[str, int] = {}
+    for g in groups:  # every figure that adds up comes from the groups: no extra scan of the rows
+        for k, v in g.counts.items():
+            counts[k] = counts.get(k, 0) + v
     cells = sum(counts.values())
     ran = cells - counts.get("skipped", 0)
-    overall = ds.records("""SELECT avg(decode_tps) FILTER (status = 'ok') AS mean_tps, min(nullif(started_at, '')) AS s,
-                                   max(nullif(finished_at, '')) AS f, sum(wall_s) AS wall FROM rows""")[0]
+    tps_n = sum(g.tps_n for g in groups)
+    starts = [g.started_at for g in groups if g.started_at]
+    ends = [g.finished_at for g in groups if g.finished_at]
+    walls = [g.wall_s for g in groups if g.wall_s is not None]
+    overall = {"mean_tps": sum(g.tps_sum for g in groups) / tps_n if tps_n else None, "s": min(starts, default=None),
+               "f": max(ends, default=None), "wall": sum(walls) if walls else None}
     sel = ", ".join(f'"{c}"' for c in VERSION_COLUMNS.values())
     versions: dict[str, dict[str, int]] = {k: {} for k in VERSION_COLUMNS}
     for r in ds.records(f"SELECT {sel}, count(*) AS n FROM rows GROUP BY ALL"):

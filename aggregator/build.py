@@ -53,12 +53,14 @@ def build_report(ds: ResultsDataset, *, thresholds: Mapping | None = None, refer
     quality, flagged = quality_issues(ds, source)
     perf = analyze_performance(ds, flagged, reference_class)
     ok_models = {g.model for g in perf.groups if g.counts.get("ok")}
+    errors = error_groups(ds, ok_models)
     now = datetime.datetime.now(datetime.timezone.utc)
     started = (perf.summary.started_at or "")[:10] or now.strftime("%Y-%m-%d")
     return ReportData(
         title=title or f"MLX VLM Model Compatibility Report — {started}",
         generated_at=now.strftime("%Y-%m-%d %H:%M:%S UTC"), results_root=str(ds.root), perf=perf,
-        errors=error_groups(ds, ok_models), quality=quality, tracebacks=tracebacks(ds, max_tracebacks),
+        errors=errors, quality=quality,
+        tracebacks=tracebacks(ds, max_tracebacks, sum(len(e.models) for e in errors)),
         table=results_table(ds, max_table_rows), thresholds=dict(thresholds) if thresholds else None,
         limits={"max_table_rows": max_table_rows, "max_tracebacks": max_tracebacks},
     )

@@ -176,14 +176,16 @@ class Tracebacks:
     total: int = 0
 
 
-def tracebacks(ds: ResultsDataset, limit: int = 50) -> Tracebacks:
+def tracebacks(ds: ResultsDataset, limit: int = 50, total_pairs: int = 0) -> Tracebacks:
     """One traceback per (root cause, model): the appendix of the seed report."""
     base = f"""FROM raw WHERE status IN {_PROBLEM_SQL} AND coalesce(traceback_tail, '') <> ''"""
-    total = ds.scalar(f"SELECT count(*) FROM (SELECT DISTINCT {ERROR_CLASS_SQL}, {PACKAGE_SQL}, model {base})")
     records = ds.records(f"""
         SELECT {ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package, model,
                list(DISTINCT hw_class ORDER BY hw_class) AS classes, count(*) AS n,
                mode(error_message) AS message, mode(traceback_tail) AS tb
-        {base} GROUP BY ALL ORDER BY error_class, package, model LIMIT {int(limit)}""")
+        {base} GROUP BY ALL ORDER BY error_class, package, model LIMIT {int(limit) + 1}""")
+    # total: exact up to the limit; beyond it, the (root cause, model) pairs of the error groups (an upper bound)
+    total = len(records) if len(records) <= limit else max(total_pairs, len(records))
+    records = records[:limit]
     return Tracebacks([Traceback(r["error_class"], r["package"], r["model"], r["classes"], r["n"], r["message"],
                                  r["tb"]) for r in records], total or 0)

@@ -97,13 +97,8 @@ def _problem_details(ds: ResultsDataset) -> dict[tuple[str, str], dict]:
     return {(r["model"], r["hw_class"]): r for r in records}
 
 
-def _wall(ds: ResultsDataset) -> dict[tuple[str, str], float]:
-    return {(r["model"], r["hw_class"]): r["wall"] or 0.0
-            for r in ds.records("SELECT model, hw_class, sum(wall_s) AS wall FROM rows GROUP BY ALL")}
-
-
 def junit_tree(d: ReportData, ds: ResultsDataset) -> ET.ElementTree:
-    details, wall = _problem_details(ds), _wall(ds)
+    details = _problem_details(ds)
     s = d.perf.summary
     root = ET.Element("testsuites", name=_xml_text(d.title))
     totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
@@ -117,7 +112,7 @@ def junit_tree(d: ReportData, ds: ResultsDataset) -> ET.ElementTree:
         counts = {"failures": 0, "errors": 0, "skipped": 0}
         suite_time = 0.0
         for g in groups:
-            t = wall.get((g.model, g.hw_class), 0.0)
+            t = g.wall_s or 0.0
             suite_time += t
             case = ET.SubElement(suite, "testcase", name=_xml_text(g.model), classname=_xml_text(f"grid.{hw.hw_class}"),
                                  time=f"{t:.3f}")
