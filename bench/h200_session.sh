@@ -12,14 +12,12 @@ mkdir -p $OUT /root/bin
 # Wheels unpacked with zipfile have no console scripts: give grid's node commands a `ray`.
 printf '#!/bin/sh\nexec python3 -m ray.scripts.scripts "$@"\n' > /root/bin/ray && chmod +x /root/bin/ray
 step() { echo "=== $(date -u +%H:%M:%S) $*"; }
+# Everything so far in one archive, so whatever the session reaches can be fetched even if time runs out.
+pack() { mkdir -p /root/res /root/rep /root/bench; tar czf $OUT/h200.tar.gz.tmp -C /root res rep bench && mv $OUT/h200.tar.gz.tmp $OUT/h200.tar.gz; }
 
 step machine
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 python3 -m agent.hardware | tee $OUT/hardware.json
-
-step raw mlx decode, the reference
-python3 bench/raw_decode.py --dims 1.5b --bits 16 --bits 4 --out $OUT/raw-1.5b.json
-python3 bench/raw_decode.py --dims 7b --bits 16 --bits 4 --out $OUT/raw-7b.json
 
 step grid: head, one H200 node, the h200-vs-cpu suite
 ADDR=""
@@ -31,18 +29,24 @@ else
   echo "head/node start failed: falling back to grid's embedded single-node Ray"
 fi
 python3 -m grid run h200-vs-cpu $ADDR --results /root/res --reports /root/rep --run-id h200
+pack
+
+step raw mlx decode, the reference
+python3 bench/raw_decode.py --dims 1.5b --bits 16 --bits 4 --out $OUT/raw-1.5b.json
+python3 bench/raw_decode.py --dims 7b --bits 16 --bits 4 --out $OUT/raw-7b.json
 
 step P1 fidelity on the GPU
-python3 bench/fidelity.py --out $OUT/p1 --models twin:qwen2_vl,twin:qwen2_vl@2b,twin:qwen2_vl@7b-q4 --pairs 6
+python3 bench/fidelity.py --out /root/bench/p1 --models twin:qwen2_vl,twin:qwen2_vl@2b,twin:qwen2_vl@7b-q4 --pairs 6
+pack
 
 step leave the lab
 python3 -m grid node leave h200 || true
 python3 -m grid head stop 2>/dev/null || true
 
 step P3 scaling over N CPU-only nodes of 2 cores
-python3 bench/scaling.py --nodes 1,2,4,8 --cpus-per-node 2 --max-tokens 64 --trials 3 --out $OUT/p3
+python3 bench/scaling.py --nodes 1,2,4,8 --cpus-per-node 2 --max-tokens 64 --trials 3 --out /root/bench/p3
+pack
 
-step pack
-tar czf $OUT/h200.tar.gz -C /root res rep $(cd /root/out && ls -d p1 p3 2>/dev/null | sed 's|^|out/|')
+step done
 ls -la $OUT
 touch $OUT/DONE
