@@ -47,7 +47,13 @@ BUILDERS: dict[str, Builder] = {
 MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2"}
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
-NOT_BUILDABLE: dict[str, str] = {}
+NOT_BUILDABLE: dict[str, str] = {
+    "gemma3n": "not built yet: mlx-vlm hardcodes its MobileNetV5 vision tower (~300M parameters, 2048 wide, 256 "
+    "tokens per 768 px image) and the processor also needs an audio feature extractor for the conformer audio "
+    "tower; a twin would be heavy like phi3_v",
+    "fastvlm": "not built yet: mlx-vlm hardcodes the FastViTHD vision tower (depths and widths are class attributes, "
+    "not config), so no tiny twin is possible; a heavy one was not attempted",
+}
 
 # Twins that are expected to fail at run time through a genuine upstream bug (kept faithful, never patched).
 # The expectation uses the suite's `expect` shape.

@@ -42,8 +42,12 @@ def list_command(as_json: bool = JsonOpt) -> None:
     if as_json:
         print(json.dumps([asdict(t) for t in twins], indent=2))
         return
-    table = Table(title=f"{sum(t.buildable for t in twins)} buildable twins")
-    for col in ("name", "arch", "sizes", "buildable", "note"):
+    archs = [t for t in twins if t.name.startswith("twin:")]
+    table = Table(title=f"{sum(t.buildable for t in archs)} of {len(archs)} architectures buildable, "
+                        f"{len(twins) - len(archs)} broken twins")
+    table.add_column("name", no_wrap=True)
+    table.add_column("arch", no_wrap=True)
+    for col in ("sizes", "buildable", "note"):
         table.add_column(col)
     for t in twins:
         table.add_row(t.name, t.arch, ", ".join(t.sizes), "yes" if t.buildable else "[red]no[/]", t.reason or "")
