@@ -10,8 +10,8 @@ model/class pairs failing with one error class, scattered timeouts/OOMs/crashes,
 Files follow the store's layout, `<root>/run_id=<id>/<name>.parquet`, run_id in the folder name only. One file holds
 `--rows-per-file` rows (default 62,500: a compacted run of 16 files); see BENCHMARKS.md for why.
 
-The report is built in a child process; wall time is measured around it and peak RSS comes from the child's own
-rusage (os.wait4), so the generator's memory never counts.
+The report is built in a child process under /usr/bin/time: wall time around it, CPU seconds and peak RSS of the
+child itself (the generator's memory never counts). CPU seconds do not depend on how loaded a shared machine is.
 """
 
 from __future__ import annotations
@@ -201,18 +201,27 @@ print(round(time.perf_counter() - t, 2))
 
 
 def measure(root: Path, run_id: str, out: Path, formats: str) -> dict:
+    # /usr/bin/time reports the child's own peak RSS. rusage of a child forked straight from this process would count
+    # the pages it inherited from the generator (GBs) before exec, so it is used only when GNU time is missing.
+    cmd = [sys.executable, "-c", CHILD, str(root), run_id, str(out), formats]
+    gnu_time = Path("/usr/bin/time").exists()
+    if gnu_time:
+        cmd = ["/usr/bin/time", "-f", "GRIDTIME %e %U %S %M"] + cmd
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(root), run_id, str(out), formats],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     stdout, stderr = proc.stdout.read().decode(), proc.stderr.read().decode()
     if status != 0:
         raise SystemExit(f"report failed:\n{stderr}")
+    cpu, rss_kb = usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    if gnu_time:
+        line = next(ln for ln in stderr.splitlines() if ln.startswith("GRIDTIME "))
+        _, _, user, system, rss = line.split()
+        cpu, rss_kb = float(user) + float(system), int(rss)
     sizes = {p.name: p.stat().st_size for p in out.iterdir()}
     return {"formats": formats, "wall_s_process": round(wall, 2), "wall_s_in_process": float(stdout.split()[-1]),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024),
-            "outputs_bytes": sizes}
+            "cpu_s": round(cpu, 2), "peak_rss_mb": round(rss_kb / 1024), "outputs_bytes": sizes}
 
 
 def main() -> None:
