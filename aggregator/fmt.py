@@ -47,10 +47,11 @@ def decode_with_spread(g: Group) -> str:
     return num(g.decode_tps) + (f" {spread}" if spread else "")
 
 
-def status_text(g: Group) -> str:
-    """Matrix cell: status word, its error class, and counts when the group has several cells."""
+def status_text(g: Group, icons: bool = True) -> str:
+    """Matrix cell: status word, its error class, and counts when the group has several cells. The HTML colours the
+    cell instead of using an emoji (a machine without an emoji font would show empty boxes)."""
     s = g.status
-    text = f"{STATUS_ICON.get(s, '')} {s}".strip()
+    text = f"{STATUS_ICON.get(s, '') if icons else ''} {s}".strip()
     if s in PROBLEM_STATUSES and g.error_class:
         text += f" ({g.error_class})"
     if s == "partial":

@@ -184,7 +184,7 @@ def _matrix(d: ReportData, cell_fn, table_id: str) -> Raw:
 
 
 def _status_td(g: Group) -> Raw:
-    return td(fmt.status_text(g), g.status, f"s-{g.status}")
+    return td(fmt.status_text(g, icons=False), g.status, f"s-{g.status}")
 
 
 def _decode_td(g: Group) -> Raw:

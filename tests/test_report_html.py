@@ -7,6 +7,7 @@ websocket library. A negative control proves the harness does see console errors
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import queue
@@ -32,9 +33,14 @@ class Browser:
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
 
-        def fds():  # in the child: the pipe ends become fds 3 and 4 (dup2 clears close-on-exec)
-            os.dup2(to_chrome_r, 3)
-            os.dup2(from_chrome_w, 4)
+        def fds():  # in the child: the pipe ends become fds 3 and 4, inheritable across exec
+            # Park both above 10 first: either end may itself be fd 3 or 4, and dup2 onto itself is a no-op that
+            # would keep close-on-exec set.
+            high_r, high_w = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10), fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
+            os.set_inheritable(3, True)
+            os.set_inheritable(4, True)
 
         self.proc = subprocess.Popen(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
