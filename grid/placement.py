@@ -115,10 +115,11 @@ def _now() -> str:
 def grid_row(cell: Cell, status: str, error_class: str, message: str, fix: str, **extra) -> ResultRow:
     """A row the driver writes itself (skipped, node_lost): same identity fields as an agent row."""
     now = _now()
+    extra.setdefault("node_id", cell.node_id)
     return ResultRow(run_id=cell.run_id, cell_id=cell.cell_id, model=cell.model.id, hw_class=cell.hw_class,
                      status=status, suite_name=cell.suite_name, suite_hash=cell.suite_hash,
                      model_source=cell.model.source, model_revision=cell.model.revision, prompt_id=cell.prompt.id,
-                     image_id=cell.image.id, node_id=cell.node_id, error_class=error_class, error_package="grid",
+                     image_id=cell.image.id, error_class=error_class, error_package="grid",
                      error_message=message, error_fix=fix, started_at=now, finished_at=now,
                      max_tokens=cell.generation.max_tokens, temperature=cell.generation.temperature,
                      warmup_runs=cell.generation.warmup_runs, trials=cell.generation.trials,

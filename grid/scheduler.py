@@ -179,11 +179,14 @@ class Execution:
         except Exception:
             pass
 
-    def fail_over(self, flight: Flight, reason: str, alive_classes: set[str] | None = None) -> None:
-        """Its node is gone: retry what is left on a live sibling of the class, else record node_lost."""
+    def fail_over(self, flight: Flight, reason: str, alive_classes: set[str] | None = None,
+                  node_dead: bool = True) -> None:
+        """Its node (or only its worker process) is gone: retry what is left on a live node of the class (a sibling
+        when the node died; the same node may serve again when only the worker was killed), else record node_lost."""
         self._abandon(flight)
-        if alive_classes is None:  # the head may still list the dying node as alive for a few seconds: not a sibling
-            alive_classes = {n["Labels"]["hw_class"] for n in _grid_nodes_safe() if n["NodeID"] != flight.node_id}
+        if alive_classes is None:  # the head may still list a dying node as alive for a few seconds: not a sibling
+            alive_classes = {n["Labels"]["hw_class"] for n in _grid_nodes_safe()
+                             if not (node_dead and n["NodeID"] == flight.node_id)}
         per_node = bool(flight.cells[0].node_id)
         if not per_node and flight.hw_class in alive_classes and flight.attempt < MAX_ATTEMPTS:
             self.submit(flight.cells, flight.attempt + 1)
@@ -241,9 +244,12 @@ class Execution:
                 self.record(placement.grid_row(cell, "crashed", "Crash", "grid task ended without a row for this cell",
                                                "A grid bug: report it with this message.", attempt=flight.attempt))
             return
-        except (ray.exceptions.NodeDiedError, ray.exceptions.WorkerCrashedError, ray.exceptions.ActorDiedError,
-                ray.exceptions.TaskCancelledError, ray.exceptions.ObjectLostError) as exc:
+        except (ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as exc:
             self.fail_over(flight, f"{type(exc).__name__}: {exc}")
+            return
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.ActorDiedError,
+                ray.exceptions.TaskCancelledError) as exc:  # the worker died, the node may well be fine
+            self.fail_over(flight, f"{type(exc).__name__}: {exc}", node_dead=False)
             return
         except ray.exceptions.RayTaskError as exc:  # a bug in grid's own agent code, not in the model
             self._abandon(flight)
@@ -252,7 +258,7 @@ class Execution:
                                                "A grid bug: report it with this message.", attempt=flight.attempt))
             return
         except ray.exceptions.RayError as exc:  # OutOfMemoryError (Ray's memory monitor), RaySystemError, ...
-            self.fail_over(flight, f"{type(exc).__name__}: {exc}")
+            self.fail_over(flight, f"{type(exc).__name__}: {exc}", node_dead=False)
             return
         if isinstance(item, dict):  # the start marker
             flight.node_id = item["node_id"]

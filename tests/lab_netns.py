@@ -27,7 +27,15 @@ def available() -> str | None:
     proc = _ip("netns", "add", name, check=False)
     if proc.returncode != 0:
         return f"cannot create a network namespace: {proc.stderr.strip()}"
-    _ip("netns", "del", name, check=False)
+    try:
+        bridge = _ip("-n", name, "link", "add", "br0", "type", "bridge", check=False)
+        if bridge.returncode != 0:
+            return f"cannot create a bridge in a namespace: {bridge.stderr.strip()}"
+        veth = _ip("-n", name, "link", "add", "va", "type", "veth", "peer", "name", "vb", check=False)
+        if veth.returncode != 0:
+            return f"cannot create a veth pair: {veth.stderr.strip()}"
+    finally:
+        _ip("netns", "del", name, check=False)
     return None
 
 
