@@ -130,8 +130,8 @@ def connect(threads: int | None = None, memory_limit: str = "768MB") -> duckdb.D
     return con
 
 
-def _parquet_source(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[str, set[str]]:
-    """DuckDB's read_parquet over the files, and the columns it exposes.
+def _parquet_source(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[str, set[str], int]:
+    """DuckDB's read_parquet over the files, the columns it exposes and the row count.
 
     union_by_name reads every file's schema up front: ~6 ms a file, minutes for a run stored one cell per file. So
     the plain reader comes first, with the newest file (the widest schema: columns are only ever added) leading, as
@@ -147,8 +147,8 @@ def _parquet_source(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[s
                   f"union_by_name = {union})")
         try:
             present = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-            con.sql(f"SELECT count(*) FROM {source}").fetchall()  # reads every footer: a mismatch surfaces here
-            return source, present
+            total = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]  # every footer: a mismatch shows
+            return source, present, total
         except duckdb.Error:
             if union == "true":
                 raise
@@ -179,7 +179,7 @@ def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *,
     con = con or connect(threads)
     fs, base, local = _filesystem(root)
     if local:
-        source, present = _parquet_source(con, files)
+        source, present, total = _parquet_source(con, files)
     else:
         import pyarrow.dataset as ds
 
@@ -187,17 +187,16 @@ def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *,
         arrow_ds = ds.dataset(files, schema=RESULT_SCHEMA, format="parquet", filesystem=fs,
                               partitioning=partitioning, partition_base_dir=base)
         con.register("arrow_results", arrow_ds)
-        source, present = "arrow_results", set(RESULT_SCHEMA.names)
+        source, present, total = "arrow_results", set(RESULT_SCHEMA.names), arrow_ds.count_rows()
     # Many small files (the store writes one per cell): the per-file cost dominates every scan, so read them once
     # into memory. Few large files (a compacted run): DuckDB scans only the needed columns of each query straight
     # from Parquet, faster and far smaller than a copy. Above MATERIALIZE_MAX_ROWS the copy could outgrow memory.
-    total = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]  # Parquet footers only: cheap
     copy = materialize and len(files) > MATERIALIZE_MIN_FILES and total <= MATERIALIZE_MAX_ROWS
     execute(con, f"CREATE OR REPLACE TEMP {'TABLE' if copy else 'VIEW'} raw AS SELECT {_raw_select(present)} "
                  f"FROM {source}")
     slim = [f'"{n}"' for n in RESULT_SCHEMA.names if n not in BULKY and (not n.startswith("trial_") or n in KEPT_TRIALS)]
     execute(con, f"CREATE OR REPLACE TEMP VIEW rows AS SELECT {', '.join(slim)} FROM raw")
-    count = con.sql("SELECT count(*) FROM rows").fetchall()[0][0]
+    count = total
     if count == 0:
         raise ReportError(f"run {', '.join(runs)} under {root} has result files but no rows; the files may be "
                           f"truncated: re-run the affected cells")
