@@ -102,6 +102,10 @@ _RULES: tuple[tuple[str, tuple[str, ...] | None, str, str, str], ...] = (
      "Add the missing file (copy it from the original model repo) or fix the conversion that dropped it."),
     ("Type Cast Error", None, r"std::bad_cast|bad_cast", "mlx",
      "Cast indices/shapes to Python ints or mx.int32 before indexing; report to mlx with the model code line."),
+    # mlx's own error format "[Primitive::eval...] ..." comes from evaluating the graph in mlx's C++ backend; these
+    # say the backend has no kernel for the case (e.g. CPU GatherMM is float32-only, so bf16 MoE fails on CPU)
+    ("Model Error", ("RuntimeError",), r"\[\w+::eval\w*\] .*(only supports|not supported|Not implemented)", "mlx",
+     "mlx has no kernel for this dtype on this backend: run a quantized variant, another backend (Metal), or upcast."),
     ("API Mismatch", ("AttributeError",), r"has no attribute", "api",
      "The caller uses an API the installed library no longer has: update the caller or pin the library."),
     ("API Mismatch", ("TypeError", "ValueError"), r"unexpected keyword argument|takes \d+ positional", "api",
@@ -147,15 +151,19 @@ def classify(exc_type: str, message: str, frames: list[Frame], model_dir: str | 
                      "An exception inside model code: see the traceback tail; report it to the owning package.")
 
 
+# Libraries whose strict validation (transformers' __getattr__ / kwargs checks, huggingface_hub's typed dataclasses)
+# raises on behalf of the code that called them with a removed attribute or an unexpected argument.
+_VALIDATING_LIBRARIES = ("transformers", "huggingface-hub")
+
+
 def _owner(rule: str, frames: list[Frame], outer_frames: list[Frame], model_dir: str | None) -> str:
     all_frames = outer_frames + [f for f in frames if f not in outer_frames]
     if rule == "raiser":
         return _innermost(frames, model_dir, skip=("python", "grid")) or _innermost(all_frames, model_dir) or "python"
     if rule == "api":
         raiser = _innermost(frames, model_dir, skip=("python", "grid")) or "python"
-        if raiser in ("transformers", "huggingface-hub"):
-            caller = _caller_of([f for f in frames if frame_package(f.filename, model_dir) != "grid"], model_dir, raiser)
-            return caller or raiser
+        if raiser in _VALIDATING_LIBRARIES:  # walk out past every validating library to the code that called it
+            return _innermost(frames, model_dir, skip=("python", "grid", *_VALIDATING_LIBRARIES)) or raiser
         return raiser
     if rule == "caller":
         raiser = _innermost(frames, model_dir, skip=("python",)) or "python"

@@ -123,3 +123,19 @@ def test_signal_death_under_a_memory_limit_is_oom():
 
     assert crash_info(-11, "Fatal Python error: Segmentation fault", memory_limited=True).error_class == "OOM"
     assert crash_info(-11, "Fatal Python error: Segmentation fault").error_class == "Crash"
+
+
+def test_kwargs_rejected_by_hub_dataclass_validation_belong_to_the_first_non_library_caller():
+    """The real llava frames: mlx-vlm's processor -> transformers -> huggingface_hub's typed-dict validation."""
+    cause = ("TypeError", "ImagesKwargs.__init__() got an unexpected keyword argument 'padding'",
+             frames(f"{SP}/mlx_vlm/utils.py", f"{SP}/mlx_vlm/models/llava/processing_llava.py",
+                    f"{SP}/transformers/image_processing_utils.py", f"{SP}/huggingface_hub/dataclasses.py"))
+    info = classify("ValueError", "Failed to process inputs with error: ...", frames(f"{SP}/mlx_vlm/utils.py"),
+                    chain=[cause])
+    assert (info.error_class, info.error_package) == ("API Mismatch", "mlx-vlm")
+
+
+def test_missing_backend_kernel_is_mlx():
+    info = classify("RuntimeError", "[GatherMM::eval] Currently only supports float32.",
+                    frames(f"{SP}/mlx_vlm/generate/dispatch.py", f"{SP}/mlx_vlm/generate/ar.py"))
+    assert (info.error_class, info.error_package) == ("Model Error", "mlx")
