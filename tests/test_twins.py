@@ -200,3 +200,25 @@ def test_list_twins_names_every_builder():
         assert info.buildable and info.arch == arch and "tiny" in info.sizes
     for info in infos.values():
         assert info.buildable or info.reason  # an unbuildable twin always says why
+
+
+@pytest.mark.slow
+def test_expected_failures_come_out_of_the_agent_with_their_class_and_package(twin_cache):
+    """Through the real agent (spawned child, runner, error classes) as `grid run twins` runs them."""
+    from agent.hardware import probe
+    from agent.runner import run_group
+    from grid.plan import group_cells, plan_cells
+    from grid.suite import load_suite
+
+    import dataclasses
+
+    suite = load_suite("twins")
+    ids = ["twin:llava"] + ([] if sys.platform == "darwin" else ["twin:deepseek_vl_v2"])  # and one bf16 MoE twin
+    wanted = [m for m in suite.models if m.id in ids]
+    suite = dataclasses.replace(suite, models=tuple(wanted))
+    cells = plan_cells(suite, "twins-expected-test", [("EPYC-2c-24GB", "")])
+    rows = [row for group in group_cells(cells) for row in run_group(group, probe(device_info=False))]
+    assert len(rows) == len(ids)
+    for row in rows:
+        expect = next(m.expect for m in wanted if m.id == row.model)
+        assert {"status": row.status, "error_class": row.error_class, "error_package": row.error_package} == expect
