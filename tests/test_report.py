@@ -315,3 +315,19 @@ def test_other_readers_see_one_table(seed):
     con = duckdb.connect()
     n, runs = con.sql(f"SELECT count(*), list(DISTINCT run_id) FROM read_parquet('{root}/**/*.parquet')").fetchall()[0]
     assert n == 108 and runs == ["seed"]
+
+
+def test_aggregator_never_imports_mlx(tmp_path):
+    """The driver, CI and laptops report without Apple silicon: building every format must not touch mlx."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['mlx'] = None; sys.modules['mlx_vlm'] = None; sys.modules['agent.adapter'] = None\n"
+            "from pathlib import Path\nfrom aggregator import write_reports\nfrom aggregator.compare import compare_runs\n"
+            "from aggregator.sample import seed_rows, write_root\n"
+            f"root = Path({str(tmp_path)!r})\nwrite_root(root, seed_rows(run_id='a')[:6]); "
+            "write_root(root, seed_rows(run_id='b')[:6])\n"
+            "write_reports(root, 'a', root / 'out', thresholds={'max_bullets': 5}); compare_runs(root, 'a', 'b')\n"
+            "assert not [m for m in sys.modules if m.startswith('mlx') and sys.modules[m] is not None]\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
