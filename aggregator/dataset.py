@@ -130,8 +130,8 @@ def connect(threads: int | None = None, memory_limit: str = "768MB") -> duckdb.D
     return con
 
 
-def _parquet_source(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[str, set[str], int]:
-    """DuckDB's read_parquet over the files, the columns it exposes and the row count.
+def _parquet_sources(files: list[str]) -> list[str]:
+    """DuckDB read_parquet expressions over the files, to try in order.
 
     union_by_name reads every file's schema up front: ~6 ms a file, minutes for a run stored one cell per file. So
     the plain reader comes first, with the newest file (the widest schema: columns are only ever added) leading, as
@@ -142,17 +142,8 @@ def _parquet_source(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[s
     newest = max(files, key=lambda f: (os.stat(f).st_mtime_ns, f))
     widest = max({newest, files[0], files[-1]}, key=lambda f: (len(pq.read_schema(f).names), f == newest))
     ordered = [widest] + [f for f in files if f != widest]
-    for union in ("false", "true"):
-        source = (f"read_parquet({ordered!r}, hive_partitioning = true, hive_types = {{'run_id': VARCHAR}}, "
-                  f"union_by_name = {union})")
-        try:
-            present = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-            total = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]  # every footer: a mismatch shows
-            return source, present, total
-        except duckdb.Error:
-            if union == "true":
-                raise
-    raise AssertionError("unreachable")
+    return [f"read_parquet({ordered!r}, hive_partitioning = true, hive_types = {{'run_id': VARCHAR}}, "
+            f"union_by_name = {union})" for union in ("false", "true")]
 
 
 def _raw_select(present: set[str]) -> str:
@@ -179,7 +170,10 @@ def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *,
     con = con or connect(threads)
     fs, base, local = _filesystem(root)
     if local:
-        source, present, total = _parquet_source(con, files)
+        import pyarrow.parquet as pq
+
+        sources = _parquet_sources(files)
+        estimate = pq.read_metadata(files[0]).num_rows * len(files)  # one footer: the store writes alike files
     else:
         import pyarrow.dataset as ds
 
@@ -187,17 +181,24 @@ def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *,
         arrow_ds = ds.dataset(files, schema=RESULT_SCHEMA, format="parquet", filesystem=fs,
                               partitioning=partitioning, partition_base_dir=base)
         con.register("arrow_results", arrow_ds)
-        source, present, total = "arrow_results", set(RESULT_SCHEMA.names), arrow_ds.count_rows()
+        sources, estimate = ["arrow_results"], arrow_ds.count_rows()
     # Many small files (the store writes one per cell): the per-file cost dominates every scan, so read them once
     # into memory. Few large files (a compacted run): DuckDB scans only the needed columns of each query straight
     # from Parquet, faster and far smaller than a copy. Above MATERIALIZE_MAX_ROWS the copy could outgrow memory.
-    copy = materialize and len(files) > MATERIALIZE_MIN_FILES and total <= MATERIALIZE_MAX_ROWS
-    execute(con, f"CREATE OR REPLACE TEMP {'TABLE' if copy else 'VIEW'} raw AS SELECT {_raw_select(present)} "
-                 f"FROM {source}")
+    copy = materialize and len(files) > MATERIALIZE_MIN_FILES and estimate <= MATERIALIZE_MAX_ROWS
+    for i, source in enumerate(sources):
+        try:
+            present = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+            execute(con, f"CREATE OR REPLACE TEMP {'TABLE' if copy else 'VIEW'} raw AS SELECT "
+                         f"{_raw_select(present)} FROM {source}")
+            total = con.sql("SELECT count(*) FROM raw").fetchall()[0][0]  # every footer read: a mismatch shows
+            break
+        except duckdb.Error:
+            if i == len(sources) - 1:
+                raise
     slim = [f'"{n}"' for n in RESULT_SCHEMA.names if n not in BULKY and (not n.startswith("trial_") or n in KEPT_TRIALS)]
     execute(con, f"CREATE OR REPLACE TEMP VIEW rows AS SELECT {', '.join(slim)} FROM raw")
-    count = total
-    if count == 0:
+    if total == 0:
         raise ReportError(f"run {', '.join(runs)} under {root} has result files but no rows; the files may be "
                           f"truncated: re-run the affected cells")
-    return ResultsDataset(str(root), runs, files, con, count, frozenset(present))
+    return ResultsDataset(str(root), runs, files, con, total, frozenset(present))
