@@ -73,18 +73,33 @@ class ChildProcess:
             self.process.kill()
         self.process.join(5)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         # SIGKILL rather than a polite "exit": the child has sent everything it had (the log is line-buffered), and an
         # interpreter tearing down mlx + transformers costs ~0.3-2 s of CPU that would delay (or overlap) the next model.
+        # wait=False: do not wait for the kernel to tear the process down (tens of ms with GBs mapped); it is reaped
+        # at the next take_child, so the model group's task can end — and the node's slot free — at once.
+        if not wait and self.process.is_alive():
+            self.process.kill()
+            self._conn.close()
+            _DYING.append(self)
+            return
         self.kill()
         self._conn.close()
         Path(self.log_path).unlink(missing_ok=True)
+
+    def reaped(self) -> bool:
+        self.process.join(0)
+        if self.process.exitcode is None:
+            return False
+        Path(self.log_path).unlink(missing_ok=True)
+        return True
 
 
 # A warm spare child per worker process (the Ray worker that runs model groups on this node): spawned as soon as a child
 # is taken, it imports mlx / mlx_vlm at low priority (agent.child.Preimport) while the current model runs, so the next
 # model group does not wait for a fresh interpreter. Every model still gets its own process. GRID_SPARE_CHILD=0: off.
 _SPARE: ChildProcess | None = None
+_DYING: list[ChildProcess] = []  # killed, not yet reaped (see ChildProcess.close)
 
 
 def spare_enabled() -> bool:
@@ -105,6 +120,7 @@ def trace(event: str, **fields) -> None:
 def take_child() -> ChildProcess:
     """The warm spare if there is a live one, else a fresh child; then start the next spare."""
     global _SPARE
+    _DYING[:] = [c for c in _DYING if not c.reaped()]
     child, _SPARE = _SPARE, None
     spare_hit = child is not None and child.process.is_alive()
     if not spare_hit:
@@ -122,6 +138,10 @@ def close_spare() -> None:
     if _SPARE is not None:
         _SPARE.close()
         _SPARE = None
+    for dying in _DYING:
+        dying.kill()
+        dying.reaped()
+    _DYING.clear()
 
 
 def _now() -> str:
@@ -198,9 +218,9 @@ class GroupRun:
         trace("loaded", model=cell.model.id, load_s=reply.get("load_s"), preimport_wait_s=reply.get("preimport_wait_s"))
         return None
 
-    def _stop_child(self) -> None:
+    def _stop_child(self, wait: bool = True) -> None:
         if self.child is not None:
-            self.child.close()
+            self.child.close(wait=wait)
             self.child = None
 
     def _measure_bandwidth(self) -> None:
@@ -245,7 +265,7 @@ class GroupRun:
                 trace("cell_done", model=cell.model.id, trials_s=sum(row.trial_wall_s))
                 yield row.replace(wall_s=_monotonic() - wall0, finished_at=_now())
         finally:
-            self._stop_child()
+            self._stop_child(wait=False)
             trace("group_end")
 
 
