@@ -41,7 +41,8 @@ def cluster_errors(func):
 
 NoAuthOpt = typer.Option(False, "--no-auth", help="Disable Ray token auth (only on a trusted, isolated network).")
 NumCpusOpt = typer.Option(None, "--num-cpus", help="CPUs Ray may schedule on this node (default: all).")
-ObjectStoreOpt = typer.Option(None, "--object-store-memory", help="Object store bytes (default: Ray's, 30% of RAM).")
+ObjectStoreOpt = typer.Option(None, "--object-store-memory",
+                              help="Object store bytes (nodes: 256 MiB, rows are small; head: Ray's default).")
 
 
 @head_app.command("start")
