@@ -126,7 +126,6 @@ def execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 def connect(threads: int | None = None, memory_limit: str = "768MB") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"threads": threads or max(1, min(os.cpu_count() or 1, 8)),
                                  "memory_limit": memory_limit, "preserve_insertion_order": False})
-    execute(con, "SET parquet_metadata_cache = true")  # the many-small-files layout re-reads footers otherwise
     return con
 
 
@@ -186,6 +185,8 @@ def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *,
     # into memory. Few large files (a compacted run): DuckDB scans only the needed columns of each query straight
     # from Parquet, faster and far smaller than a copy. Above MATERIALIZE_MAX_ROWS the copy could outgrow memory.
     copy = materialize and len(files) > MATERIALIZE_MIN_FILES and estimate <= MATERIALIZE_MAX_ROWS
+    # Footers are cached only when every query re-reads the files; a one-pass copy would just hold them in memory.
+    execute(con, f"SET parquet_metadata_cache = {str(not copy).lower()}")
     for i, source in enumerate(sources):
         try:
             present = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
