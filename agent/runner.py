@@ -95,15 +95,22 @@ class ChildProcess:
         return True
 
 
-# A warm spare child per worker process (the Ray worker that runs model groups on this node): spawned as soon as a child
-# is taken, it imports mlx / mlx_vlm at low priority (agent.child.Preimport) while the current model runs, so the next
-# model group does not wait for a fresh interpreter. Every model still gets its own process. GRID_SPARE_CHILD=0: off.
-_SPARE: ChildProcess | None = None
+# Warm spare children per worker process (the Ray worker that runs model groups on this node): spawned as soon as a
+# child is taken, each imports mlx / mlx_vlm at low priority (agent.child.Preimport) while the current model runs, so
+# the next model group does not wait for a fresh interpreter. Every model still gets its own process.
+# GRID_SPARE_CHILD=0 turns them off; GRID_SPARE_CHILDREN=k keeps k (default 1: enough where a child starts faster
+# than a model group runs; more where start-up is slow and groups are short, BENCHMARKS.md P3).
+_SPARES: list[ChildProcess] = []
 _DYING: list[ChildProcess] = []  # killed, not yet reaped (see ChildProcess.close)
 
 
-def spare_enabled() -> bool:
-    return os.environ.get("GRID_SPARE_CHILD", "1") != "0"
+def spare_count() -> int:
+    if os.environ.get("GRID_SPARE_CHILD", "1") == "0":
+        return 0
+    try:
+        return max(int(os.environ.get("GRID_SPARE_CHILDREN", "1")), 0)
+    except ValueError:
+        return 1
 
 
 def trace(event: str, **fields) -> None:
@@ -118,26 +125,28 @@ def trace(event: str, **fields) -> None:
 
 
 def take_child() -> ChildProcess:
-    """The warm spare if there is a live one, else a fresh child; then start the next spare."""
-    global _SPARE
+    """The oldest live spare (the likeliest to have finished its imports), else a fresh child; then top the spares up."""
     _DYING[:] = [c for c in _DYING if not c.reaped()]
-    child, _SPARE = _SPARE, None
-    spare_hit = child is not None and child.process.is_alive()
-    if not spare_hit:
-        if child is not None:
-            child.close()
+    child = None
+    while _SPARES and child is None:
+        candidate = _SPARES.pop(0)
+        if candidate.process.is_alive():
+            child = candidate
+        else:
+            candidate.close()
+    spare_hit = child is not None
+    if child is None:
         child = ChildProcess()
     trace("child_taken", spare_hit=spare_hit)
-    if spare_enabled():
-        _SPARE = ChildProcess()
+    while len(_SPARES) < spare_count():
+        _SPARES.append(ChildProcess())
     return child
 
 
 def close_spare() -> None:
-    global _SPARE
-    if _SPARE is not None:
-        _SPARE.close()
-        _SPARE = None
+    """Close every spare and reap every killed child (end of a bench or test; Ray workers just exit)."""
+    while _SPARES:
+        _SPARES.pop().close()
     for dying in _DYING:
         dying.kill()
         dying.reaped()

@@ -89,7 +89,9 @@ def measure_model(model: str, args) -> dict:
     finally:
         grid.child.close()
         alone.close()
+    # best trial ÷ best trial: on a shared machine the fastest trial of each side is the one least disturbed
     return {"paired_ratio_median": median(pairs), "ratio_of_medians": median(g_tps) / median(s_tps),
+            "ratio_of_best": max(g_tps) / max(s_tps),
             "grid_decode_tps_median": median(g_tps), "standalone_decode_tps_median": median(s_tps),
             "generation_tokens": args.max_tokens, "grid_trials": g_tps, "standalone_trials": s_tps,
             "decode_weight_bytes": grid.load.get("decode_weight_bytes")}
@@ -109,12 +111,15 @@ def main() -> None:
         per_model[model] = r = measure_model(model, args)
         print(f"{model}: grid {r['grid_decode_tps_median']:.2f} tok/s, standalone "
               f"{r['standalone_decode_tps_median']:.2f} tok/s, paired ratio {r['paired_ratio_median']:.4f}, "
-              f"ratio of medians {r['ratio_of_medians']:.4f}", flush=True)
+              f"ratio of medians {r['ratio_of_medians']:.4f}, ratio of best trials {r['ratio_of_best']:.4f}", flush=True)
     overall = geomean(r["paired_ratio_median"] for r in per_model.values())
+    best = geomean(r["ratio_of_best"] for r in per_model.values())
+    print(f"ratio of best trials (geometric mean): {best:.4f}")
     print(f"P1 fidelity (geometric mean over {len(per_model)} models of the paired median): {overall:.4f} (goal >= 0.99)")
     info["loadavg_1m_end"] = __import__("os").getloadavg()[0]
     write_json(args.out, "p1_fidelity.json", {"machine": info, "settings": vars(args) | {"out": str(args.out)},
-                                              "per_model": per_model, "p1_fidelity": overall, "goal": ">= 0.99"})
+                                              "per_model": per_model, "p1_fidelity": overall,
+                                              "p1_ratio_of_best": best, "goal": ">= 0.99"})
 
 
 if __name__ == "__main__":

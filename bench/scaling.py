@@ -142,10 +142,11 @@ def main() -> None:
         print(f"N={n}: makespan {r['makespan_s']:.2f} s, sum of groups {r['sum_group_s']:.2f} s, longest "
               f"{r['longest_group_s']:.2f} s, ideal {r['ideal_s']:.2f} s -> P3 {r['p3']:.3f} "
               f"(cells per node {sorted(r['cells_per_node'].values())}, not ok {len(r['not_ok'])})", flush=True)
-    info["loadavg_1m_end"] = os.getloadavg()[0]
-    write_json(args.out, "p3_scaling.json", {"machine": info, "settings": vars(args) | {"out": str(args.out)},
-                                             "models": models, "sizes": sizes, "goal": "<= 1.10",
-                                             "p3_worst": max(s["p3"] for s in sizes)})
+        info["loadavg_1m_end"] = os.getloadavg()[0]
+        # written after every size: a run cut short by a time limit still leaves its figures
+        write_json(args.out, "p3_scaling.json", {"machine": info, "settings": vars(args) | {"out": str(args.out)},
+                                                 "models": models, "sizes": sizes, "goal": "<= 1.10",
+                                                 "p3_worst": max(s["p3"] for s in sizes)})
 
 
 if __name__ == "__main__":
