@@ -126,9 +126,8 @@ class Comparison:
 
 
 def _latest(run_param: str) -> str:
-    cols = ", ".join(f'"{c}"' for c in {"status", "error_class", "error_message", "decode_tps", "prefill_tps",
-                                         "peak_memory_gb", "ttft_s", *VERSION_COLUMNS.values(),
-                                         *(t for t, _ in METRICS.values())})
+    cols = ", ".join(f'"{c}"' for c in ("status", "error_class", "error_message", "decode_tps", "prefill_tps",
+                                         "peak_memory_gb", "ttft_s", *(t for t, _ in METRICS.values())))
     return (f"SELECT {', '.join(KEY)}, {cols} FROM raw WHERE run_id = {run_param} QUALIFY row_number() OVER "
             f"(PARTITION BY {', '.join(KEY)} ORDER BY attempt DESC, finished_at DESC) = 1")
 
@@ -195,11 +194,11 @@ def compare_runs(results_root: str | Path, run_a: str, run_b: str, *, k: float =
         regressions, n_reg = changes(True)
         improvements, n_imp = changes(False)
         versions = []
+        combos = ds.records(f"SELECT run_id, {', '.join(VERSION_COLUMNS.values())} FROM rows GROUP BY ALL")
         for pkg, col in VERSION_COLUMNS.items():
-            va = [r[0] for r in con.sql(f'SELECT DISTINCT "{col}" FROM a WHERE "{col}" <> \'\' ORDER BY 1').fetchall()]
-            vb = [r[0] for r in con.sql(f'SELECT DISTINCT "{col}" FROM b WHERE "{col}" <> \'\' ORDER BY 1').fetchall()]
+            va, vb = ({r[col] for r in combos if r["run_id"] == run and r[col]} for run in (run_a, run_b))
             if va != vb:
-                versions.append(VersionChange(pkg, va, vb))
+                versions.append(VersionChange(pkg, sorted(va), sorted(vb)))
         return Comparison(run_a, run_b, counts["matched"], counts["only_a"], counts["only_b"], newly, fixed,
                           regressions, improvements, versions,
                           totals={"newly_failing": n_newly, "fixed": n_fixed, "regressions": n_reg,

@@ -126,6 +126,7 @@ def execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 def connect(threads: int | None = None, memory_limit: str = "768MB") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"threads": threads or max(1, min(os.cpu_count() or 1, 8)),
                                  "memory_limit": memory_limit, "preserve_insertion_order": False})
+    execute(con, "SET enable_progress_bar = false")  # grid's CLI prints its own output
     return con
 
 
