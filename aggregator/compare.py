@@ -126,19 +126,20 @@ class Comparison:
 
 
 def _latest(run_param: str) -> str:
-    cols = ", ".join(f'"{c}"' for c in ("status", "error_class", "error_message", "decode_tps", "prefill_tps",
-                                         "peak_memory_gb", "ttft_s", *(t for t, _ in METRICS.values())))
-    return (f"SELECT {', '.join(KEY)}, {cols} FROM raw WHERE run_id = {run_param} QUALIFY row_number() OVER "
+    """The last attempt of every cell of a run, reduced to scalars: per metric the median of the raw trials (or the
+    recorded median), their spread and count. Lists are never kept, so two million-row runs fit in memory."""
+    stats = []
+    for metric, (trials, _) in METRICS.items():
+        stats.append(f"coalesce(list_aggregate({trials}, 'median'), {metric}) AS m_{metric}")
+        stats.append(f"CASE WHEN len({trials}) >= 3 THEN 1.4826 * list_aggregate({trials}, 'mad') ELSE 0 END "
+                     f"AS s_{metric}")
+        stats.append(f"len({trials}) AS n_{metric}")
+    return (f"SELECT {', '.join(KEY)}, status, error_class, CASE WHEN status <> 'ok' THEN error_message END AS "
+            f"error_message, {', '.join(stats)} FROM raw WHERE run_id = {run_param} QUALIFY row_number() OVER "
             f"(PARTITION BY {', '.join(KEY)} ORDER BY attempt DESC, finished_at DESC) = 1")
 
 
-def _metric_sql(metric: str, trials: str, higher_better: bool, k: float, min_rel: float) -> str:
-    def median(side):
-        return f"coalesce(list_aggregate({side}.{trials}, 'median'), {side}.{metric})"
-
-    def spread(side):
-        return f"CASE WHEN len({side}.{trials}) >= 3 THEN 1.4826 * list_aggregate({side}.{trials}, 'mad') ELSE 0 END"
-
+def _metric_sql(metric: str, higher_better: bool, k: float, min_rel: float) -> str:
     bad = "<" if higher_better else ">"
     return f"""
         SELECT {', '.join(KEY)}, '{metric}' AS metric, ma AS a, mb AS b,
@@ -147,9 +148,8 @@ def _metric_sql(metric: str, trials: str, higher_better: bool, k: float, min_rel
                (mb - ma) {bad} 0 AS regression
         FROM (SELECT {', '.join(KEY)}, ma, mb, sa, sb, ta, tb,
                      greatest({k} * sqrt(sa * sa + sb * sb), {min_rel} * abs(ma)) AS threshold
-              FROM (SELECT {', '.join(f'a.{c}' for c in KEY)}, {median('a')} AS ma, {median('b')} AS mb,
-                           {spread('a')} AS sa, {spread('b')} AS sb,
-                           len(a.{trials}) AS ta, len(b.{trials}) AS tb
+              FROM (SELECT {', '.join(f'a.{c}' for c in KEY)}, a.m_{metric} AS ma, b.m_{metric} AS mb,
+                           a.s_{metric} AS sa, b.s_{metric} AS sb, a.n_{metric} AS ta, b.n_{metric} AS tb
                     FROM a JOIN b USING ({', '.join(KEY)}) WHERE a.status = 'ok' AND b.status = 'ok'))
         WHERE ma IS NOT NULL AND mb IS NOT NULL AND abs(mb - ma) > threshold"""
 
@@ -179,7 +179,7 @@ def compare_runs(results_root: str | Path, run_a: str, run_b: str, *, k: float =
 
         newly, n_newly = cells(f"a.status = 'ok' AND b.status IN {_PROBLEM_SQL}", "b")
         fixed, n_fixed = cells(f"a.status IN {_PROBLEM_SQL} AND b.status = 'ok'", "a")
-        union = " UNION ALL ".join(_metric_sql(m, t, hb, k, min_relative) for m, (t, hb) in METRICS.items())
+        union = " UNION ALL ".join(_metric_sql(m, hb, k, min_relative) for m, (_, hb) in METRICS.items())
         execute_sql = f"CREATE OR REPLACE TEMP TABLE changes AS {union}"
         con.execute(execute_sql).fetchall()
         order = f"ORDER BY abs(relative_change) DESC NULLS LAST, {keys}, metric LIMIT {int(limit)}"
