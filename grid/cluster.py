@@ -202,8 +202,10 @@ def node_labels(hw: Hardware) -> dict[str, str]:
 def join_args(address: str, hw: Hardware, temp_dir: str, *, node_ip: str | None = None, num_cpus: int | None = None,
               object_store_memory: int | None = None, dashboard_agent_port: int | None = None) -> list[str]:
     labels = ",".join(f"{k}={v}" for k, v in node_labels(hw).items())
+    # no log monitor: grid drivers never stream worker logs (log_to_driver=False), and one Python process fewer per
+    # node is less noise beside a benchmark (and no orphan after a raylet dies, ../shared/notes/ray.md §3)
     args = [f"--address={address}", f"--labels={labels}", f"--resources={json.dumps({GRID_SLOT: 1})}",
-            f"--temp-dir={temp_dir}"]
+            f"--temp-dir={temp_dir}", "--include-log-monitor=false"]
     if node_ip:
         args.append(f"--node-ip-address={node_ip}")
     if num_cpus is not None:
@@ -224,7 +226,7 @@ def join(address: str, hw: Hardware, *, name: str | None = None, auth: bool = Tr
         raise ClusterError(f"node {name} is already running here (temp dir {temp_dir}); `grid node leave {name}` first")
     for attempt in range(1, attempts + 1):
         try:
-            _ray_start(join_args(address, hw, temp_dir, **kw), _env(auth))
+            _ray_start(join_args(address, hw, temp_dir, **kw), _env(auth), timeout=120)
             break
         except ClusterError:  # a busy head times out RPCs ("Deadline Exceeded"): clean up the half-start, retry
             kill_processes(node_processes(temp_dir))

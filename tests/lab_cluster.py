@@ -87,7 +87,7 @@ class Lab:
             self.grid(*self._join_args(name, ip), env=env)
         return ip
 
-    def wait_joined(self, names: list[str], timeout: float = 180) -> None:
+    def wait_joined(self, names: list[str], timeout: float = 420) -> None:
         self.wait_for(lambda: all(self.node_ids(n) for n in names), timeout, f"{', '.join(names)} to join")
 
     def add_nodes(self, specs: list[tuple[str, str, float | None]]) -> None:
@@ -101,7 +101,7 @@ class Lab:
             procs.append((name, subprocess.Popen([GRID, *self._join_args(name, ip)], env=env, text=True,
                                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
         for name, proc in procs:
-            out, _ = proc.communicate(timeout=240)
+            out, _ = proc.communicate(timeout=420)  # a loaded 2-core box can need a retry or two
             assert proc.returncode == 0, f"join {name} failed:\n{out}"
 
     def label_of(self) -> dict[str, str]:

@@ -29,9 +29,10 @@ BIG = {  # Qwen2-VL-7B's dims, no weights: predicted ~17 GB, so it fits 128 GB b
 CLASSES = {"M4-Max-40c-128GB": 128, "M3-Pro-14c-18GB": 18, "M2-8c-8GB": 8}
 
 
-def write_suite(path, models, max_tokens=8, name="lab"):
+def write_suite(path, models, max_tokens=8, name="lab", prompts=1):
     path.write_text(yaml.safe_dump({
-        "name": name, "models": models, "prompts": [{"id": "p", "text": "Describe this image."}],
+        "name": name, "models": models,
+        "prompts": [{"id": f"p{i}", "text": f"Describe this image ({i})."} for i in range(prompts)],
         "images": [{"id": "chart", "builtin": "chart"}],
         "generation": {"max_tokens": max_tokens, "warmup_runs": 0, "trials": 1, "timeout_s": 120}}))
     return path
@@ -152,7 +153,8 @@ def test_submit_follow_logs_and_fetch_from_a_laptop_process(lab, tmp_path):
 
 
 def test_resume_after_the_driver_is_killed_never_runs_a_finished_cell_twice(lab, tmp_path):
-    suite = write_suite(tmp_path / "suite.yaml", [{"id": "twin:qwen2_vl"}, {"id": "twin:smolvlm"}], name="resume")
+    # one model, two prompts: 3 groups (one per class) of 2 cells, so the kill lands between cells of a group
+    suite = write_suite(tmp_path / "suite.yaml", [{"id": "twin:qwen2_vl"}], name="resume", prompts=2)
     results = tmp_path / "results"
     run_id = "resume-test"
     log = open(tmp_path / "driver.log", "w")
@@ -171,8 +173,7 @@ def test_resume_after_the_driver_is_killed_never_runs_a_finished_cell_twice(lab,
     assert {k: after[k] for k in before} == before  # finished cells untouched
     rows = store.read_rows(results, run_id)
     assert len(rows) == len({r.cell_id for r in rows}) == 6
-    assert sorted((r.model, r.hw_class) for r in rows) == sorted(
-        (m, c) for m in ("twin:qwen2_vl", "twin:smolvlm") for c in CLASSES)
+    assert sorted((r.prompt_id, r.hw_class) for r in rows) == sorted((p, c) for p in ("p0", "p1") for c in CLASSES)
     assert_rows_on_their_class(lab, rows)
     again = lab.grid("resume", run_id, "--results", str(results), "--address", lab.address, "--json")
     assert json.loads(again.stdout)["ran"] == 0
