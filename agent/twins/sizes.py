@@ -133,6 +133,22 @@ REAL_SIZES: dict[str, dict[str, RealSize]] = {
                               "intermediate_layers_indices": [3, 7, 15, 23, 30], "vision_output_dim": 7680}},
             {}, 10.67),
     },
+    "llava_next": {
+        "7b": RealSize("llava-hf/llava-v1.6-mistral-7b-hf", {
+            "vocab_size": 32064,
+            "image_grid_pinpoints": [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]],
+            "text_config": {"hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+                            "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 32064,
+                            "rope_theta": 1000000.0, "max_position_embeddings": 32768},
+            "vision_config": {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
+                              "num_attention_heads": 16, "image_size": 336, "patch_size": 14,
+                              "projection_dim": 768}}, {}, 7.57),
+    },
+    "phi3_v": {
+        "4b": RealSize("microsoft/Phi-3.5-vision-instruct", {
+            "hidden_size": 3072, "intermediate_size": 8192, "num_hidden_layers": 32, "num_attention_heads": 32,
+            "num_key_value_heads": 32, "vocab_size": 32064}, {}, 4.15),
+    },
 }
 
 
