@@ -21,7 +21,8 @@ class Phi3VConfig(PretrainedConfig):
         self.original_max_position_embeddings = original_max_position_embeddings
         self.rms_norm_eps = rms_norm_eps
         self.rope_theta = rope_theta
-        self.rope_scaling = rope_scaling
+        if rope_scaling is not None:  # transformers 5 warns on any rope_scaling assignment, even None
+            self.rope_scaling = rope_scaling
         self.embd_layer = embd_layer or {}
         self.img_processor = img_processor or {}
         super().__init__(tie_word_embeddings=tie_word_embeddings, **kwargs)
