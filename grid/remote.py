@@ -101,11 +101,29 @@ def submit(suite_arg: str, address: str, results: str = DEFAULT_RESULTS, reports
         entrypoint = (f"python -m grid run {suite_file} --address auto --run-id {shlex.quote(run_id)} "
                       f"--results {_head_path(results)} --reports {_head_path(reports)}"
                       + (" --per-node" if per_node else ""))
-        c.submit_job(entrypoint=entrypoint, submission_id=submission_id(run_id),
-                     runtime_env={"working_dir": staging, "env_vars": env_vars},
-                     metadata={"grid_run_id": run_id, "grid_suite": suite.name, "grid_results": results,
-                               "grid_reports": reports})
+        _submit_job(c, entrypoint=entrypoint, submission_id=submission_id(run_id),
+                    runtime_env={"working_dir": staging, "env_vars": env_vars},
+                    metadata={"grid_run_id": run_id, "grid_suite": suite.name, "grid_results": results,
+                              "grid_reports": reports})
     return run_id
+
+
+def _submit_job(c, wait_s: float = 90, **kw) -> None:
+    """submit_job, retried while the head says its job agent is not ready yet ("No available agent ... try again
+    later", a busy or just-started head). Other failures are one line of advice."""
+    end = time.monotonic() + wait_s
+    while True:
+        try:
+            c.submit_job(**kw)
+            return
+        except Exception as e:  # the SDK raises RuntimeError with the HTTP status and the head's message
+            text = str(e)
+            if "already exists" in text and kw.get("submission_id"):
+                return  # an earlier attempt got through before its reply was lost
+            if ("try again later" in text or "No available agent" in text) and time.monotonic() < end:
+                time.sleep(3)
+                continue
+            raise RemoteError(f"the head refused the job: {text.splitlines()[0] if text else type(e).__name__}") from None
 
 
 def _job(c, run_id: str):
@@ -221,8 +239,8 @@ def fetch(run_id: str, to: Path, address: str | None = None, results: str | None
         results = results or meta.get("grid_results") or DEFAULT_RESULTS
         reports = meta.get("grid_reports") or DEFAULT_REPORTS
         job = f"grid-fetch-{run_id}-{uuid.uuid4().hex[:6]}"
-        c.submit_job(entrypoint=(f"python -m grid.remote export {shlex.quote(run_id)} {_head_path(results)} "
-                                 f"{_head_path(reports)}"), submission_id=job, metadata={"grid_fetch": run_id})
+        _submit_job(c, entrypoint=(f"python -m grid.remote export {shlex.quote(run_id)} {_head_path(results)} "
+                                   f"{_head_path(reports)}"), submission_id=job, metadata={"grid_fetch": run_id})
         end = time.monotonic() + timeout_s
         while (state := str(c.get_job_status(job).value)) not in TERMINAL_JOB_STATES:
             if time.monotonic() > end:

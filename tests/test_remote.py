@@ -71,3 +71,25 @@ def test_staged_suite_carries_only_its_images(tmp_path):
 def test_submit_refuses_a_non_dashboard_address():
     with pytest.raises(remote.RemoteError, match="dashboard URL"):
         remote.client("192.168.1.10:6379")
+
+
+def test_submit_retries_while_the_head_has_no_job_agent_yet(monkeypatch):
+    monkeypatch.setattr(remote.time, "sleep", lambda s: None)
+    calls = []
+
+    class Head:
+        def submit_job(self, **kw):
+            calls.append(kw)
+            if len(calls) < 3:
+                raise RuntimeError("Request failed with status code 500: No available agent to submit job, "
+                                   "please try again later..")
+
+    remote._submit_job(Head(), entrypoint="python -m grid run x", submission_id="grid-r")
+    assert len(calls) == 3
+
+    class Refusing:
+        def submit_job(self, **kw):
+            raise RuntimeError("Request failed with status code 400: bad runtime_env")
+
+    with pytest.raises(remote.RemoteError, match="refused the job: .*bad runtime_env"):
+        remote._submit_job(Refusing(), entrypoint="x", submission_id="grid-s")
