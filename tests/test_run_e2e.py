@@ -54,6 +54,8 @@ def e2e(tmp_path_factory, grid_cache):
           - id: twin:qwen2_vl
           - id: twin:smolvlm
           - id: {broken}
+          - id: twin-broken:abort
+            trust_remote_code: true
         prompts:
           - {{id: describe, text: Describe this image., context: "Lyon, 2026-01-16"}}
         images:
@@ -69,9 +71,16 @@ def e2e(tmp_path_factory, grid_cache):
 
 def test_every_cell_has_a_row_read_back_as_one_table(e2e):
     table = store.read_table(e2e["results"], e2e["summary"]["run_id"])
-    assert table.num_rows == 3
+    assert table.num_rows == 4
     assert table.schema.equals(RESULT_SCHEMA, check_metadata=False)
-    assert e2e["summary"]["by_status"] == {"failed": 1, "ok": 2}
+    assert e2e["summary"]["by_status"] == {"crashed": 1, "failed": 1, "ok": 2}
+
+
+def test_a_child_that_aborts_is_a_crashed_row_and_the_run_completes(e2e):
+    r = next(r for r in store.read_rows(e2e["results"]) if r.model == "twin-broken:abort")
+    assert r.status == "crashed" and r.error_class == "Crash"
+    assert "exit code -6" in r.error_message  # SIGABRT
+    assert "Aborted" in r.traceback_tail  # faulthandler's stack from the child's log
 
 
 def test_ok_rows_carry_real_measurements_and_provenance(e2e):
@@ -93,7 +102,7 @@ def test_broken_model_folder_is_a_failed_row_with_class_and_package(e2e):
     assert r.status == "failed"
     assert r.error_class == "Weight Mismatch" and r.error_package == "model files"
     assert e2e["victim"] in r.error_message
-    assert r.error_fix and "load_weights" in r.traceback_tail or "Missing" in r.traceback_tail
+    assert r.error_fix and ("load_weights" in r.traceback_tail or "Missing" in r.traceback_tail)
 
 
 def test_cell_ids_are_stable_and_unique(e2e):
