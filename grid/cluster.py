@@ -163,7 +163,7 @@ def start_head(*, port: int = DEFAULT_PORT, dashboard_host: str = "127.0.0.1", d
                node_ip: str | None = None, auth: bool = True, num_cpus: int | None = None,
                object_store_memory: int | None = None, node_timeout_s: float = 30, name: str = "head",
                temp_dir: str | None = None, ray_client_server_port: int | None = None,
-               autoscaling_config: str | None = None) -> NodeRecord:
+               autoscaling_config: str | None = None, dashboard_agent_port: int | None = None) -> NodeRecord:
     """`ray start --head` with the dashboard (the Jobs API lives there), no grid_slot and label role=grid-head so cells
     never land on it. node_timeout_s: how long a silent node takes to be marked dead (Ray's default is ~65 s)."""
     temp_dir = temp_dir or default_temp_dir(name)
@@ -182,6 +182,8 @@ def start_head(*, port: int = DEFAULT_PORT, dashboard_host: str = "127.0.0.1", d
         args.append(f"--object-store-memory={object_store_memory}")
     if ray_client_server_port:
         args.append(f"--ray-client-server-port={ray_client_server_port}")
+    if dashboard_agent_port:  # default 52365: taken when another Ray runs on the host, and then the Jobs API fails
+        args.append(f"--dashboard-agent-listen-port={dashboard_agent_port}")  # ("No available agent to submit job")
     if autoscaling_config:  # `ray up cluster.yaml`: the head's autoscaler starts the listed workers
         args.append(f"--autoscaling-config={os.path.expanduser(autoscaling_config)}")
     _ray_start(args, env)

@@ -61,7 +61,7 @@ class Lab:
     def start_head(self) -> None:
         self.grid("head", "start", f"--port={self.port}", f"--dashboard-port={self.dashboard_port}", "--no-auth",
                   "--num-cpus=0", "--object-store-memory=80000000", f"--node-timeout={self.node_timeout_s}",
-                  f"--ray-client-server-port={self.client_port}")
+                  f"--ray-client-server-port={self.client_port}", f"--dashboard-agent-listen-port={free_port()}")
         rec = json.loads((self.root / "cache" / "nodes" / "head.json").read_text())
         self.address = rec["address"]
 

@@ -62,6 +62,8 @@ def head_start(
     client_port: int = typer.Option(None, "--ray-client-server-port", help="Ray Client port (default 10001)."),
     autoscaling_config: str = typer.Option(None, "--autoscaling-config",
                                            help="Set by `ray up cluster.yaml` so the head starts the listed workers."),
+    dashboard_agent_port: int = typer.Option(None, "--dashboard-agent-listen-port",
+                                             help="Only when another Ray runs on this host (default 52365)."),
 ) -> None:
     """Start the lab's Ray head with the dashboard (Jobs API) and token auth.
 
@@ -72,7 +74,7 @@ def head_start(
     rec = start_head(port=port, dashboard_host=dashboard_host, dashboard_port=dashboard_port, node_ip=node_ip,
                      auth=not no_auth, num_cpus=num_cpus, object_store_memory=object_store_memory,
                      node_timeout_s=node_timeout_s, temp_dir=temp_dir, ray_client_server_port=client_port,
-                     autoscaling_config=autoscaling_config)
+                     autoscaling_config=autoscaling_config, dashboard_agent_port=dashboard_agent_port)
     console.print(f"[bold green]head started[/] at {rec.address} (temp dir {rec.temp_dir})")
     console.print(f"  dashboard / Jobs API: {rec.dashboard_url}")
     if rec.auth:
