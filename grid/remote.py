@@ -108,7 +108,7 @@ def submit(suite_arg: str, address: str, results: str = DEFAULT_RESULTS, reports
     return run_id
 
 
-def _submit_job(c, wait_s: float = 90, **kw) -> None:
+def _submit_job(c, wait_s: float = 180, **kw) -> None:
     """submit_job, retried while the head says its job agent is not ready yet ("No available agent ... try again
     later", a busy or just-started head). Other failures are one line of advice."""
     end = time.monotonic() + wait_s
