@@ -180,3 +180,101 @@ def paligemma(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         preprocessor_config=preprocessor,
         # no chat template: mlx_vlm prompts paligemma with "<image>" * n + text
     )
+
+
+GEMMA3N_SPECIALS = GEMMA3_SPECIALS + ("<start_of_audio>", "<end_of_audio>", "<audio_soft_token>")
+
+
+def gemma3n(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """Gemma 3n layout (gemma-3n-E4B): MobileNetV5 vision (hardcoded in mlx-vlm: ~300M parameters, 2048 wide, 256
+    tokens per image, so this twin is heavy) + conformer audio + altup/laurel text. Tiny text and audio towers; the
+    text vocabulary is followed by the vision and audio soft-token ranges, as in the real checkpoint."""
+    text_vocab, extra = 512, 128
+    vocab = text_vocab + 2 * extra
+    tok = TokenizerSpec(
+        vocab_size=vocab,
+        specials=GEMMA3N_SPECIALS,
+        bos="<bos>",
+        eos="<eos>",
+        pad="<pad>",
+        unk="<unk>",
+        extra_special_tokens={
+            "boi_token": "<start_of_image>", "eoi_token": "<end_of_image>", "image_token": "<image_soft_token>",
+            "boa_token": "<start_of_audio>", "eoa_token": "<end_of_audio>", "audio_token": "<audio_soft_token>",
+        },
+        config_extra={"add_bos_token": True},
+    )
+    base = {
+        "architectures": ["Gemma3nForConditionalGeneration"],
+        "model_type": "gemma3n",
+        "boi_token_id": tok.id("<start_of_image>"),
+        "eoi_token_id": tok.id("<end_of_image>"),
+        "image_token_id": tok.id("<image_soft_token>"),
+        "boa_token_id": tok.id("<start_of_audio>"),
+        "eoa_token_id": tok.id("<end_of_audio>"),
+        "audio_token_id": tok.id("<audio_soft_token>"),
+        "vision_soft_tokens_per_image": 256,
+        "audio_soft_tokens_per_image": 8,
+        "eos_token_id": [tok.id("<eos>"), tok.id("<end_of_turn>")],
+        "text_config": {
+            "model_type": "gemma3n_text",
+            "vocab_size": vocab,
+            "vocab_size_per_layer_input": text_vocab,
+            "hidden_size": TINY_HIDDEN,
+            "hidden_size_per_layer_input": 16,
+            "intermediate_size": [TINY_FFN, TINY_FFN],  # per layer, as gemma-3n's config has it
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "head_dim": 32,
+            "laurel_rank": 8,
+            "altup_num_inputs": 4,
+            "altup_active_idx": 0,
+            "altup_correct_scale": True,
+            "num_kv_shared_layers": 0,
+            "sliding_window": 64,
+            "layer_types": ["sliding_attention", "full_attention"],
+            "activation_sparsity_pattern": [0.0, 0.0],
+            "final_logit_softcapping": 30.0,
+            "max_position_embeddings": 8192,
+            "rms_norm_eps": 1e-6,
+        },
+        "vision_config": {
+            "model_type": "gemma3n_vision",
+            "architecture": "mobilenetv5_300m_enc",
+            "hidden_size": 2048,  # fixed by mlx-vlm's MobileNetV5
+            "vocab_size": extra,
+            "vocab_offset": text_vocab,
+            "rms_norm_eps": 1e-6,
+        },
+        "audio_config": {
+            "model_type": "gemma3n_audio",
+            "input_feat_size": 128,
+            "hidden_size": 32,
+            "conf_num_attention_heads": 2,
+            "conf_num_hidden_layers": 1,
+            "conf_attention_chunk_size": 12,
+            "conf_attention_context_left": 13,
+            "conf_attention_context_right": 0,
+            "conf_conv_kernel_size": 5,
+            "conf_reduction_factor": 4,
+            "sscp_conv_channel_size": [8, 4],
+            "vocab_size": extra,
+            "vocab_offset": text_vocab + extra,
+            "rms_norm_eps": 1e-6,
+        },
+    }
+    cfg = deep_merge(base, over)
+    preprocessor = deep_merge(
+        _siglip_preprocessor(512, "Gemma3nProcessor", "SiglipImageProcessor", {}),  # 512 px -> 16 x 16 tokens
+        pre,
+    )
+    return TwinFiles(
+        config=cfg,
+        tokenizer=tok,
+        preprocessor_config=preprocessor,
+        processor_config={"processor_class": "Gemma3nProcessor", "image_seq_length": 256, "audio_seq_length": 8},
+        # Gemma3nProcessor expands the image soft token itself (gemma3 expands <start_of_image>)
+        chat_template=chat_template("<image_soft_token>", bos="<bos>", start="<start_of_turn>", end="<end_of_turn>\n"),
+        tie_embeddings=True,
+    )

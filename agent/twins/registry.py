@@ -41,6 +41,7 @@ BUILDERS: dict[str, Builder] = {
     "paddleocr_vl": qwen.paddleocr_vl,
     "llava_bunny": bunny.llava_bunny,
     "qwen3_5": qwen.qwen3_5,
+    "gemma3n": gemma.gemma3n,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -48,9 +49,6 @@ MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2"}
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
 NOT_BUILDABLE: dict[str, str] = {
-    "gemma3n": "not built yet: mlx-vlm hardcodes its MobileNetV5 vision tower (~300M parameters, 2048 wide, 256 "
-    "tokens per 768 px image) and the processor also needs an audio feature extractor for the conformer audio "
-    "tower; a twin would be heavy like phi3_v",
     "fastvlm": "not built yet: mlx-vlm hardcodes the FastViTHD vision tower (depths and widths are class attributes, "
     "not config), so no tiny twin is possible; a heavy one was not attempted",
 }
@@ -74,6 +72,8 @@ EXPECTED_FAILURES: dict[str, dict] = {
 HEAVY: dict[str, str] = {
     "phi3_v": "mlx-vlm hardcodes the CLIP ViT-L/14-336 vision tower (303M parameters, 0.6 GB bf16, minutes per "
     "image on 2 CPU cores); the text side is tiny",
+    "gemma3n": "mlx-vlm hardcodes the MobileNetV5 vision tower (~295M parameters, 2048 wide, 256 tokens per image); "
+    "the text and audio towers are tiny",
 }
 
 
