@@ -223,3 +223,19 @@ def test_expected_failures_come_out_of_the_agent_with_their_class_and_package(tw
     for row in rows:
         expect = next(m.expect for m in wanted if m.id == row.model)
         assert {"status": row.status, "error_class": row.error_class, "error_package": row.error_package} == expect
+
+
+@pytest.mark.parametrize("arch", sorted(registry.HEAVY))
+def test_heavy_twin_configs_validate_without_building_them(arch, tmp_path):
+    """Heavy twins (a real-size vision tower hardcoded in mlx-vlm) are run by the twins-heavy suite; here their
+    config.json (and shipped config code) passes transformers' validation, and the tokenizer spec matches it."""
+    from agent.twins.common import vocab_of
+    from agent.twins.files import lint_config
+
+    files = registry.BUILDERS[arch]()
+    (tmp_path / "config.json").write_text(json.dumps(files.config))
+    for name, text in files.extra_files.items():
+        (tmp_path / name).write_text(text)
+    lint_config(tmp_path, files.trust_remote_code)
+    assert files.tokenizer.vocab_size == vocab_of(files.config)
+    assert registry.HEAVY[arch]  # says why it is heavy
