@@ -11,6 +11,7 @@ import datetime
 import multiprocessing
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -203,11 +204,11 @@ class GroupRun:
                                [(t, m, frames(f)) for t, m, f in err.get("chain", [])])
         return self._failure_row(cell, started, info, f"{err['type']}: {err['message']}", err.get("traceback", ""))
 
-    def _ok_row(self, cell: Cell, started: str, result: dict, prompt_text: str) -> ResultRow:
+    def _ok_row(self, cell: Cell, started: str, result: dict) -> ResultRow:
         stats = methodology.trial_fields(result["cold"], result["trials"], self.load.get("decode_weight_bytes"),
                                          self.bandwidth_gbps)
         last = result["trials"][-1]
-        return ResultRow(**{**self._base(cell, started), **stats}, status="ok", wall_s=None, output_text=last["text"],
+        return ResultRow(**{**self._base(cell, started), **stats}, status="ok", output_text=last["text"],
                          finish_reason=last["finish_reason"], quality_flags=_quality_flags(last["text"], cell))
 
     # --- child lifecycle ---------------------------------------------------------------------------------------------
@@ -249,7 +250,7 @@ class GroupRun:
         try:
             for cell in self.cells:
                 started = _now()
-                wall0 = _monotonic()
+                wall0 = time.perf_counter()
                 try:
                     if self.child is None and load_error is None:
                         load_error = self._start_child(cell)
@@ -262,7 +263,7 @@ class GroupRun:
                                    "warmup_runs": cell.generation.warmup_runs, "trials": cell.generation.trials}
                         reply = self.child.request("run", payload, cell.timeout_s)
                         row = (self._error_row(cell, started, reply["error"]) if "error" in reply
-                               else self._ok_row(cell, started, reply, cell.prompt.full_text))
+                               else self._ok_row(cell, started, reply))
                 except ChildTimeout as exc:
                     row = self._failure_row(cell, started, errors.TIMEOUT, f"Timeout: {exc}", self.child.log_tail())
                     self._stop_child()
@@ -272,16 +273,10 @@ class GroupRun:
                                             exc.log_tail)
                     self._stop_child()
                 trace("cell_done", model=cell.model.id, trials_s=sum(row.trial_wall_s))
-                yield row.replace(wall_s=_monotonic() - wall0, finished_at=_now())
+                yield row.replace(wall_s=time.perf_counter() - wall0, finished_at=_now())
         finally:
             self._stop_child(wait=False)
             trace("group_end")
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.perf_counter()
 
 
 def _cell_image(cell: Cell) -> str | None:
