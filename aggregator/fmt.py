@@ -18,7 +18,7 @@ def num(value: float | None, digits: int = 1) -> str:
 def gb(value: float | None) -> str:
     if value is None:
         return DASH
-    return f"{value:.1f} GB" if value >= 0.1 else f"{value * 1024:.1f} MB"  # twins peak at a few MB
+    return f"{value:.1f} GB" if value >= 0.1 else f"{value * 1000:.1f} MB"  # decimal, like mlx's GB; twins peak at MBs
 
 
 def pct(value: float | None) -> str:

@@ -185,7 +185,7 @@ def _hardware(d: ReportData) -> str:
         f"{cell(ref) if ref else fmt.DASH} (an M4 Max class where present, else the fastest class; `--reference` "
         f"overrides).",
         _matrix(d, _decode_cell),
-        "### Peak Memory per Class (GB)", _matrix(d, lambda g: fmt.num(g.peak_memory_gb)),
+        "### Peak Memory per Class", _matrix(d, lambda g: fmt.gb(g.peak_memory_gb)),
         "### Memory-Bandwidth Utilisation (% of the class's bandwidth limit)",
         "Measured `bandwidth_fraction` where the agent recorded it; `*` = derived as weight bytes × decode tok/s ÷ "
         "the class's bandwidth; — = not measurable from the rows.",

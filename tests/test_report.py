@@ -119,7 +119,7 @@ def test_per_hardware_matrices(seed):
     assert row_of(decode, "`mlx-community/SmolVLM2-2.2B-Instruct-mlx`")[1:] == [
         "46.4 [46.0–47.1] · 0.40×", "81.3 [80.5–82.5] · 0.70×", "116.1 [114.9–117.8] · 1.00×"]
     memory = hw[hw.index("### Peak Memory"):hw.index("### Memory-Bandwidth")]
-    assert row_of(memory, "`mlx-community/gemma-3-27b-it-qat-8bit`")[1:] == ["—", "34.0", "34.0"]
+    assert row_of(memory, "`mlx-community/gemma-3-27b-it-qat-8bit`")[1:] == ["—", "34.0 GB", "34.0 GB"]
     bandwidth = hw[hw.index("### Memory-Bandwidth"):hw.index("### Trial Statistics")]
     # weight bytes set so decode uses 50% of the M4 Max's 546 GB/s: 0.7 × 546/300 → 64% and 0.4 × 546/200 → 55%
     assert row_of(bandwidth, "`qnguyen3/nanoLLaVA`")[1:] == ["55%*", "64%*", "50%*"]
