@@ -47,6 +47,17 @@ def _token_ids(tok: TokenizerSpec) -> dict:
     }
 
 
+def _files(cfg: dict, tok, processor_class: str, pre: dict | None) -> TwinFiles:
+    """The files of a Qwen-family twin: its preprocessor follows the vision tower's patch and merge sizes."""
+    vision = cfg["vision_config"]
+    return TwinFiles(
+        config=cfg,
+        tokenizer=tok,
+        preprocessor_config=_preprocessor(vision["patch_size"], vision["spatial_merge_size"], processor_class, pre),
+        chat_template=chat_template(IMAGE_TEXT),
+    )
+
+
 def _preprocessor(patch: int, merge: int, processor_class: str, pre_override: dict | None) -> dict:
     unit = patch * merge
     base = {
@@ -107,14 +118,7 @@ def qwen2_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "temporal_patch_size": 2,
         },
     }
-    cfg = deep_merge(base, over)
-    vision = cfg["vision_config"]
-    return TwinFiles(
-        config=cfg,
-        tokenizer=tok,
-        preprocessor_config=_preprocessor(vision["patch_size"], vision["spatial_merge_size"], "Qwen2VLProcessor", pre),
-        chat_template=chat_template(IMAGE_TEXT),
-    )
+    return _files(deep_merge(base, over), tok, "Qwen2VLProcessor", pre)
 
 
 def qwen2_5_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
@@ -144,14 +148,7 @@ def qwen2_5_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "hidden_act": "silu",
         },
     }
-    cfg = deep_merge(base, over)
-    vision = cfg["vision_config"]
-    return TwinFiles(
-        config=cfg,
-        tokenizer=tok,
-        preprocessor_config=_preprocessor(vision["patch_size"], vision["spatial_merge_size"], "Qwen2_5_VLProcessor", pre),
-        chat_template=chat_template(IMAGE_TEXT),
-    )
+    return _files(deep_merge(base, over), tok, "Qwen2_5_VLProcessor", pre)
 
 
 def qwen3_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
@@ -199,14 +196,7 @@ def qwen3_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         },
         "eos_token_id": ids["eos_token_id"],
     }
-    cfg = deep_merge(base, over)
-    vision = cfg["vision_config"]
-    return TwinFiles(
-        config=cfg,
-        tokenizer=tok,
-        preprocessor_config=_preprocessor(vision["patch_size"], vision["spatial_merge_size"], "Qwen3VLProcessor", pre),
-        chat_template=chat_template(IMAGE_TEXT),
-    )
+    return _files(deep_merge(base, over), tok, "Qwen3VLProcessor", pre)
 
 
 def qwen3_vl_moe(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
@@ -271,16 +261,9 @@ def paddleocr_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles
             "layer_norm_eps": 1e-6,
         },
     }
-    cfg = deep_merge(base, over)
-    vision = cfg["vision_config"]
-    preprocessor = _preprocessor(vision["patch_size"], vision["spatial_merge_size"], "PaddleOCRVLProcessor", pre)
-    preprocessor["temporal_patch_size"] = 1
-    return TwinFiles(
-        config=cfg,
-        tokenizer=tok,
-        preprocessor_config=preprocessor,
-        chat_template=chat_template(IMAGE_TEXT),
-    )
+    files = _files(deep_merge(base, over), tok, "PaddleOCRVLProcessor", pre)
+    files.preprocessor_config["temporal_patch_size"] = 1
+    return files
 
 
 def qwen3_5(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
