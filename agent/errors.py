@@ -83,8 +83,6 @@ def _caller_of(frames: list[Frame], model_dir: str | None, raiser: str) -> str |
 _RULES: tuple[tuple[str, tuple[str, ...] | None, str, str, str], ...] = (
     ("OOM", None, r"metal::malloc|out of memory|Attempting to allocate|std::bad_alloc|Cannot allocate memory|MemoryError",
      "mlx", "Use a smaller image (resize_shape), fewer max_tokens, a quantized variant, or a machine with more memory."),
-    ("OOM", ("MemoryError",), r"", "mlx",
-     "Use a smaller image (resize_shape), fewer max_tokens, a quantized variant, or a machine with more memory."),
     ("Repo Not Found", ("RepositoryNotFoundError", "RevisionNotFoundError"), r"", "huggingface-hub",
      "Check the repo id and revision on the Hub; private repos need HF_TOKEN in the worker's environment."),
     ("Gated Model", ("GatedRepoError",), r"", "huggingface-hub",

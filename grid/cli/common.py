@@ -27,17 +27,13 @@ class UserError(Exception):
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
-    """Every exception type that means 'bad input', from each module that defines one."""
+    """Every exception type that means 'bad input'. Imported only when a command fails, so start-up stays light."""
+    from agent.twins import TwinError
+    from aggregator import ReportError
     from grid.scheduler import SchedulerError
     from grid.store import StoreError
 
-    types: list[type[BaseException]] = [UserError, StoreError, SchedulerError, FileNotFoundError]
-    for module, name in (("agent.twins", "TwinError"), ("aggregator", "ReportError")):
-        try:
-            types.append(getattr(__import__(module, fromlist=[name]), name))
-        except (ImportError, AttributeError):
-            continue
-    return tuple(types)
+    return (UserError, StoreError, SchedulerError, TwinError, ReportError, FileNotFoundError)
 
 
 def handle_errors(func):
