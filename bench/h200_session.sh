@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
 # Everything grid measures on the lent H200 machine, in one background session (the device tool's calls last at most
 # 10 minutes; this runs under setsid and is polled). Needs the wheels from ../shared/tools/device-wheels unpacked into
-# /root/site. Writes /root/out/{h200.tar.gz,session.log,...} and /root/out/DONE at the end.
+# /root/site. Packs /root/{res,rep,bench} into /root/out/h200.tar.gz after each step and touches /root/out/DONE at the end.
 #
 #   setsid nohup bash bench/h200_session.sh > /root/session.log 2>&1 &
 set -u
 export PYTHONPATH=/root/site:$PWD HF_HUB_OFFLINE=1 RAY_USAGE_STATS_ENABLED=0 PYTHONUNBUFFERED=1
 export GRID_CACHE=/root/gridcache PATH=/root/bin:$PATH
 OUT=/root/out
-mkdir -p $OUT /root/bin
+mkdir -p $OUT /root/bin /root/bench /root/res /root/rep
 # Wheels unpacked with zipfile have no console scripts: give grid's node commands a `ray`.
 printf '#!/bin/sh\nexec python3 -m ray.scripts.scripts "$@"\n' > /root/bin/ray && chmod +x /root/bin/ray
 step() { echo "=== $(date -u +%H:%M:%S) $*"; }
 # Everything so far in one archive, so whatever the session reaches can be fetched even if time runs out.
-pack() { mkdir -p /root/res /root/rep /root/bench; tar czf $OUT/h200.tar.gz.tmp -C /root res rep bench && mv $OUT/h200.tar.gz.tmp $OUT/h200.tar.gz; }
+pack() { mkdir -p /root/res /root/rep /root/bench; cp /root/session.log /root/bench/ 2>/dev/null; tar czf $OUT/h200.tar.gz.tmp -C /root res rep bench && mv $OUT/h200.tar.gz.tmp $OUT/h200.tar.gz; }
 
 step machine
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-python3 -m agent.hardware | tee $OUT/hardware.json
+python3 -m agent.hardware | tee /root/bench/hardware.json
 
 step grid: head, one H200 node, the h200-vs-cpu suite
 ADDR=""
@@ -31,22 +31,23 @@ fi
 python3 -m grid run h200-vs-cpu $ADDR --results /root/res --reports /root/rep --run-id h200
 pack
 
-step raw mlx decode, the reference
-python3 bench/raw_decode.py --dims 1.5b --bits 16 --bits 4 --out $OUT/raw-1.5b.json
-python3 bench/raw_decode.py --dims 7b --bits 16 --bits 4 --out $OUT/raw-7b.json
+# grid and raw mlx back to back on the same machine: the real-size twins with 128 generated tokens, then raw decoders
+# of the same text dimensions decoding 128 tokens.
+step grid: real-size twins, 128 tokens
+python3 -m grid run bench/h200-decode.yaml $ADDR --results /root/res --reports /root/rep --run-id h200-decode
+pack
 
-step P1 fidelity on the GPU
-python3 bench/fidelity.py --out /root/bench/p1 --models twin:qwen2_vl,twin:qwen2_vl@2b,twin:qwen2_vl@7b-q4 --pairs 6
+step raw mlx decode, the reference
+python3 bench/raw_decode.py --dims 7b --bits 16 --bits 4 --out /root/bench/raw-7b.json
+pack
+python3 bench/raw_decode.py --dims 1.5b --bits 16 --bits 4 --out /root/bench/raw-1.5b.json
 pack
 
 step leave the lab
 python3 -m grid node leave h200 || true
 python3 -m grid head stop 2>/dev/null || true
 
-step P3 scaling over N CPU-only nodes of 2 cores
-python3 bench/scaling.py --nodes 1,2,4,8 --cpus-per-node 2 --max-tokens 64 --trials 3 --out /root/bench/p3
-pack
-
 step done
-ls -la $OUT
+pack
+ls -la $OUT /root/bench
 touch $OUT/DONE
