@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything grid measures on the lent H200 machine, in one background session (the device tool's calls last at most
 # 10 minutes; this runs under setsid and is polled). Needs the wheels from ../shared/tools/device-wheels unpacked into
-# /root/site. Packs /root/{res,rep,bench} into /root/out/h200.tar.gz after each step and touches /root/out/DONE at the end.
+# /root/site, plus duckdb, which they lack. Packs /root/{res,rep,bench} into /root/out/h200.tar.gz after each step and
+# touches /root/out/DONE at the end.
 #
 #   setsid nohup bash bench/h200_session.sh > /root/session.log 2>&1 &
 set -u
@@ -21,10 +22,13 @@ python3 -m agent.hardware | tee /root/bench/hardware.json
 
 step grid: head, one H200 node, the h200-vs-cpu suite
 ADDR=""
-if python3 -m grid head start --port 6390 --no-auth --num-cpus 0 --dashboard-port 8265 \
+# --no-dashboard: the device wheels are Ray's minimal install (no aiohttp & co. for the dashboard)
+if python3 -m grid head start --port 6390 --no-auth --num-cpus 0 --no-dashboard \
    && python3 -m grid node join 127.0.0.1:6390 --no-auth --name h200; then
   ADDR="--address 127.0.0.1:6390"
-  python3 -m grid nodes
+  python3 -c "import json, ray; ray.init(address='127.0.0.1:6390', log_to_driver=False); print(json.dumps(
+    [{k: n.get(k) for k in ('NodeID', 'Alive', 'Labels', 'Resources')} for n in ray.nodes()], indent=1))" \
+    | tee /root/bench/nodes.json
 else
   echo "head/node start failed: falling back to grid's embedded single-node Ray"
 fi

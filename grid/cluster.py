@@ -163,17 +163,38 @@ def start_head(*, port: int = DEFAULT_PORT, dashboard_host: str = "127.0.0.1", d
                node_ip: str | None = None, auth: bool = True, num_cpus: int | None = None,
                object_store_memory: int | None = None, node_timeout_s: float = 30, name: str = "head",
                temp_dir: str | None = None, ray_client_server_port: int | None = None,
-               autoscaling_config: str | None = None, dashboard_agent_port: int | None = None) -> NodeRecord:
+               autoscaling_config: str | None = None, dashboard_agent_port: int | None = None,
+               dashboard: bool = True) -> NodeRecord:
     """`ray start --head` with the dashboard (the Jobs API lives there), no grid_slot and label role=grid-head so cells
-    never land on it. node_timeout_s: how long a silent node takes to be marked dead (Ray's default is ~65 s)."""
+    never land on it. node_timeout_s: how long a silent node takes to be marked dead (Ray's default is ~65 s).
+    dashboard=False: a head on a machine with Ray's minimal install; `grid run --address` works there, submit does not."""
     temp_dir = temp_dir or default_temp_dir(name)
     if auth:
         ensure_token()
     threshold = max(2, round(node_timeout_s / 2))
     env = _env(auth, {"RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "1000",
                       "RAY_health_check_failure_threshold": str(threshold)})
-    args = ["--head", f"--port={port}", "--include-dashboard=true", f"--dashboard-host={dashboard_host}",
-            f"--dashboard-port={dashboard_port}", f"--temp-dir={temp_dir}", f"--labels=role={HEAD_ROLE}"]
+    args = head_args(port=port, dashboard_host=dashboard_host, dashboard_port=dashboard_port, temp_dir=temp_dir,
+                     node_ip=node_ip, num_cpus=num_cpus, object_store_memory=object_store_memory,
+                     ray_client_server_port=ray_client_server_port, autoscaling_config=autoscaling_config,
+                     dashboard_agent_port=dashboard_agent_port, dashboard=dashboard)
+    _ray_start(args, env)
+    address = (Path(temp_dir) / "ray_current_cluster").read_text().strip()
+    rec = NodeRecord(name=name, role="head", temp_dir=temp_dir, address=address, node_ip=address.rsplit(":", 1)[0],
+                     dashboard_url=f"http://{dashboard_host}:{dashboard_port}" if dashboard else None, auth=auth)
+    save_record(rec)
+    return rec
+
+
+def head_args(*, port: int, dashboard_host: str, dashboard_port: int, temp_dir: str, node_ip: str | None = None,
+              num_cpus: int | None = None, object_store_memory: int | None = None,
+              ray_client_server_port: int | None = None, autoscaling_config: str | None = None,
+              dashboard_agent_port: int | None = None, dashboard: bool = True) -> list[str]:
+    args = ["--head", f"--port={port}", f"--temp-dir={temp_dir}", f"--labels=role={HEAD_ROLE}"]
+    if dashboard:
+        args += ["--include-dashboard=true", f"--dashboard-host={dashboard_host}", f"--dashboard-port={dashboard_port}"]
+    else:
+        args.append("--include-dashboard=false")
     if node_ip:
         args.append(f"--node-ip-address={node_ip}")
     if num_cpus is not None:
@@ -186,12 +207,7 @@ def start_head(*, port: int = DEFAULT_PORT, dashboard_host: str = "127.0.0.1", d
         args.append(f"--dashboard-agent-listen-port={dashboard_agent_port}")  # ("No available agent to submit job")
     if autoscaling_config:  # `ray up cluster.yaml`: the head's autoscaler starts the listed workers
         args.append(f"--autoscaling-config={os.path.expanduser(autoscaling_config)}")
-    _ray_start(args, env)
-    address = (Path(temp_dir) / "ray_current_cluster").read_text().strip()
-    rec = NodeRecord(name=name, role="head", temp_dir=temp_dir, address=address, node_ip=address.rsplit(":", 1)[0],
-                     dashboard_url=f"http://{dashboard_host}:{dashboard_port}", auth=auth)
-    save_record(rec)
-    return rec
+    return args
 
 
 # --- worker nodes ---------------------------------------------------------------------------------------------------------
@@ -327,6 +343,9 @@ def dashboard_address(address: str | None) -> str:
         rec = load_record(None, "head")
     except ClusterError:
         raise ClusterError(f"no head started here: pass --address http://HEAD:{DEFAULT_DASHBOARD_PORT}") from None
+    if not rec.dashboard_url:
+        raise ClusterError("the head here was started with --no-dashboard: restart it with the dashboard "
+                           "(it needs the packages of Ray's 'default' extra) to list nodes or submit")
     return rec.dashboard_url
 
 

@@ -53,6 +53,9 @@ def head_start(
     dashboard_host: str = typer.Option("127.0.0.1", "--dashboard-host",
                                        help="Interface for the dashboard / Jobs API. 0.0.0.0 exposes it to the network."),
     dashboard_port: int = typer.Option(8265, "--dashboard-port"),
+    dashboard: bool = typer.Option(True, "--dashboard/--no-dashboard",
+                                   help="--no-dashboard: for Ray's minimal install; nodes join and `grid run --address` "
+                                        "works from a node, but submit, status and nodes need the dashboard."),
     node_ip: str = typer.Option(None, "--node-ip-address", help="This machine's IP as the nodes see it."),
     no_auth: bool = NoAuthOpt,
     num_cpus: int = NumCpusOpt,
@@ -74,16 +77,19 @@ def head_start(
     rec = start_head(port=port, dashboard_host=dashboard_host, dashboard_port=dashboard_port, node_ip=node_ip,
                      auth=not no_auth, num_cpus=num_cpus, object_store_memory=object_store_memory,
                      node_timeout_s=node_timeout_s, temp_dir=temp_dir, ray_client_server_port=client_port,
-                     autoscaling_config=autoscaling_config, dashboard_agent_port=dashboard_agent_port)
+                     autoscaling_config=autoscaling_config, dashboard_agent_port=dashboard_agent_port,
+                     dashboard=dashboard)
     console.print(f"[bold green]head started[/] at {rec.address} (temp dir {rec.temp_dir})")
-    console.print(f"  dashboard / Jobs API: {rec.dashboard_url}")
+    console.print(f"  dashboard / Jobs API: {rec.dashboard_url or 'off (--no-dashboard)'}")
     if rec.auth:
         console.print(f"  token auth: on; token file {token_path()} — copy it to each Mac as ~/.ray/auth_token "
                       "(or export RAY_AUTH_TOKEN) and to your laptop")
     else:
         console.print("  [yellow]token auth: off[/] — anyone who reaches these ports can run code here")
     console.print(f"  on each Mac:   grid node join {rec.address} --supervise")
-    if dashboard_host in ("127.0.0.1", "localhost"):
+    if not dashboard:
+        console.print(f"  on a node:     grid run SUITE --address {rec.address}")
+    elif dashboard_host in ("127.0.0.1", "localhost"):
         console.print(f"  from a laptop: ssh -N -L {dashboard_port}:127.0.0.1:{dashboard_port} HEAD, then "
                       f"grid submit SUITE --address http://127.0.0.1:{dashboard_port}")
     else:
