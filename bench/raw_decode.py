@@ -66,15 +66,18 @@ def main() -> None:
     ap.add_argument("--dims", default="1.5b", choices=sorted(DIMS))
     ap.add_argument("--bits", type=int, action="append", help="16 (bf16), 8 or 4; repeatable")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--prompt-tokens", type=int, default=128)
+    ap.add_argument("--new-tokens", type=int, default=128, help="fewer on a CPU, where mlx's bf16/4-bit kernels crawl")
     ap.add_argument("--out")
     args = ap.parse_args()
     results = []
     for bits in args.bits or [16]:
         model = build(args.dims, bits)
-        measure(model, 16, 8)  # warm up kernels
-        runs = [measure(model) for _ in range(args.repeat)]
+        measure(model, min(16, args.prompt_tokens), min(8, args.new_tokens))  # warm up kernels
+        runs = [measure(model, args.prompt_tokens, args.new_tokens) for _ in range(args.repeat)]
         best = sorted(runs, key=lambda r: r["decode_tps"])[len(runs) // 2]  # the median run
-        results.append({"dims": args.dims, "bits": bits, "device": str(mx.default_device()), **best,
+        results.append({"dims": args.dims, "bits": bits, "device": str(mx.default_device()),
+                        "prompt_tokens": args.prompt_tokens, "new_tokens": args.new_tokens, **best,
                         "decode_tps_runs": [r["decode_tps"] for r in runs]})
         print(json.dumps(results[-1]))
         del model

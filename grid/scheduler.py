@@ -317,6 +317,7 @@ def run_suite(suite: Suite, results_root, run_id: str | None = None, address: st
     """Plan the suite over the live hardware classes (or given targets), skip cells that already have a terminal row
     (resume), run the rest."""
     run_id = run_id or store.new_run_id(suite.name)
+    _check_same_suite(results_root, run_id, suite)
     started = connect(address)
     try:
         targets = [tuple(t) for t in targets] if targets else live_targets(per_node)
@@ -335,6 +336,18 @@ def run_suite(suite: Suite, results_root, run_id: str | None = None, address: st
     finally:
         if started:
             _ray().shutdown()
+
+
+def _check_same_suite(results_root, run_id: str, suite: Suite) -> None:
+    """A run holds the cells of one suite: its manifest must keep describing every row (and what `resume` runs)."""
+    try:
+        manifest = store.read_manifest(results_root, run_id)
+    except store.StoreError:
+        return
+    if manifest.get("suite_hash") not in (None, suite.hash):
+        name = manifest.get("suite", {}).get("name", "?")
+        raise SchedulerError(f"run {run_id!r} was started with another suite ({name!r}, different models or settings): "
+                             f"continue it with `grid resume {run_id}`, or give this suite a new --run-id")
 
 
 def _driver_alive(progress: dict) -> bool:

@@ -75,3 +75,16 @@ def test_generation_settings_change_cell_ids():
     one = plan_cells(parse_suite(base, "s.yaml"), "r", [("c", "")])[0]
     two = plan_cells(parse_suite({**base, "generation": {"max_tokens": 7}}, "s.yaml"), "r", [("c", "")])[0]
     assert one.cell_id != two.cell_id
+
+
+def test_cli_refuses_to_mix_another_suite_into_an_existing_run(tmp_path):
+    from grid import store
+    from grid.scheduler import _manifest
+
+    results = tmp_path / "r"
+    store.write_manifest(results, "r1", _manifest(load_suite("smoke"), "r1", [("EPYC-2c-24GB", "")], "", False))
+    before = sorted(p.name for p in (results / "run_id=r1").iterdir())
+    result = CliRunner().invoke(app, ["run", "failures", "--results", str(results), "--run-id", "r1", "--no-report"])
+    assert result.exit_code == 1
+    assert "another suite ('smoke'" in result.output and "grid resume r1" in result.output
+    assert sorted(p.name for p in (results / "run_id=r1").iterdir()) == before  # nothing run, nothing written
