@@ -68,3 +68,11 @@ def quality_text(kinds: dict[str, tuple[int, str | None]]) -> str:
     for kind, (cells, figure) in kinds.items():
         parts.append(kind + (f"({figure})" if figure is not None else "") + (f" ×{cells}" if cells > 1 else ""))
     return ", ".join(parts)
+
+
+def headline(error_class: str | None, message: str | None) -> str:
+    """The message's first line, without a leading "<error class>: " the report already prints beside it."""
+    first = ((message or "").strip().splitlines() or [""])[0]
+    if error_class and first.startswith(f"{error_class}: "):
+        first = first[len(error_class) + 2:]
+    return first[:160]

@@ -205,8 +205,8 @@ def _hardware(d: ReportData) -> Raw:
         p(f"Median [IQR] (over a single cell's raw trials, or over the cells' medians), and the speed relative to the "
           f"same model on {ref}.", "note"),
         _matrix(d, _decode_td, "matrix-decode"),
-        Raw("<h3>Peak memory per class (GB)</h3>"),
-        _matrix(d, lambda g: num_td(g.peak_memory_gb, fmt.num(g.peak_memory_gb)), "matrix-memory"),
+        Raw("<h3>Peak memory per class</h3>"),
+        _matrix(d, lambda g: num_td(g.peak_memory_gb, fmt.gb(g.peak_memory_gb)), "matrix-memory"),
         Raw("<h3>Memory-bandwidth utilisation</h3>"),
         p("Measured bandwidth_fraction; * = derived as weight bytes × decode tok/s ÷ class bandwidth; — = unknown.",
           "note"),
@@ -221,7 +221,7 @@ def _actionable(d: ReportData) -> Raw:
     parts = []
     for pkg, groups in by_package(d.errors).items():
         items = "".join(f"<li><b>[{esc(e.tag)}]</b> {esc(e.error_class)}: "
-                        f"{esc(((e.message or '').strip().splitlines() or [''])[0][:160])} — {len(e.models)} models on "
+                        f"{esc(fmt.headline(e.error_class, e.message))} — {len(e.models)} models on "
                         f"{esc(', '.join(e.per_class))}{'; fix: ' + esc(e.fix) if e.fix else ''}</li>" for e in groups)
         parts.append(Raw(f"<h3>For {esc(pkg)} maintainers</h3><ol>{items}</ol>"))
     rows = [[t.arch, Raw(f"<td><code>{esc(t.model)}</code></td>"), num_td(t.decode_tps, fmt.num(t.decode_tps)),

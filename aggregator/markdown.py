@@ -204,8 +204,7 @@ def _actionable(d: ReportData) -> str:
     for pkg, groups in by_package(d.errors).items():
         items = []
         for i, e in enumerate(groups, 1):
-            msg = (e.message or "").strip().splitlines()
-            first = msg[0][:160] if msg else ""
+            first = fmt.headline(e.error_class, e.message)
             n = len(e.models)
             items.append(f"{i}. **[{e.tag}]** {cell(e.error_class)}: {cell(first)} — {n} model{'s' if n != 1 else ''} "
                          f"on {cell(', '.join(e.per_class))}" + (f"; fix: {cell(e.fix)}" if e.fix else ""))

@@ -331,3 +331,11 @@ def test_aggregator_never_imports_mlx(tmp_path):
             "assert not [m for m in sys.modules if m.startswith('mlx') and sys.modules[m] is not None]\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_headline_drops_the_error_class_the_report_already_prints():
+    from aggregator import fmt
+
+    assert fmt.headline("Timeout", "Timeout: run exceeded 1200 s\nmore") == "run exceeded 1200 s"
+    assert fmt.headline("OOM", "RuntimeError: [metal] out of memory") == "RuntimeError: [metal] out of memory"
+    assert fmt.headline("Missing Weights", None) == ""
