@@ -317,7 +317,7 @@ def run_suite(suite: Suite, results_root, run_id: str | None = None, address: st
     """Plan the suite over the live hardware classes (or given targets), skip cells that already have a terminal row
     (resume), run the rest."""
     run_id = run_id or store.new_run_id(suite.name)
-    _check_same_suite(results_root, run_id, suite)
+    has_manifest = _check_same_suite(results_root, run_id, suite)
     started = connect(address)
     try:
         targets = [tuple(t) for t in targets] if targets else live_targets(per_node)
@@ -326,9 +326,7 @@ def run_suite(suite: Suite, results_root, run_id: str | None = None, address: st
         cells = plan_cells(suite, run_id, targets)
         finished = store.terminal_cell_ids(results_root, run_id)
         cells = [c for c in cells if c.cell_id not in finished]
-        try:
-            store.read_manifest(results_root, run_id)
-        except store.StoreError:
+        if not has_manifest:
             store.write_manifest(results_root, run_id, _manifest(suite, run_id, targets, address, per_node))
         if on_plan:
             on_plan(cells)
@@ -338,16 +336,18 @@ def run_suite(suite: Suite, results_root, run_id: str | None = None, address: st
             _ray().shutdown()
 
 
-def _check_same_suite(results_root, run_id: str, suite: Suite) -> None:
-    """A run holds the cells of one suite: its manifest must keep describing every row (and what `resume` runs)."""
+def _check_same_suite(results_root, run_id: str, suite: Suite) -> bool:
+    """A run holds the cells of one suite: its manifest must keep describing every row (and what `resume` runs).
+    Returns whether the run already has a manifest."""
     try:
         manifest = store.read_manifest(results_root, run_id)
     except store.StoreError:
-        return
+        return False
     if manifest.get("suite_hash") not in (None, suite.hash):
         name = manifest.get("suite", {}).get("name", "?")
         raise SchedulerError(f"run {run_id!r} was started with another suite ({name!r}, different models or settings): "
                              f"continue it with `grid resume {run_id}`, or give this suite a new --run-id")
+    return True
 
 
 def _driver_alive(progress: dict) -> bool:
