@@ -42,18 +42,18 @@ class RemoteError(RuntimeError):
 
 
 def client(address: str):
+    from grid.cluster import auth_advice, use_token_if_available
+
+    use_token_if_available()  # before the SDK's first request: Ray caches the auth mode
     from ray.job_submission import JobSubmissionClient
-
-    from grid.cluster import use_token_if_available
-
-    use_token_if_available()
 
     if not address.startswith(("http://", "https://")):
         raise RemoteError(f"--address must be the head's dashboard URL, e.g. http://HEAD:8265 (got {address!r})")
     try:
         return JobSubmissionClient(address)
     except Exception as e:  # connection refused, auth failure: one line, not a traceback
-        raise RemoteError(f"cannot reach the Jobs API at {address}: {str(e).splitlines()[0] if str(e) else e}") from None
+        raise RemoteError(auth_advice(e) or f"cannot reach the Jobs API at {address}: "
+                          f"{str(e).splitlines()[0] if str(e) else e}") from None
 
 
 def submission_id(run_id: str) -> str:

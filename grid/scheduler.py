@@ -60,9 +60,14 @@ def connect(address: str | None) -> bool:
     if ray.is_initialized():
         return False
     address = address or os.environ.get("RAY_ADDRESS")
+    from grid.cluster import ensure_token, use_token_if_available
+
     if address:
+        use_token_if_available()
         ray.init(address=address, log_to_driver=False)
         return False
+    if os.environ.get("RAY_AUTH_MODE", "").lower() != "disabled":
+        ensure_token()  # Ray's embedded start would create it world-readable (0644); grid creates it 0600 first
     from agent.hardware import probe
 
     hw = probe(device_info=False)

@@ -26,20 +26,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def lab_env(root: Path, ray_tmp: Path) -> dict:
+def lab_env(root: Path, ray_tmp: Path, auth: bool = False) -> dict:
+    """The lab machines' environment. With auth, as a lab has it: RAY_AUTH_MODE unset, the token only in the file
+    `grid head start` writes under this lab's own HOME (never the engineer's ~/.ray)."""
     env = dict(os.environ)
-    env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", RAY_TMPDIR=str(ray_tmp),
+    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_TMPDIR=str(ray_tmp),
                GRID_CACHE=str(root / "cache"), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
-    env.pop("RAY_ADDRESS", None)
+    for key in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        env.pop(key, None)
+    if auth:
+        (root / "home").mkdir(exist_ok=True)
+        env["HOME"] = str(root / "home")
+    else:
+        env["RAY_AUTH_MODE"] = "disabled"
     return env
 
 
 class Lab:
-    def __init__(self, root: Path, node_timeout_s: float = 6):
+    def __init__(self, root: Path, node_timeout_s: float = 6, auth: bool = False):
         self.root = root
+        self.auth = auth
         # short: Ray's unix sockets live under it and Linux caps socket paths at 107 bytes (pytest's tmp is too deep)
         self.ray_tmp = Path(tempfile.mkdtemp(prefix="gl", dir="/tmp"))
-        self.env = lab_env(root, self.ray_tmp)
+        self.env = lab_env(root, self.ray_tmp, auth)
         self.port, self.dashboard_port, self.client_port = free_port(), free_port(), free_port()
         self.subnet = f"127.{random.randint(20, 250)}.{random.randint(1, 250)}"
         self.node_timeout_s = node_timeout_s
@@ -59,15 +68,15 @@ class Lab:
         return proc
 
     def start_head(self) -> None:
-        self.grid("head", "start", f"--port={self.port}", f"--dashboard-port={self.dashboard_port}", "--no-auth",
-                  "--num-cpus=0", "--object-store-memory=80000000", f"--node-timeout={self.node_timeout_s}",
+        self.grid("head", "start", f"--port={self.port}", f"--dashboard-port={self.dashboard_port}",
+                  *([] if self.auth else ["--no-auth"]), "--num-cpus=0", "--object-store-memory=80000000", f"--node-timeout={self.node_timeout_s}",
                   f"--ray-client-server-port={self.client_port}", f"--dashboard-agent-listen-port={free_port()}")
         rec = json.loads((self.root / "cache" / "nodes" / "head.json").read_text())
         self.address = rec["address"]
 
     def _join_args(self, name: str, ip: str) -> list[str]:
-        return ["node", "join", self.address, f"--name={name}", f"--node-ip-address={ip}", "--no-auth",
-                "--num-cpus=1", "--object-store-memory=80000000", f"--dashboard-agent-listen-port={free_port()}",
+        return ["node", "join", self.address, f"--name={name}", f"--node-ip-address={ip}",
+                *([] if self.auth else ["--no-auth"]), "--num-cpus=1", "--object-store-memory=80000000", f"--dashboard-agent-listen-port={free_port()}",
                 "--no-device-info"]
 
     def add_node(self, name: str, hw_class: str, ram_gb: float | None = None, supervise: bool = False,
@@ -110,7 +119,7 @@ class Lab:
 
     def nodes_json(self, cli: bool = False) -> list[dict]:
         """The head's node list: through `grid nodes --json` (a process, ~3 s) or in-process (fast, for polling)."""
-        if cli:
+        if cli or self.auth:  # with auth only the lab's processes hold the token, never the test process
             return json.loads(self.grid("nodes", "--json", f"--address={self.dashboard}").stdout)
         from grid.cluster import list_grid_nodes
 
