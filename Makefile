@@ -10,7 +10,7 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/python -m pip install -q -e '.[$(EXTRAS)]'
 	touch $@
 
-.PHONY: setup demo test
+.PHONY: setup demo test lint
 setup: $(VENV)/.installed
 
 demo: setup  ## three synthetic twins, offline: results under ./results, report under ./reports
@@ -19,3 +19,8 @@ demo: setup  ## three synthetic twins, offline: results under ./results, report 
 test: setup
 	./scripts/system-deps.sh
 	$(VENV)/bin/python -m pytest -q
+
+lint: setup  ## the layer contract (import-linter) and ruff (lint + format check)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

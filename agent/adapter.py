@@ -17,7 +17,6 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 import mlx.core as mx  # noqa: E402
 import mlx_vlm  # noqa: E402
 
-
 # --- twins: random weights and quantized variants (used by agent/twins) -------------------------------------------
 
 
@@ -80,7 +79,10 @@ def save_random_weights(
     mx.eval(weights)
     folder = Path(folder)
     mx.save_safetensors(str(folder / "model.safetensors"), weights, metadata={"format": "mlx"})
-    return {"params": int(sum(v.size for v in weights.values())), "bytes": (folder / "model.safetensors").stat().st_size}
+    return {
+        "params": int(sum(v.size for v in weights.values())),
+        "bytes": (folder / "model.safetensors").stat().st_size,
+    }
 
 
 def count_parameters(config: dict) -> int:
@@ -112,7 +114,6 @@ def quantize(src: str | Path, dst: str | Path, bits: int = 4, group_size: int = 
     with contextlib.redirect_stdout(io.StringIO()):  # convert prints progress lines
         convert(str(src), mlx_path=str(dst), quantize=True, q_bits=bits, q_group_size=group_size)
     return Path(dst)
-
 
 
 def twin_smoke(
@@ -201,8 +202,9 @@ def load_model(path: str, trust_remote_code: bool = False) -> tuple[object, obje
     return model, processor, info
 
 
-def generate_timed(model, processor, prompt: str, image: str | None, max_tokens: int, temperature: float,
-                   exact_tokens: bool, seed: int) -> dict:
+def generate_timed(
+    model, processor, prompt: str, image: str | None, max_tokens: int, temperature: float, exact_tokens: bool, seed: int
+) -> dict:
     """One generation through mlx_vlm.stream_generate, timed by stage.
 
     The processor runs first on its own (mlx-vlm folds it into nothing: its prompt_tps excludes it), then
@@ -224,7 +226,9 @@ def generate_timed(model, processor, prompt: str, image: str | None, max_tokens:
     # The processor stage: chat template (tokenizer-side text) + image preprocessing + tokenising.
     formatted = apply_chat_template(processor, model.config, prompt, num_images=1 if image else 0)
     inputs = prepare_inputs(
-        processor, images=[image] if image else None, prompts=formatted,
+        processor,
+        images=[image] if image else None,
+        prompts=formatted,
         image_token_index=getattr(model.config, "image_token_index", None),
         add_special_tokens=should_add_special_tokens(model.config.model_type, processor),
     )
@@ -255,9 +259,15 @@ def generate_timed(model, processor, prompt: str, image: str | None, max_tokens:
     try:
         t_gen = time.perf_counter()
         for response in mlx_vlm.stream_generate(
-            model, processor, formatted, max_tokens=max_tokens, temperature=temperature,
-            input_ids=inputs["input_ids"], pixel_values=inputs.get("pixel_values"),
-            mask=inputs.get("attention_mask"), **extra,
+            model,
+            processor,
+            formatted,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            input_ids=inputs["input_ids"],
+            pixel_values=inputs.get("pixel_values"),
+            mask=inputs.get("attention_mask"),
+            **extra,
         ):
             if first_at is None:
                 first_at = time.perf_counter()

@@ -62,9 +62,12 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def measure_copy_gbps(threads: int, buffer_bytes: int = BANDWIDTH_BUFFER_BYTES, repeats: int = BANDWIDTH_REPEATS) -> float:
-    import numpy as np
+def measure_copy_gbps(
+    threads: int, buffer_bytes: int = BANDWIDTH_BUFFER_BYTES, repeats: int = BANDWIDTH_REPEATS
+) -> float:
     from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
 
     n = buffer_bytes // 4
     src = np.ones(n, dtype=np.float32)
@@ -85,9 +88,12 @@ def measure() -> dict:
     single = measure_copy_gbps(1)
     multi = measure_copy_gbps(cores) if cores > 1 else single
     return {
-        "bandwidth_gbps": round(max(single, multi), 2), "single_thread_gbps": round(single, 2),
-        "all_cores_gbps": round(multi, 2), "threads": cores, "method": METHOD,
-        "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "bandwidth_gbps": round(max(single, multi), 2),
+        "single_thread_gbps": round(single, 2),
+        "all_cores_gbps": round(multi, 2),
+        "threads": cores,
+        "method": METHOD,
+        "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
 

@@ -66,8 +66,9 @@ def _limit_memory(limit_gb: float) -> None:
 
 def _run(adapter, model, processor, p: dict) -> dict:
     def once():
-        return adapter.generate_timed(model, processor, p["prompt"], p["image"], p["max_tokens"], p["temperature"],
-                                      p["exact_tokens"], p["seed"])
+        return adapter.generate_timed(
+            model, processor, p["prompt"], p["image"], p["max_tokens"], p["temperature"], p["exact_tokens"], p["seed"]
+        )
 
     cold = once() if p["warmup_runs"] > 0 else None  # the first run after load: JIT and caches, recorded apart
     for _ in range(max(p["warmup_runs"] - 1, 0)):
@@ -77,9 +78,16 @@ def _run(adapter, model, processor, p: dict) -> dict:
 
 # Imported ahead of the first request (see Preimport): mlx + mlx_vlm (via the adapter) and the modules every load and
 # generate pulls in lazily, so a child's load_s is the model's load, as in a warm in-process loop.
-PREIMPORT_MODULES = ("agent.twins", "agent.adapter", "mlx_vlm.utils", "mlx_vlm.prompt_utils",
-                     "mlx_vlm.generate.dispatch", "transformers.models.auto.processing_auto",
-                     "transformers.image_processing_utils", "huggingface_hub")
+PREIMPORT_MODULES = (
+    "agent.twins",
+    "agent.adapter",
+    "mlx_vlm.utils",
+    "mlx_vlm.prompt_utils",
+    "mlx_vlm.generate.dispatch",
+    "transformers.models.auto.processing_auto",
+    "transformers.image_processing_utils",
+    "huggingface_hub",
+)
 # Niceness of the pre-import thread: a spare child imports while another child measures on the same node; at 19 the
 # kernel gives it ~1.5% of a core under contention (CFS weight 15 vs 1024), so it does not disturb the measurement.
 PREIMPORT_NICE = 19
@@ -177,8 +185,15 @@ def main(conn, log_path: str) -> None:
             elif op == "run":
                 reply = _run(adapter, model, processor, payload)
             else:
-                reply = {"error": {"type": "ValueError", "message": f"unknown op {op}", "frames": [], "chain": [],
-                                   "traceback": ""}}
+                reply = {
+                    "error": {
+                        "type": "ValueError",
+                        "message": f"unknown op {op}",
+                        "frames": [],
+                        "chain": [],
+                        "traceback": "",
+                    }
+                }
         except BaseException as exc:  # noqa: BLE001 — every failure inside model code is data for the row
             reply = {"error": describe_exception(exc)}
         sys.stdout.flush()

@@ -166,7 +166,7 @@ def parse_nvidia_smi(text: str) -> list[tuple[str, int]]:
 
 
 def short_chip(chip: str) -> str:
-    """"Apple M4 Max" -> "M4 Max"; "NVIDIA H200" -> "H200"; "AMD EPYC 7763 64-Core Processor" -> "EPYC 7763"."""
+    """ "Apple M4 Max" -> "M4 Max"; "NVIDIA H200" -> "H200"; "AMD EPYC 7763 64-Core Processor" -> "EPYC 7763"."""
     s = re.sub(r"\((R|TM|tm|r)\)", "", chip)
     s = re.sub(r"@.*$", "", s)  # clock speed
     s = re.sub(r"\b\d+-Core\b|\bProcessor\b|\bCPU\b", "", s)
@@ -228,7 +228,9 @@ def apple_hardware(
         gpu_cores = parse_ioreg_gpu_cores(ioreg_text)
     perf = _int_or_none(sysctl.get("hw.perflevel0.physicalcpu"))
     eff = _int_or_none(sysctl.get("hw.perflevel1.physicalcpu"))
-    cpu_cores = _int_or_none(sysctl.get("hw.physicalcpu")) or _int_or_none(sysctl.get("hw.ncpu")) or (perf or 0) + (eff or 0)
+    cpu_cores = (
+        _int_or_none(sysctl.get("hw.physicalcpu")) or _int_or_none(sysctl.get("hw.ncpu")) or (perf or 0) + (eff or 0)
+    )
     os_name, os_version = parse_sw_vers(sw_vers_text)
     return Hardware(
         hw_class=make_hw_class(chip, gpu_cores, round(ram_gb)),
@@ -261,16 +263,38 @@ def linux_hardware(
     cpu = parse_cpuinfo_model(cpuinfo_text)
     ram_gb = parse_meminfo_bytes(meminfo_text) / GIB
     gpus = parse_nvidia_smi(nvidia_smi_text or "")
-    common = dict(ram_gb=round(ram_gb, 2), perf_cores=None, eff_cores=None, cpu_cores=cpu_cores, model_id=model_id,
-                  os_name="Linux", os_version=os_version, hostname=hostname)
+    common = dict(
+        ram_gb=round(ram_gb, 2),
+        perf_cores=None,
+        eff_cores=None,
+        cpu_cores=cpu_cores,
+        model_id=model_id,
+        os_name="Linux",
+        os_version=os_version,
+        hostname=hostname,
+    )
     if gpus and cuda_installed:
         name, mib = gpus[0]  # mlx uses device 0
         # nvidia-smi reports usable MiB (H200: 143771 MiB = 140.4 GiB); rounding up gives the size on the box (141 GB)
         gpu_gb = math.ceil(mib / 1024)
-        return Hardware(hw_class=make_hw_class(name, None, gpu_gb), chip=name, gpu_cores=None, backend="cuda",
-                        bandwidth_gbps=bandwidth_for(name, None), working_set_gb=round(mib / 1024, 2), **common)
-    return Hardware(hw_class=make_hw_class(cpu, cpu_cores, installed_gb(ram_gb)), chip=cpu, gpu_cores=None, backend="cpu",
-                    bandwidth_gbps=bandwidth_for(cpu, None), working_set_gb=None, **common)
+        return Hardware(
+            hw_class=make_hw_class(name, None, gpu_gb),
+            chip=name,
+            gpu_cores=None,
+            backend="cuda",
+            bandwidth_gbps=bandwidth_for(name, None),
+            working_set_gb=round(mib / 1024, 2),
+            **common,
+        )
+    return Hardware(
+        hw_class=make_hw_class(cpu, cpu_cores, installed_gb(ram_gb)),
+        chip=cpu,
+        gpu_cores=None,
+        backend="cpu",
+        bandwidth_gbps=bandwidth_for(cpu, None),
+        working_set_gb=None,
+        **common,
+    )
 
 
 # Sizes RAM is sold in. MemTotal excludes firmware and kernel reservations (a 24 GB box shows 23.5 GiB, a 128 GiB VM
@@ -294,8 +318,15 @@ def _int_or_none(value: str | None) -> int | None:
 
 # --- probing the live machine ----------------------------------------------------------------------------------------
 
-SYSCTL_KEYS = ("machdep.cpu.brand_string", "hw.memsize", "hw.model", "hw.ncpu", "hw.physicalcpu",
-               "hw.perflevel0.physicalcpu", "hw.perflevel1.physicalcpu")
+SYSCTL_KEYS = (
+    "machdep.cpu.brand_string",
+    "hw.memsize",
+    "hw.model",
+    "hw.ncpu",
+    "hw.physicalcpu",
+    "hw.perflevel0.physicalcpu",
+    "hw.perflevel1.physicalcpu",
+)
 
 
 def _run(cmd: list[str], timeout: float = 20) -> str:

@@ -28,7 +28,14 @@ def _draw(name: str) -> Image.Image:
         for y in range(h):
             d.line([(0, y), (w, y)], fill=(80 + 100 * y // h, 140 + 80 * y // h, 235))
         d.ellipse([w * 0.65, h * 0.1, w * 0.8, h * 0.1 + w * 0.15], fill="#ffd23f")
-        d.polygon([(0, h), (w * 0.35, h * 0.55), (w * 0.7, h), ], fill="#3a7d44")
+        d.polygon(
+            [
+                (0, h),
+                (w * 0.35, h * 0.55),
+                (w * 0.7, h),
+            ],
+            fill="#3a7d44",
+        )
     elif name == "text":
         for i, line in enumerate(("GRID BENCHMARK", "Model x Hardware", "2026-11-28 Lyon")):
             d.text((12, 12 + 40 * i), line, fill="black")

@@ -15,13 +15,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from agent import errors, methodology
-from agent.errors import ErrorInfo, Frame
 from agent.hardware import Hardware
 from agent.images import image_path
 from agent.provenance import versions
-from grid.plan import Cell
-from grid.schema import ResultRow
+from grid.core import failures as errors
+from grid.core import methodology
+from grid.core.failures import ErrorInfo, Frame
+from grid.core.plan import Cell
+from grid.core.schema import ResultRow
 
 FETCH_TIMEOUT_S = float(os.environ.get("GRID_FETCH_TIMEOUT_S", 3600))
 TAIL_CHARS = 4000
@@ -155,7 +156,7 @@ def close_spare() -> None:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _status_for(info: ErrorInfo) -> str:
@@ -176,40 +177,80 @@ class GroupRun:
     def _base(self, cell: Cell, started: str) -> dict:
         hw = self.hw
         return dict(
-            run_id=cell.run_id, cell_id=cell.cell_id, model=cell.model.id, hw_class=hw.hw_class,
-            suite_name=cell.suite_name, suite_hash=cell.suite_hash, model_source=cell.model.source,
-            model_revision=cell.model.revision, arch=self.load.get("arch"), prompt_id=cell.prompt.id,
-            image_id=cell.image.id, hostname=hw.hostname, node_id=self.node_id, chip=hw.chip, ram_gb=hw.ram_gb,
-            gpu_cores=hw.gpu_cores, os_name=hw.os_name, os_version=hw.os_version,
-            backend=self.load.get("backend", hw.backend), started_at=started, finished_at=_now(),
-            attempt=self.attempt, max_tokens=cell.generation.max_tokens, temperature=cell.generation.temperature,
-            warmup_runs=cell.generation.warmup_runs, trials=cell.generation.trials,
-            exact_tokens=cell.generation.exact_tokens, seed=cell.generation.seed,
-            download_s=self.fetch.get("download_s"), download_bytes=self.fetch.get("download_bytes"),
-            load_s=self.load.get("load_s"), weight_bytes=self.load.get("weight_bytes"),
-            decode_weight_bytes=self.load.get("decode_weight_bytes"), bandwidth_gbps=self.bandwidth_gbps,
-            memory_limit_gb=cell.model.memory_limit_gb, **versions(),
+            run_id=cell.run_id,
+            cell_id=cell.cell_id,
+            model=cell.model.id,
+            hw_class=hw.hw_class,
+            suite_name=cell.suite_name,
+            suite_hash=cell.suite_hash,
+            model_source=cell.model.source,
+            model_revision=cell.model.revision,
+            arch=self.load.get("arch"),
+            prompt_id=cell.prompt.id,
+            image_id=cell.image.id,
+            hostname=hw.hostname,
+            node_id=self.node_id,
+            chip=hw.chip,
+            ram_gb=hw.ram_gb,
+            gpu_cores=hw.gpu_cores,
+            os_name=hw.os_name,
+            os_version=hw.os_version,
+            backend=self.load.get("backend", hw.backend),
+            started_at=started,
+            finished_at=_now(),
+            attempt=self.attempt,
+            max_tokens=cell.generation.max_tokens,
+            temperature=cell.generation.temperature,
+            warmup_runs=cell.generation.warmup_runs,
+            trials=cell.generation.trials,
+            exact_tokens=cell.generation.exact_tokens,
+            seed=cell.generation.seed,
+            download_s=self.fetch.get("download_s"),
+            download_bytes=self.fetch.get("download_bytes"),
+            load_s=self.load.get("load_s"),
+            weight_bytes=self.load.get("weight_bytes"),
+            decode_weight_bytes=self.load.get("decode_weight_bytes"),
+            bandwidth_gbps=self.bandwidth_gbps,
+            memory_limit_gb=cell.model.memory_limit_gb,
+            **versions(),
         )
 
     def _failure_row(self, cell: Cell, started: str, info: ErrorInfo, message: str, tail: str) -> ResultRow:
-        return ResultRow(**self._base(cell, started), status=_status_for(info), error_class=info.error_class,
-                         error_package=info.error_package, error_fix=info.error_fix,
-                         error_message=errors.redact(message)[:2000], traceback_tail=errors.redact(tail[-TAIL_CHARS:]))
+        return ResultRow(
+            **self._base(cell, started),
+            status=_status_for(info),
+            error_class=info.error_class,
+            error_package=info.error_package,
+            error_fix=info.error_fix,
+            error_message=errors.redact(message)[:2000],
+            traceback_tail=errors.redact(tail[-TAIL_CHARS:]),
+        )
 
     def _error_row(self, cell: Cell, started: str, err: dict) -> ResultRow:
         def frames(raw):
             return [Frame(*f) for f in raw]
 
-        info = errors.classify(err["type"], err["message"], frames(err["frames"]), self.fetch.get("path"),
-                               [(t, m, frames(f)) for t, m, f in err.get("chain", [])])
+        info = errors.classify(
+            err["type"],
+            err["message"],
+            frames(err["frames"]),
+            self.fetch.get("path"),
+            [(t, m, frames(f)) for t, m, f in err.get("chain", [])],
+        )
         return self._failure_row(cell, started, info, f"{err['type']}: {err['message']}", err.get("traceback", ""))
 
     def _ok_row(self, cell: Cell, started: str, result: dict) -> ResultRow:
-        stats = methodology.trial_fields(result["cold"], result["trials"], self.load.get("decode_weight_bytes"),
-                                         self.bandwidth_gbps)
+        stats = methodology.trial_fields(
+            result["cold"], result["trials"], self.load.get("decode_weight_bytes"), self.bandwidth_gbps
+        )
         last = result["trials"][-1]
-        return ResultRow(**{**self._base(cell, started), **stats}, status="ok", output_text=last["text"],
-                         finish_reason=last["finish_reason"], quality_flags=_quality_flags(last["text"], cell))
+        return ResultRow(
+            **{**self._base(cell, started), **stats},
+            status="ok",
+            output_text=last["text"],
+            finish_reason=last["finish_reason"],
+            quality_flags=_quality_flags(last["text"], cell),
+        )
 
     # --- child lifecycle ---------------------------------------------------------------------------------------------
     def _start_child(self, cell: Cell) -> dict | None:
@@ -220,8 +261,15 @@ class GroupRun:
             return reply["error"]
         self.fetch = reply
         trace("fetched", model=cell.model.id)
-        reply = self.child.request("load", {"path": reply["path"], "trust_remote_code": cell.model.trust_remote_code,
-                                            "memory_limit_gb": cell.model.memory_limit_gb}, cell.timeout_s)
+        reply = self.child.request(
+            "load",
+            {
+                "path": reply["path"],
+                "trust_remote_code": cell.model.trust_remote_code,
+                "memory_limit_gb": cell.model.memory_limit_gb,
+            },
+            cell.timeout_s,
+        )
         if "error" in reply:
             return reply["error"]
         self.load = reply
@@ -257,20 +305,30 @@ class GroupRun:
                     if load_error is not None:  # a model that cannot load fails every cell of its group
                         row = self._error_row(cell, started, load_error)
                     else:
-                        payload = {"prompt": cell.prompt.full_text, "image": _cell_image(cell),
-                                   "max_tokens": cell.generation.max_tokens, "temperature": cell.generation.temperature,
-                                   "exact_tokens": cell.generation.exact_tokens, "seed": cell.generation.seed,
-                                   "warmup_runs": cell.generation.warmup_runs, "trials": cell.generation.trials}
+                        payload = {
+                            "prompt": cell.prompt.full_text,
+                            "image": _cell_image(cell),
+                            "max_tokens": cell.generation.max_tokens,
+                            "temperature": cell.generation.temperature,
+                            "exact_tokens": cell.generation.exact_tokens,
+                            "seed": cell.generation.seed,
+                            "warmup_runs": cell.generation.warmup_runs,
+                            "trials": cell.generation.trials,
+                        }
                         reply = self.child.request("run", payload, cell.timeout_s)
-                        row = (self._error_row(cell, started, reply["error"]) if "error" in reply
-                               else self._ok_row(cell, started, reply))
+                        row = (
+                            self._error_row(cell, started, reply["error"])
+                            if "error" in reply
+                            else self._ok_row(cell, started, reply)
+                        )
                 except ChildTimeout as exc:
                     row = self._failure_row(cell, started, errors.TIMEOUT, f"Timeout: {exc}", self.child.log_tail())
                     self._stop_child()
                 except ChildDied as exc:
                     info = errors.crash_info(exc.exit_code, exc.log_tail, cell.model.memory_limit_gb is not None)
-                    row = self._failure_row(cell, started, info, f"child process died (exit code {exc.exit_code})",
-                                            exc.log_tail)
+                    row = self._failure_row(
+                        cell, started, info, f"child process died (exit code {exc.exit_code})", exc.log_tail
+                    )
                     self._stop_child()
                 trace("cell_done", model=cell.model.id, trials_s=sum(row.trial_wall_s))
                 yield row.replace(wall_s=time.perf_counter() - wall0, finished_at=_now())
@@ -286,7 +344,7 @@ def _cell_image(cell: Cell) -> str | None:
 
 
 def _quality_flags(text: str, cell: Cell) -> list[str]:
-    from agent import quality
+    from grid.core import quality
 
     return quality.flags(text, cell.prompt.text, cell.prompt.context)
 

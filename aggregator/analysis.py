@@ -16,8 +16,14 @@ from aggregator.dataset import ResultsDataset
 
 PROBLEM_STATUSES = ("failed", "timeout", "crashed", "oom", "node_lost")
 STATUS_ORDER = ("ok", "failed", "timeout", "crashed", "oom", "node_lost", "skipped")
-VERSION_COLUMNS = {"mlx": "mlx_version", "mlx-vlm": "mlx_vlm_version", "mlx-lm": "mlx_lm_version",
-                   "transformers": "transformers_version", "python": "python_version", "grid": "grid_version"}
+VERSION_COLUMNS = {
+    "mlx": "mlx_version",
+    "mlx-vlm": "mlx_vlm_version",
+    "mlx-lm": "mlx_lm_version",
+    "transformers": "transformers_version",
+    "python": "python_version",
+    "grid": "grid_version",
+}
 _PROBLEM_SQL = "(" + ", ".join(f"'{s}'" for s in PROBLEM_STATUSES) + ")"
 
 
@@ -121,10 +127,13 @@ def _groups(ds: ResultsDataset) -> list[Group]:
     if single:
         import pyarrow as pa
 
-        ds.con.register("single_cell_groups", pa.table({"model": [m for m, _ in single],
-                                                        "hw_class": [h for _, h in single]}))
-        for t in ds.records("SELECT model, hw_class, trial_decode_tps AS t FROM rows JOIN single_cell_groups "
-                            "USING (model, hw_class) WHERE status = 'ok'"):
+        ds.con.register(
+            "single_cell_groups", pa.table({"model": [m for m, _ in single], "hw_class": [h for _, h in single]})
+        )
+        for t in ds.records(
+            "SELECT model, hw_class, trial_decode_tps AS t FROM rows JOIN single_cell_groups "
+            "USING (model, hw_class) WHERE status = 'ok'"
+        ):
             trials[(t["model"], t["hw_class"])] = t["t"] or []
         ds.con.unregister("single_cell_groups")
     groups = []
@@ -139,17 +148,34 @@ def _groups(ds: ResultsDataset) -> list[Group]:
         elif r["n_ok"] >= 2 and q[1] is not None:
             spread = "cells"
         measured = r["bw_measured"]
-        groups.append(Group(
-            model=r["model"], hw_class=r["hw_class"], arch=r["arch"],
-            counts={s: r[f"n_{s}"] for s in STATUS_ORDER if r[f"n_{s}"]}, error_class=r["error_class"],
-            decode_tps=q[1], decode_q1=q[0] if spread else None, decode_q3=q[2] if spread else None,
-            spread_over=spread, trials=int(r["trials"]), outliers=int(r["outliers"]),
-            peak_memory_gb=r["peak_memory_gb"], ttft_s=r["ttft_s"],
-            bandwidth_fraction=measured if measured is not None else r["bw_derived"],
-            bandwidth_source="measured" if measured is not None else "derived" if r["bw_derived"] is not None else None,
-            wall_s=r["wall"], tps_sum=r["tps_sum"] or 0.0, tps_n=r["tps_n"], started_at=r["started"],
-            finished_at=r["finished"],
-        ))
+        groups.append(
+            Group(
+                model=r["model"],
+                hw_class=r["hw_class"],
+                arch=r["arch"],
+                counts={s: r[f"n_{s}"] for s in STATUS_ORDER if r[f"n_{s}"]},
+                error_class=r["error_class"],
+                decode_tps=q[1],
+                decode_q1=q[0] if spread else None,
+                decode_q3=q[2] if spread else None,
+                spread_over=spread,
+                trials=int(r["trials"]),
+                outliers=int(r["outliers"]),
+                peak_memory_gb=r["peak_memory_gb"],
+                ttft_s=r["ttft_s"],
+                bandwidth_fraction=measured if measured is not None else r["bw_derived"],
+                bandwidth_source="measured"
+                if measured is not None
+                else "derived"
+                if r["bw_derived"] is not None
+                else None,
+                wall_s=r["wall"],
+                tps_sum=r["tps_sum"] or 0.0,
+                tps_n=r["tps_n"],
+                started_at=r["started"],
+                finished_at=r["finished"],
+            )
+        )
     return groups
 
 
@@ -169,9 +195,22 @@ def _hardware(ds: ResultsDataset) -> list[HardwareClass]:
                max(bandwidth_gbps) AS bandwidth_gbps, count(*) AS cells,
                count(*) FILTER (status = 'ok') AS ok, median(decode_tps) FILTER (status = 'ok') AS med
         FROM rows GROUP BY hw_class ORDER BY hw_class""")
-    return [HardwareClass(r["hw_class"], r["chip"] or "", r["ram_gb"], r["gpu_cores"], r["backend"] or "",
-                          r["os"] or "", r["nodes"], r["bandwidth_gbps"], r["cells"], r["ok"], r["med"])
-            for r in records]
+    return [
+        HardwareClass(
+            r["hw_class"],
+            r["chip"] or "",
+            r["ram_gb"],
+            r["gpu_cores"],
+            r["backend"] or "",
+            r["os"] or "",
+            r["nodes"],
+            r["bandwidth_gbps"],
+            r["cells"],
+            r["ok"],
+            r["med"],
+        )
+        for r in records
+    ]
 
 
 def _summary(ds: ResultsDataset, groups: list[Group]) -> Summary:
@@ -185,8 +224,12 @@ def _summary(ds: ResultsDataset, groups: list[Group]) -> Summary:
     starts = [g.started_at for g in groups if g.started_at]
     ends = [g.finished_at for g in groups if g.finished_at]
     walls = [g.wall_s for g in groups if g.wall_s is not None]
-    overall = {"mean_tps": sum(g.tps_sum for g in groups) / tps_n if tps_n else None, "s": min(starts, default=None),
-               "f": max(ends, default=None), "wall": sum(walls) if walls else None}
+    overall = {
+        "mean_tps": sum(g.tps_sum for g in groups) / tps_n if tps_n else None,
+        "s": min(starts, default=None),
+        "f": max(ends, default=None),
+        "wall": sum(walls) if walls else None,
+    }
     sel = ", ".join(f'"{c}"' for c in VERSION_COLUMNS.values())
     versions: dict[str, dict[str, int]] = {k: {} for k in VERSION_COLUMNS}
     for r in ds.records(f"SELECT {sel}, count(*) AS n FROM rows GROUP BY ALL"):
@@ -200,13 +243,20 @@ def _summary(ds: ResultsDataset, groups: list[Group]) -> Summary:
     speed = [g for g in groups if g.decode_tps is not None]
     memory = [g for g in groups if g.peak_memory_gb is not None]
     return Summary(
-        runs=list(ds.run_ids), cells=cells, status_counts={s: counts[s] for s in STATUS_ORDER if s in counts},
-        models=len(by_model), models_all_ok=all_ok, hw_classes=len({g.hw_class for g in groups}),
-        success_rate=counts.get("ok", 0) / ran if ran else None, mean_decode_tps=overall["mean_tps"],
+        runs=list(ds.run_ids),
+        cells=cells,
+        status_counts={s: counts[s] for s in STATUS_ORDER if s in counts},
+        models=len(by_model),
+        models_all_ok=all_ok,
+        hw_classes=len({g.hw_class for g in groups}),
+        success_rate=counts.get("ok", 0) / ran if ran else None,
+        mean_decode_tps=overall["mean_tps"],
         fastest=max(speed, key=lambda g: g.decode_tps) if speed else None,
         least_memory=min(memory, key=lambda g: g.peak_memory_gb) if memory else None,
         versions={k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in versions.items()},
-        started_at=overall["s"], finished_at=overall["f"], total_wall_s=overall["wall"],
+        started_at=overall["s"],
+        finished_at=overall["f"],
+        total_wall_s=overall["wall"],
     )
 
 
@@ -272,9 +322,11 @@ def suggest_test_matrix(groups: list[Group]) -> list[ModelPick]:
         key = (-flagged / ran, classes, speed or 0.0)
         arch = gs[0].arch
         if arch not in best or key > best[arch][0]:
-            reason = (f"ok on {classes} class{'es' if classes != 1 else ''}, "
-                      + (f"{speed:.1f} tok/s median" if speed is not None else "speed not measured")
-                      + ("" if not flagged else f", {flagged} flagged outputs"))
+            reason = (
+                f"ok on {classes} class{'es' if classes != 1 else ''}, "
+                + (f"{speed:.1f} tok/s median" if speed is not None else "speed not measured")
+                + ("" if not flagged else f", {flagged} flagged outputs")
+            )
             best[arch] = (key, ModelPick(arch, model, speed, max(mems) if mems else None, reason))
     return [best[a][1] for a in sorted(best)]
 
@@ -285,8 +337,11 @@ def top_speed(groups: list[Group], n: int = 10) -> list[Group]:
 
 def best_balance(groups: list[Group], n: int = 10) -> list[tuple[Group, float]]:
     """Groups with every cell ok and no quality flag, ranked by tok/s per GB of peak memory."""
-    clean = [g for g in groups if g.ran and not g.problems and not g.flagged_rows and g.decode_tps is not None
-             and g.peak_memory_gb]
+    clean = [
+        g
+        for g in groups
+        if g.ran and not g.problems and not g.flagged_rows and g.decode_tps is not None and g.peak_memory_gb
+    ]
     ranked = sorted(((g, g.decode_tps / g.peak_memory_gb) for g in clean), key=lambda x: -x[1])
     return ranked[:n]
 
@@ -300,8 +355,9 @@ class Performance:
     test_matrix: list[ModelPick] = field(default_factory=list)
 
 
-def analyze_performance(ds: ResultsDataset, flagged: dict[tuple[str, str], int],
-                        reference_class: str | None = None) -> Performance:
+def analyze_performance(
+    ds: ResultsDataset, flagged: dict[tuple[str, str], int], reference_class: str | None = None
+) -> Performance:
     groups = _groups(ds)
     for g in groups:
         g.flagged_rows = flagged.get((g.model, g.hw_class), 0)

@@ -9,16 +9,24 @@ from pathlib import Path
 
 from aggregator.analysis import Performance, analyze_performance
 from aggregator.dataset import ReportError, ResultsDataset, open_results
-from aggregator.issues import (ERROR_CLASS_SQL, ErrorGroup, QualityIssue, Tracebacks, error_groups, quality_issues,
-                               recompute_quality, tracebacks)
+from aggregator.issues import (
+    ERROR_CLASS_SQL,
+    ErrorGroup,
+    QualityIssue,
+    Tracebacks,
+    error_groups,
+    quality_issues,
+    recompute_quality,
+    tracebacks,
+)
 
-FORMATS = {"md": "report.md", "html": "report.html", "json": "summary.json", "csv": "results.csv",
-           "junit": "junit.xml"}
+FORMATS = {"md": "report.md", "html": "report.html", "json": "summary.json", "csv": "results.csv", "junit": "junit.xml"}
 
 
 @dataclass
 class ResultsTable:
     """The first `limit` rows in (model, class, prompt, image, run) order; the CSV has them all."""
+
     rows: list[dict]
     total: int
 
@@ -47,21 +55,32 @@ def results_table(ds: ResultsDataset, limit: int) -> ResultsTable:
     return ResultsTable(rows, ds.row_count)
 
 
-def build_report(ds: ResultsDataset, *, thresholds: Mapping | None = None, reference_class: str | None = None,
-                 max_table_rows: int = 1000, max_tracebacks: int = 50, title: str | None = None) -> ReportData:
+def build_report(
+    ds: ResultsDataset,
+    *,
+    thresholds: Mapping | None = None,
+    reference_class: str | None = None,
+    max_table_rows: int = 1000,
+    max_tracebacks: int = 50,
+    title: str | None = None,
+) -> ReportData:
     source = recompute_quality(ds, thresholds) if thresholds else "rows"
     quality, flagged = quality_issues(ds, source)
     perf = analyze_performance(ds, flagged, reference_class)
     ok_models = {g.model for g in perf.groups if g.counts.get("ok")}
     errors = error_groups(ds, ok_models)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     started = (perf.summary.started_at or "")[:10] or now.strftime("%Y-%m-%d")
     return ReportData(
         title=title or f"MLX VLM Model Compatibility Report — {started}",
-        generated_at=now.strftime("%Y-%m-%d %H:%M:%S UTC"), results_root=str(ds.root), perf=perf,
-        errors=errors, quality=quality,
+        generated_at=now.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        results_root=str(ds.root),
+        perf=perf,
+        errors=errors,
+        quality=quality,
         tracebacks=tracebacks(ds, max_tracebacks, sum(len(e.models) for e in errors)),
-        table=results_table(ds, max_table_rows), thresholds=dict(thresholds) if thresholds else None,
+        table=results_table(ds, max_table_rows),
+        thresholds=dict(thresholds) if thresholds else None,
         limits={"max_table_rows": max_table_rows, "max_tracebacks": max_tracebacks},
     )
 
@@ -74,20 +93,35 @@ def parse_formats(formats: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def write_reports(results_root: str | Path, run_id: str | list[str] | None, out_dir: Path,
-                  formats: str | Sequence[str] = ("md", "html", "json", "csv", "junit"), thresholds=None, *,
-                  reference_class: str | None = None, max_table_rows: int = 1000, max_tracebacks: int = 50,
-                  title: str | None = None, threads: int | None = None) -> dict[str, Path]:
+def write_reports(
+    results_root: str | Path,
+    run_id: str | list[str] | None,
+    out_dir: Path,
+    formats: str | Sequence[str] = ("md", "html", "json", "csv", "junit"),
+    thresholds=None,
+    *,
+    reference_class: str | None = None,
+    max_table_rows: int = 1000,
+    max_tracebacks: int = 50,
+    title: str | None = None,
+    threads: int | None = None,
+) -> dict[str, Path]:
     """Write the requested formats for the given runs (None: every run under the root) into `out_dir`.
 
     Returns {format: path}. Raises ReportError (one line, with advice) for a missing run, an empty run or a bad
-    option. `thresholds`: agent.quality threshold overrides; when given, quality flags are recomputed from the
+    option. `thresholds`: grid.core.quality threshold overrides; when given, quality flags are recomputed from the
     stored outputs."""
     wanted = parse_formats(formats)
     ds = open_results(results_root, run_id, threads=threads)
     try:
-        data = build_report(ds, thresholds=thresholds, reference_class=reference_class,
-                            max_table_rows=max_table_rows, max_tracebacks=max_tracebacks, title=title)
+        data = build_report(
+            ds,
+            thresholds=thresholds,
+            reference_class=reference_class,
+            max_table_rows=max_table_rows,
+            max_tracebacks=max_tracebacks,
+            title=title,
+        )
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         paths: dict[str, Path] = {}

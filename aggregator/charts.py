@@ -9,8 +9,7 @@ from __future__ import annotations
 import html
 import math
 
-PALETTE = ("#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777", "#4b5563",
-           "#65a30d")
+PALETTE = ("#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d")
 LABEL_W, PLOT_W, BAR_H, GAP, TOP, AXIS_H = 290, 560, 11, 8, 34, 30
 
 
@@ -29,12 +28,20 @@ def _nice_max(value: float) -> float:
 
 
 def _short(label: str, limit: int = 44) -> str:
-    return label if len(label) <= limit else "…" + label[-(limit - 1):]
+    return label if len(label) <= limit else "…" + label[-(limit - 1) :]
 
 
-def grouped_bars(chart_id: str, title: str, categories: list[str], series: list[str],
-                 values: dict[tuple[str, str], float | None], unit: str, fmt=lambda v: f"{v:.1f}",
-                 reference: float | None = None, reference_label: str = "") -> str:
+def grouped_bars(
+    chart_id: str,
+    title: str,
+    categories: list[str],
+    series: list[str],
+    values: dict[tuple[str, str], float | None],
+    unit: str,
+    fmt=lambda v: f"{v:.1f}",
+    reference: float | None = None,
+    reference_label: str = "",
+) -> str:
     """categories: the bar groups (models), top to bottom; series: bars within a group (hardware classes)."""
     present = [v for v in values.values() if v is not None]
     if not categories or not series or not present:
@@ -46,38 +53,50 @@ def grouped_bars(chart_id: str, title: str, categories: list[str], series: list[
     height = TOP + legend_rows * 16 + len(categories) * group_h + AXIS_H
     width = LABEL_W + PLOT_W + 70
     y0 = TOP + legend_rows * 16
-    parts = [f'<svg class="chart" id="{_esc(chart_id)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} '
-             f'{height}" width="{width}" height="{height}" role="img" aria-label="{_esc(title)}">',
-             f"<title>{_esc(title)}</title>",
-             f'<text x="0" y="16" class="chart-title">{_esc(title)}</text>']
+    parts = [
+        f'<svg class="chart" id="{_esc(chart_id)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} '
+        f'{height}" width="{width}" height="{height}" role="img" aria-label="{_esc(title)}">',
+        f"<title>{_esc(title)}</title>",
+        f'<text x="0" y="16" class="chart-title">{_esc(title)}</text>',
+    ]
     for i, name in enumerate(series):  # legend, four entries a row
         lx, ly = LABEL_W + (i % 4) * 150, 26 + (i // 4) * 16
-        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
-                     f'<text x="{lx + 14}" y="{ly}" class="legend">{_esc(_short(name, 22))}</text>')
+        parts.append(
+            f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
+            f'<text x="{lx + 14}" y="{ly}" class="legend">{_esc(_short(name, 22))}</text>'
+        )
     for tick in range(5):  # value grid
         v = vmax * tick / 4
         x = LABEL_W + PLOT_W * tick / 4
-        parts.append(f'<line x1="{x:.1f}" y1="{y0 - 4}" x2="{x:.1f}" y2="{height - AXIS_H + 4}" class="grid"/>'
-                     f'<text x="{x:.1f}" y="{height - AXIS_H + 18}" class="tick" text-anchor="middle">'
-                     f"{_esc(fmt(v))}</text>")
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{y0 - 4}" x2="{x:.1f}" y2="{height - AXIS_H + 4}" class="grid"/>'
+            f'<text x="{x:.1f}" y="{height - AXIS_H + 18}" class="tick" text-anchor="middle">'
+            f"{_esc(fmt(v))}</text>"
+        )
     parts.append(f'<text x="{LABEL_W + PLOT_W}" y="{height - 2}" class="tick" text-anchor="end">{_esc(unit)}</text>')
     for ci, cat in enumerate(categories):
         gy = y0 + ci * group_h
-        parts.append(f'<text x="{LABEL_W - 8}" y="{gy + group_h / 2 + 3:.1f}" class="label" text-anchor="end">'
-                     f"<title>{_esc(cat)}</title>{_esc(_short(cat))}</text>")
+        parts.append(
+            f'<text x="{LABEL_W - 8}" y="{gy + group_h / 2 + 3:.1f}" class="label" text-anchor="end">'
+            f"<title>{_esc(cat)}</title>{_esc(_short(cat))}</text>"
+        )
         for si, name in enumerate(series):
             v = values.get((cat, name))
             if v is None:
                 continue
             w = max(1.0, PLOT_W * min(v, vmax) / vmax)
             y = gy + si * BAR_H
-            parts.append(f'<rect class="bar" x="{LABEL_W}" y="{y}" width="{w:.1f}" height="{BAR_H - 1}" '
-                         f'fill="{PALETTE[si % len(PALETTE)]}"><title>{_esc(cat)} on {_esc(name)}: '
-                         f"{_esc(fmt(v))} {_esc(unit)}</title></rect>"
-                         f'<text x="{LABEL_W + w + 4:.1f}" y="{y + BAR_H - 2}" class="value">{_esc(fmt(v))}</text>')
+            parts.append(
+                f'<rect class="bar" x="{LABEL_W}" y="{y}" width="{w:.1f}" height="{BAR_H - 1}" '
+                f'fill="{PALETTE[si % len(PALETTE)]}"><title>{_esc(cat)} on {_esc(name)}: '
+                f"{_esc(fmt(v))} {_esc(unit)}</title></rect>"
+                f'<text x="{LABEL_W + w + 4:.1f}" y="{y + BAR_H - 2}" class="value">{_esc(fmt(v))}</text>'
+            )
     if reference:
         x = LABEL_W + PLOT_W * reference / vmax
-        parts.append(f'<line x1="{x:.1f}" y1="{y0 - 4}" x2="{x:.1f}" y2="{height - AXIS_H + 4}" class="refline"/>'
-                     f'<text x="{x + 3:.1f}" y="{y0 - 6}" class="tick">{_esc(reference_label)}</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{y0 - 4}" x2="{x:.1f}" y2="{height - AXIS_H + 4}" class="refline"/>'
+            f'<text x="{x + 3:.1f}" y="{y0 - 6}" class="tick">{_esc(reference_label)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from grid.schema import RESULT_SCHEMA
+from grid.core.schema import RESULT_SCHEMA
 
 
 class ReportError(RuntimeError):
@@ -69,8 +69,10 @@ def resolve_runs(root: str | Path, run_id: str | Sequence[str] | None) -> list[s
     """None means every run under the root; "latest" the newest one. Unknown ids raise ReportError with the list."""
     available = list_runs(root)
     if not available:
-        raise ReportError(f"no runs under {root} (expected folders named run_id=<id>): check --results, or start one "
-                          f"with `grid run smoke`")
+        raise ReportError(
+            f"no runs under {root} (expected folders named run_id=<id>): check --results, or start one "
+            f"with `grid run smoke`"
+        )
     if run_id is None:
         return sorted(available)
     wanted = [run_id] if isinstance(run_id, str) else list(run_id)
@@ -78,8 +80,10 @@ def resolve_runs(root: str | Path, run_id: str | Sequence[str] | None) -> list[s
     missing = [r for r in wanted if r not in available]
     if missing:
         shown = ", ".join(available[:5]) + (" ..." if len(available) > 5 else "")
-        raise ReportError(f"run {', '.join(missing)} not found under {root}; newest runs there: {shown} "
-                          f"(check the id or pass --results)")
+        raise ReportError(
+            f"run {', '.join(missing)} not found under {root}; newest runs there: {shown} "
+            f"(check the id or pass --results)"
+        )
     return list(dict.fromkeys(wanted))
 
 
@@ -89,8 +93,13 @@ def result_files(root: str | Path, runs: Sequence[str]) -> list[str]:
     for run in runs:
         infos = fs.get_file_info(pafs.FileSelector(f"{base}/run_id={run}", recursive=True, allow_not_found=True))
         # dot and underscore prefixes: the store's temp files and manifest, never results
-        files += [i.path for i in infos if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
-                  and not i.base_name.startswith((".", "_"))]
+        files += [
+            i.path
+            for i in infos
+            if i.type == pafs.FileType.File
+            and i.base_name.endswith(".parquet")
+            and not i.base_name.startswith((".", "_"))
+        ]
     return sorted(files)
 
 
@@ -124,8 +133,13 @@ def execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def connect(threads: int | None = None, memory_limit: str = "768MB") -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": threads or max(1, min(os.cpu_count() or 1, 8)),
-                                 "memory_limit": memory_limit, "preserve_insertion_order": False})
+    con = duckdb.connect(
+        config={
+            "threads": threads or max(1, min(os.cpu_count() or 1, 8)),
+            "memory_limit": memory_limit,
+            "preserve_insertion_order": False,
+        }
+    )
     execute(con, "SET enable_progress_bar = false")  # grid's CLI prints its own output
     return con
 
@@ -142,8 +156,11 @@ def _parquet_sources(files: list[str]) -> list[str]:
     newest = max(files, key=lambda f: (os.stat(f).st_mtime_ns, f))
     widest = max({newest, files[0], files[-1]}, key=lambda f: (len(pq.read_schema(f).names), f == newest))
     ordered = [widest] + [f for f in files if f != widest]
-    return [f"read_parquet({ordered!r}, hive_partitioning = true, hive_types = {{'run_id': VARCHAR}}, "
-            f"union_by_name = {union})" for union in ("false", "true")]
+    return [
+        f"read_parquet({ordered!r}, hive_partitioning = true, hive_types = {{'run_id': VARCHAR}}, "
+        f"union_by_name = {union})"
+        for union in ("false", "true")
+    ]
 
 
 def _raw_select(present: set[str]) -> str:
@@ -159,14 +176,22 @@ def _raw_select(present: set[str]) -> str:
     return ", ".join(cols)
 
 
-def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *, threads: int | None = None,
-                 con: duckdb.DuckDBPyConnection | None = None, materialize: bool = True) -> ResultsDataset:
+def open_results(
+    root: str | Path,
+    run_id: str | Sequence[str] | None = None,
+    *,
+    threads: int | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    materialize: bool = True,
+) -> ResultsDataset:
     """Open the rows of the given runs (None: every run) as DuckDB relations `raw` and `rows`."""
     runs = resolve_runs(root, run_id)
     files = result_files(root, runs)
     if not files:
-        raise ReportError(f"run {', '.join(runs)} under {root} has no finished cells yet (no *.parquet files); wait for "
-                          f"cells to finish or check the run's logs")
+        raise ReportError(
+            f"run {', '.join(runs)} under {root} has no finished cells yet (no *.parquet files); wait for "
+            f"cells to finish or check the run's logs"
+        )
     con = con or connect(threads)
     fs, base, local = _filesystem(root)
     if local:
@@ -178,8 +203,14 @@ def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *,
         import pyarrow.dataset as ds
 
         partitioning = ds.partitioning(pa.schema([("run_id", pa.string())]), flavor="hive")
-        arrow_ds = ds.dataset(files, schema=RESULT_SCHEMA, format="parquet", filesystem=fs,
-                              partitioning=partitioning, partition_base_dir=base)
+        arrow_ds = ds.dataset(
+            files,
+            schema=RESULT_SCHEMA,
+            format="parquet",
+            filesystem=fs,
+            partitioning=partitioning,
+            partition_base_dir=base,
+        )
         con.register("arrow_results", arrow_ds)
         sources, estimate = ["arrow_results"], arrow_ds.count_rows()
     # Many small files (the store writes one per cell): the per-file cost dominates every scan, so read them once
@@ -191,16 +222,23 @@ def open_results(root: str | Path, run_id: str | Sequence[str] | None = None, *,
     for i, source in enumerate(sources):
         try:
             present = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-            execute(con, f"CREATE OR REPLACE TEMP {'TABLE' if copy else 'VIEW'} raw AS SELECT "
-                         f"{_raw_select(present)} FROM {source}")
+            execute(
+                con,
+                f"CREATE OR REPLACE TEMP {'TABLE' if copy else 'VIEW'} raw AS SELECT "
+                f"{_raw_select(present)} FROM {source}",
+            )
             total = con.sql("SELECT count(*) FROM raw").fetchall()[0][0]  # every footer read: a mismatch shows
             break
         except duckdb.Error:
             if i == len(sources) - 1:
                 raise
-    slim = [f'"{n}"' for n in RESULT_SCHEMA.names if n not in BULKY and (not n.startswith("trial_") or n in KEPT_TRIALS)]
+    slim = [
+        f'"{n}"' for n in RESULT_SCHEMA.names if n not in BULKY and (not n.startswith("trial_") or n in KEPT_TRIALS)
+    ]
     execute(con, f"CREATE OR REPLACE TEMP VIEW rows AS SELECT {', '.join(slim)} FROM raw")
     if total == 0:
-        raise ReportError(f"run {', '.join(runs)} under {root} has result files but no rows; the files may be "
-                          f"truncated: re-run the affected cells")
+        raise ReportError(
+            f"run {', '.join(runs)} under {root} has result files but no rows; the files may be "
+            f"truncated: re-run the affected cells"
+        )
     return ResultsDataset(str(root), runs, files, con, total, frozenset(present))

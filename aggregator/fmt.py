@@ -5,10 +5,25 @@ from __future__ import annotations
 from aggregator.analysis import PROBLEM_STATUSES, Group
 
 DASH = "—"
-STATUS_ICON = {"ok": "✅", "failed": "❌", "timeout": "⏱️", "crashed": "💥", "oom": "🧠", "node_lost": "🔌",
-               "skipped": "⏭️", "partial": "⚠️"}
-STATUS_LABEL = {"ok": "Successful", "failed": "Failed", "timeout": "Timed out", "crashed": "Crashed",
-                "oom": "Out of memory", "node_lost": "Node lost", "skipped": "Skipped"}
+STATUS_ICON = {
+    "ok": "✅",
+    "failed": "❌",
+    "timeout": "⏱️",
+    "crashed": "💥",
+    "oom": "🧠",
+    "node_lost": "🔌",
+    "skipped": "⏭️",
+    "partial": "⚠️",
+}
+STATUS_LABEL = {
+    "ok": "Successful",
+    "failed": "Failed",
+    "timeout": "Timed out",
+    "crashed": "Crashed",
+    "oom": "Out of memory",
+    "node_lost": "Node lost",
+    "skipped": "Skipped",
+}
 
 
 def num(value: float | None, digits: int = 1) -> str:
@@ -74,5 +89,5 @@ def headline(error_class: str | None, message: str | None) -> str:
     """The message's first line, without a leading "<error class>: " the report already prints beside it."""
     first = ((message or "").strip().splitlines() or [""])[0]
     if error_class and first.startswith(f"{error_class}: "):
-        first = first[len(error_class) + 2:]
+        first = first[len(error_class) + 2 :]
     return first[:160]

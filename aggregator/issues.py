@@ -54,10 +54,13 @@ def error_groups(ds: ResultsDataset, ok_models: set[str]) -> list[ErrorGroup]:
         SELECT {ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package, model, hw_class, count(*) AS n,
                list(DISTINCT status ORDER BY status) AS statuses
         FROM rows WHERE status IN {_PROBLEM_SQL} GROUP BY ALL ORDER BY model, hw_class""")
-    text = {(r["error_class"], r["package"]): r for r in ds.records(f"""
+    text = {
+        (r["error_class"], r["package"]): r
+        for r in ds.records(f"""
         SELECT {ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package,
                mode(error_message) AS message, mode(error_fix) AS fix
-        FROM rows WHERE status IN {_PROBLEM_SQL} GROUP BY ALL""")}
+        FROM rows WHERE status IN {_PROBLEM_SQL} GROUP BY ALL""")
+    }
     groups: dict[tuple[str, str], dict] = {}
     for r in detail:
         g = groups.setdefault((r["error_class"], r["package"]), {"models": {}, "statuses": set(), "cells": 0})
@@ -68,13 +71,25 @@ def error_groups(ds: ResultsDataset, ok_models: set[str]) -> list[ErrorGroup]:
         m["cells"] += r["n"]
     out = []
     for key, g in groups.items():
-        models = [AffectedModel(name, m["classes"], m["cells"], name not in ok_models) for name, m in g["models"].items()]
+        models = [
+            AffectedModel(name, m["classes"], m["cells"], name not in ok_models) for name, m in g["models"].items()
+        ]
         per_class: dict[str, int] = {}
         for m in models:
             for c in m.hw_classes:
                 per_class[c] = per_class.get(c, 0) + 1
-        out.append(ErrorGroup(key[0], key[1], sorted(g["statuses"]), g["cells"], text[key]["message"],
-                              text[key]["fix"], models, dict(sorted(per_class.items()))))
+        out.append(
+            ErrorGroup(
+                key[0],
+                key[1],
+                sorted(g["statuses"]),
+                g["cells"],
+                text[key]["message"],
+                text[key]["fix"],
+                models,
+                dict(sorted(per_class.items())),
+            )
+        )
     # Most models affected first: that is the order a maintainer should read them in.
     return sorted(out, key=lambda e: (-len(e.models), -e.cells, e.error_class, e.package))
 
@@ -101,10 +116,11 @@ def quality_issues(ds: ResultsDataset, source: str = "rows") -> tuple[list[Quali
     """Per model: which flags, on how many ok cells. Also returns flagged cells per (model, hw_class).
 
     One scan: ok cells grouped by their whole flag list (a run has few distinct lists), expanded here."""
-    from agent.quality import flag_kind
+    from grid.core.quality import flag_kind
 
-    lists = ds.records(f"SELECT model, hw_class, quality_flags AS flags, count(*) AS n FROM {source} "
-                       f"WHERE status = 'ok' GROUP BY ALL")
+    lists = ds.records(
+        f"SELECT model, hw_class, quality_flags AS flags, count(*) AS n FROM {source} WHERE status = 'ok' GROUP BY ALL"
+    )
     flagged: dict[tuple[str, str], int] = {}
     per_model: dict[str, dict] = {}
     for r in lists:
@@ -117,11 +133,14 @@ def quality_issues(ds: ResultsDataset, source: str = "rows") -> tuple[list[Quali
         flagged[(r["model"], r["hw_class"])] = flagged.get((r["model"], r["hw_class"]), 0) + r["n"]
         for flag in r["flags"]:
             kind = flag_kind(flag)
-            detail = flag[len(kind) + 1:-1] if flag.endswith(")") and "(" in flag else None
+            detail = flag[len(kind) + 1 : -1] if flag.endswith(")") and "(" in flag else None
             cells, best = m["kinds"].get(kind, (0, None))
             m["kinds"][kind] = (cells + r["n"], _larger(best, detail))
-    issues = [QualityIssue(model, sorted(m["classes"]), m["ok"], m["flagged"], dict(sorted(m["kinds"].items())))
-              for model, m in per_model.items() if m["flagged"]]
+    issues = [
+        QualityIssue(model, sorted(m["classes"]), m["ok"], m["flagged"], dict(sorted(m["kinds"].items())))
+        for model, m in per_model.items()
+        if m["flagged"]
+    ]
     return sorted(issues, key=lambda q: (-q.flagged_cells, q.model)), flagged
 
 
@@ -135,24 +154,27 @@ def _larger(a: str | None, b: str | None) -> str | None:
 
 
 def recompute_quality(ds: ResultsDataset, thresholds: Mapping | object) -> str:
-    """Re-run agent.quality over every ok output with the user's thresholds into a temp table; returns its name.
+    """Re-run grid.core.quality over every ok output with the user's thresholds into a temp table; returns its name.
 
     Prompt text and context are not stored in result rows, so flags that need them (context-ignored) are kept as the
     agent computed them. This is a Python pass over the outputs: opt-in, and slow on huge runs (see BENCHMARKS.md)."""
     import pyarrow as pa
 
-    from agent.quality import flag_kind, flags
+    from grid.core.quality import flag_kind, flags
 
-    table = ds.query("SELECT model, hw_class, status, output_text, generation_tokens, quality_flags FROM raw "
-                     "WHERE status = 'ok'")
+    table = ds.query(
+        "SELECT model, hw_class, status, output_text, generation_tokens, quality_flags FROM raw WHERE status = 'ok'"
+    )
     new_flags = []
-    for text, tokens, old in zip(table["output_text"].to_pylist(), table["generation_tokens"].to_pylist(),
-                                 table["quality_flags"].to_pylist()):
+    for text, tokens, old in zip(
+        table["output_text"].to_pylist(), table["generation_tokens"].to_pylist(), table["quality_flags"].to_pylist()
+    ):
         kept = [f for f in (old or []) if flag_kind(f) == "context-ignored"]
         fresh = [f for f in flags(text, None, None, thresholds, generation_tokens=tokens)]
         new_flags.append(fresh + kept)
     requality = table.select(["model", "hw_class", "status"]).append_column(
-        "quality_flags", pa.array(new_flags, pa.list_(pa.string())))
+        "quality_flags", pa.array(new_flags, pa.list_(pa.string()))
+    )
     ds.con.register("requality_arrow", requality)
     execute(ds.con, "CREATE OR REPLACE TEMP TABLE requality AS SELECT * FROM requality_arrow")
     ds.con.unregister("requality_arrow")
@@ -187,5 +209,10 @@ def tracebacks(ds: ResultsDataset, limit: int = 50, total_pairs: int = 0) -> Tra
     # total: exact up to the limit; beyond it, the (root cause, model) pairs of the error groups (an upper bound)
     total = len(records) if len(records) <= limit else max(total_pairs, len(records))
     records = records[:limit]
-    return Tracebacks([Traceback(r["error_class"], r["package"], r["model"], r["classes"], r["n"], r["message"],
-                                 r["tb"]) for r in records], total or 0)
+    return Tracebacks(
+        [
+            Traceback(r["error_class"], r["package"], r["model"], r["classes"], r["n"], r["message"], r["tb"])
+            for r in records
+        ],
+        total or 0,
+    )

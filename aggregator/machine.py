@@ -18,7 +18,7 @@ from aggregator import fmt
 from aggregator.analysis import PROBLEM_STATUSES, Group, best_balance, top_speed
 from aggregator.build import ReportData
 from aggregator.dataset import ResultsDataset, execute
-from grid.schema import RESULT_SCHEMA, SCHEMA_VERSION
+from grid.core.schema import RESULT_SCHEMA, SCHEMA_VERSION
 
 SUMMARY_FORMAT = "grid-report-summary/1"
 CSV_SORT_MAX_ROWS = 200_000
@@ -45,28 +45,48 @@ def summary_dict(d: ReportData) -> dict:
     summary = {k: v for k, v in vars(s).items() if k not in ("fastest", "least_memory")}
     summary["fastest"] = _group_dict(s.fastest) if s.fastest else None
     summary["least_memory"] = _group_dict(s.least_memory) if s.least_memory else None
-    return _clean({
-        "format": SUMMARY_FORMAT, "grid_schema_version": SCHEMA_VERSION, "title": d.title,
-        "generated_at": d.generated_at, "results_root": d.results_root, "runs": s.runs, "summary": summary,
-        "reference_class": d.perf.reference_class,
-        "hardware": [dataclasses.asdict(c) for c in d.perf.hardware],
-        "groups": [_group_dict(g) for g in d.perf.groups],
-        "critical_issues": [dict(dataclasses.asdict(e), severity=e.severity, tag=e.tag) for e in d.errors],
-        "quality_issues": [dataclasses.asdict(q) for q in d.quality],
-        "quality_thresholds": d.thresholds,
-        "top_speed": [{"model": g.model, "hw_class": g.hw_class, "decode_tps": g.decode_tps,
-                       "peak_memory_gb": g.peak_memory_gb} for g in top_speed(d.perf.groups)],
-        "best_balance": [{"model": g.model, "hw_class": g.hw_class, "decode_tps": g.decode_tps,
-                          "peak_memory_gb": g.peak_memory_gb, "tps_per_gb": score}
-                         for g, score in best_balance(d.perf.groups)],
-        "test_matrix": [dataclasses.asdict(p) for p in d.perf.test_matrix],
-        "limits": d.limits,
-    })
+    return _clean(
+        {
+            "format": SUMMARY_FORMAT,
+            "grid_schema_version": SCHEMA_VERSION,
+            "title": d.title,
+            "generated_at": d.generated_at,
+            "results_root": d.results_root,
+            "runs": s.runs,
+            "summary": summary,
+            "reference_class": d.perf.reference_class,
+            "hardware": [dataclasses.asdict(c) for c in d.perf.hardware],
+            "groups": [_group_dict(g) for g in d.perf.groups],
+            "critical_issues": [dict(dataclasses.asdict(e), severity=e.severity, tag=e.tag) for e in d.errors],
+            "quality_issues": [dataclasses.asdict(q) for q in d.quality],
+            "quality_thresholds": d.thresholds,
+            "top_speed": [
+                {
+                    "model": g.model,
+                    "hw_class": g.hw_class,
+                    "decode_tps": g.decode_tps,
+                    "peak_memory_gb": g.peak_memory_gb,
+                }
+                for g in top_speed(d.perf.groups)
+            ],
+            "best_balance": [
+                {
+                    "model": g.model,
+                    "hw_class": g.hw_class,
+                    "decode_tps": g.decode_tps,
+                    "peak_memory_gb": g.peak_memory_gb,
+                    "tps_per_gb": score,
+                }
+                for g, score in best_balance(d.perf.groups)
+            ],
+            "test_matrix": [dataclasses.asdict(p) for p in d.perf.test_matrix],
+            "limits": d.limits,
+        }
+    )
 
 
 def write_summary_json(d: ReportData, path: Path) -> None:
-    path.write_text(json.dumps(summary_dict(d), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(json.dumps(summary_dict(d), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def write_results_csv(ds: ResultsDataset, path: Path) -> None:
@@ -93,7 +113,7 @@ def _problem_details(ds: ResultsDataset) -> dict[tuple[str, str], dict]:
     records = ds.records(f"""
         SELECT model, hw_class, mode({ERROR_CLASS_SQL}) AS error_class, mode(error_message) AS message,
                mode(traceback_tail) AS tb
-        FROM raw WHERE status IN ({', '.join(f"'{s}'" for s in PROBLEM_STATUSES)}) GROUP BY ALL""")
+        FROM raw WHERE status IN ({", ".join(f"'{s}'" for s in PROBLEM_STATUSES)}) GROUP BY ALL""")
     return {(r["model"], r["hw_class"]): r for r in records}
 
 
@@ -107,20 +127,23 @@ def junit_tree(d: ReportData, ds: ResultsDataset) -> ET.ElementTree:
         suite = ET.SubElement(root, "testsuite", name=_xml_text(hw.hw_class), tests=str(len(groups)))
         props = ET.SubElement(suite, "properties")
         for name, value in [("chip", hw.chip), ("backend", hw.backend), ("os", hw.os), ("runs", ",".join(s.runs))] + [
-                (f"version.{k}", ",".join(v)) for k, v in s.versions.items() if v]:
+            (f"version.{k}", ",".join(v)) for k, v in s.versions.items() if v
+        ]:
             ET.SubElement(props, "property", name=name, value=_xml_text(value))
         counts = {"failures": 0, "errors": 0, "skipped": 0}
         suite_time = 0.0
         for g in groups:
             t = g.wall_s or 0.0
             suite_time += t
-            case = ET.SubElement(suite, "testcase", name=_xml_text(g.model), classname=_xml_text(f"grid.{hw.hw_class}"),
-                                 time=f"{t:.3f}")
+            case = ET.SubElement(
+                suite, "testcase", name=_xml_text(g.model), classname=_xml_text(f"grid.{hw.hw_class}"), time=f"{t:.3f}"
+            )
             status = g.status
             problem = max(PROBLEM_STATUSES, key=lambda p: g.counts.get(p, 0)) if status == "partial" else status
             info = details.get((g.model, g.hw_class), {})
             summary = f"{g.counts.get('ok', 0)}/{g.ran} cells ok" + "".join(
-                f", {g.counts[p]} {p}" for p in PROBLEM_STATUSES if g.counts.get(p))
+                f", {g.counts[p]} {p}" for p in PROBLEM_STATUSES if g.counts.get(p)
+            )
             if status == "skipped":
                 ET.SubElement(case, "skipped").text = _xml_text(f"{g.counts.get('skipped', 0)} cells skipped")
                 counts["skipped"] += 1
@@ -128,13 +151,18 @@ def junit_tree(d: ReportData, ds: ResultsDataset) -> ET.ElementTree:
                 tag = "failure" if problem == "failed" else "error"
                 counts["failures" if tag == "failure" else "errors"] += 1
                 first = ((info.get("message") or "").strip().splitlines() or [""])[0][:300]
-                el = ET.SubElement(case, tag, type=_xml_text(info.get("error_class") or problem),
-                                   message=_xml_text(f"{problem}: {first} ({summary})"))
+                el = ET.SubElement(
+                    case,
+                    tag,
+                    type=_xml_text(info.get("error_class") or problem),
+                    message=_xml_text(f"{problem}: {first} ({summary})"),
+                )
                 el.text = _xml_text(info.get("tb") or info.get("message") or summary)
             ET.SubElement(case, "system-out").text = _xml_text(
                 f"{summary}; decode {fmt.num(g.decode_tps)} tok/s; peak memory {fmt.gb(g.peak_memory_gb)}; "
                 f"bandwidth {fmt.pct(g.bandwidth_fraction)}; ratio to {d.perf.reference_class}: "
-                f"{fmt.ratio(g.ratio_to_reference)}")
+                f"{fmt.ratio(g.ratio_to_reference)}"
+            )
         suite.set("failures", str(counts["failures"]))
         suite.set("errors", str(counts["errors"]))
         suite.set("skipped", str(counts["skipped"]))

@@ -16,7 +16,7 @@ from aggregator.build import ReportData
 from aggregator.issues import by_package
 
 MATRIX_MODELS = 500
-  # rows per per-hardware matrix; the JSON and CSV carry every model
+# rows per per-hardware matrix; the JSON and CSV carry every model
 
 
 def cell(text) -> str:
@@ -51,12 +51,17 @@ def _summary(d: ReportData) -> str:
     versions = {k: v for k, v in s.versions.items() if v}
     stack = ", ".join(f"`{k}` {'/'.join(v)}" for k, v in versions.items() if k in ("mlx-vlm", "mlx-lm", "mlx"))
     classes = ", ".join(c.hw_class for c in p.hardware)
-    out = [f"This report summarizes **{s.cells:,} cells**: **{s.models} vision-language models** on **{s.hw_classes} "
-           f"hardware class{'es' if s.hw_classes != 1 else ''}** ({cell(classes)}), run{'s' if len(s.runs) > 1 else ''}"
-           f" {', '.join(code(r) for r in s.runs)}" + (f", against {stack}." if stack else ".")]
-    rows = [["**Total Models Tested**", str(s.models)],
-            ["**Models OK Everywhere They Ran**", f"{s.models_all_ok} ({fmt.rate(s.models_all_ok, s.models)})"],
-            ["**Hardware Classes**", str(s.hw_classes)], ["**Cells**", f"{s.cells:,}"]]
+    out = [
+        f"This report summarizes **{s.cells:,} cells**: **{s.models} vision-language models** on **{s.hw_classes} "
+        f"hardware class{'es' if s.hw_classes != 1 else ''}** ({cell(classes)}), run{'s' if len(s.runs) > 1 else ''}"
+        f" {', '.join(code(r) for r in s.runs)}" + (f", against {stack}." if stack else ".")
+    ]
+    rows = [
+        ["**Total Models Tested**", str(s.models)],
+        ["**Models OK Everywhere They Ran**", f"{s.models_all_ok} ({fmt.rate(s.models_all_ok, s.models)})"],
+        ["**Hardware Classes**", str(s.hw_classes)],
+        ["**Cells**", f"{s.cells:,}"],
+    ]
     for status in ("ok", "failed", "timeout", "crashed", "oom", "node_lost", "skipped"):
         if counts.get(status) or status in ("ok", "failed"):
             n = counts.get(status, 0)
@@ -65,22 +70,38 @@ def _summary(d: ReportData) -> str:
     rows.append(["**Success Rate** (ok ÷ cells run)", fmt.pct(s.success_rate)])
     rows.append(["**Mean Decode Speed** (ok cells)", f"{fmt.num(s.mean_decode_tps)} tok/s"])
     if s.fastest:
-        rows.append(["**Fastest Model**", f"{code(s.fastest.model)} on {cell(s.fastest.hw_class)} "
-                                          f"({fmt.num(s.fastest.decode_tps)} tok/s)"])
+        rows.append(
+            [
+                "**Fastest Model**",
+                f"{code(s.fastest.model)} on {cell(s.fastest.hw_class)} ({fmt.num(s.fastest.decode_tps)} tok/s)",
+            ]
+        )
     if s.least_memory:
-        rows.append(["**Least Peak Memory**", f"{code(s.least_memory.model)} on {cell(s.least_memory.hw_class)} "
-                                              f"({fmt.gb(s.least_memory.peak_memory_gb)} peak)"])
+        rows.append(
+            [
+                "**Least Peak Memory**",
+                f"{code(s.least_memory.model)} on {cell(s.least_memory.hw_class)} "
+                f"({fmt.gb(s.least_memory.peak_memory_gb)} peak)",
+            ]
+        )
     out.append(table(["Metric", "Value"], rows))
     env = ["### Test Environment", ""]
     for pkg, vals in s.versions.items():
         shown = ", ".join(f"{cell(v)}" + (f" ({n:,} cells)" if len(vals) > 1 else "") for v, n in vals.items())
         env.append(f"- **{pkg}**: {shown or fmt.DASH}")
     for c in p.hardware:
-        bits = [c.chip or fmt.DASH] + ([f"{c.gpu_cores} GPU cores"] if c.gpu_cores else []) + (
-            [f"{c.ram_gb:g} GB"] if c.ram_gb else []) + ([c.os] if c.os else []) + ([c.backend] if c.backend else [])
+        bits = (
+            [c.chip or fmt.DASH]
+            + ([f"{c.gpu_cores} GPU cores"] if c.gpu_cores else [])
+            + ([f"{c.ram_gb:g} GB"] if c.ram_gb else [])
+            + ([c.os] if c.os else [])
+            + ([c.backend] if c.backend else [])
+        )
         bw = f", {c.bandwidth_gbps:g} GB/s" if c.bandwidth_gbps else ""
-        env.append(f"- **Hardware {cell(c.hw_class)}**: {cell(', '.join(bits))}{bw}; {c.nodes} node"
-                   f"{'s' if c.nodes != 1 else ''}, {c.cells:,} cells")
+        env.append(
+            f"- **Hardware {cell(c.hw_class)}**: {cell(', '.join(bits))}{bw}; {c.nodes} node"
+            f"{'s' if c.nodes != 1 else ''}, {c.cells:,} cells"
+        )
     if s.started_at:
         env.append(f"- **Run window**: {cell(s.started_at)} → {cell(s.finished_at)}")
     return "## Executive Summary\n\n" + "\n\n".join(out) + "\n\n" + "\n".join(env)
@@ -89,66 +110,110 @@ def _summary(d: ReportData) -> str:
 def _critical(d: ReportData) -> str:
     if not d.errors:
         return "## 🚨 Critical Issues for Framework Maintainers\n\nNo cell failed, timed out, crashed or ran out of memory."
-    intro = (f"## 🚨 Critical Issues for Framework Maintainers\n\n{sum(e.cells for e in d.errors):,} cells did not "
-             f"succeed, grouped into {len(d.errors)} root causes (error class × owning package), most affected models "
-             f"first.")
+    intro = (
+        f"## 🚨 Critical Issues for Framework Maintainers\n\n{sum(e.cells for e in d.errors):,} cells did not "
+        f"succeed, grouped into {len(d.errors)} root causes (error class × owning package), most affected models "
+        f"first."
+    )
     parts = [intro]
     for i, e in enumerate(d.errors, 1):
         sev = "🔴 High (a model has no working cell)" if e.severity == "high" else "🟡 Medium"
-        models = [f"- {code(m.model)} on {cell(', '.join(m.hw_classes))}" + (" — unusable" if m.unusable else "")
-                  for m in e.models[:50]]
+        models = [
+            f"- {code(m.model)} on {cell(', '.join(m.hw_classes))}" + (" — unusable" if m.unusable else "")
+            for m in e.models[:50]
+        ]
         if len(e.models) > 50:
             models.append(f"- … and {len(e.models) - 50} more (see results.csv)")
         per_class = table(["Hardware class", "Models affected"], [[cell(k), str(v)] for k, v in e.per_class.items()])
-        parts.append("\n\n".join([
-            f"### Issue {i}: {cell(e.error_class)} in `{cell(e.package)}`",
-            f"**Package**: `{cell(e.package)}`  \n**Severity**: {sev}  \n**Status**: {cell(', '.join(e.statuses))} "
-            f"({e.cells:,} cells, {len(e.models)} model{'s' if len(e.models) != 1 else ''})",
-            f"**Error**: {cell(e.error_class)}", "**Root Cause**:\n\n" + fence(e.message or "(no message recorded)"),
-            f"**Suggested Fix**: {cell(e.fix)}", "**Affected Models**:\n\n" + "\n".join(models),
-            "**Per Hardware Class**:\n\n" + per_class]))
+        parts.append(
+            "\n\n".join(
+                [
+                    f"### Issue {i}: {cell(e.error_class)} in `{cell(e.package)}`",
+                    f"**Package**: `{cell(e.package)}`  \n**Severity**: {sev}  \n**Status**: {cell(', '.join(e.statuses))} "
+                    f"({e.cells:,} cells, {len(e.models)} model{'s' if len(e.models) != 1 else ''})",
+                    f"**Error**: {cell(e.error_class)}",
+                    "**Root Cause**:\n\n" + fence(e.message or "(no message recorded)"),
+                    f"**Suggested Fix**: {cell(e.fix)}",
+                    "**Affected Models**:\n\n" + "\n".join(models),
+                    "**Per Hardware Class**:\n\n" + per_class,
+                ]
+            )
+        )
     return "\n\n---\n\n".join(parts)
 
 
 def _quality(d: ReportData) -> str:
     head = "## 📊 Quality Issues in Successful Models"
-    note = ("Flags from `agent.quality`" + (f" recomputed with thresholds {code(d.thresholds)}" if d.thresholds
-                                            else " as recorded by the agent") + "; ×n: flagged cells.")
+    note = (
+        "Flags from `grid.core.quality`"
+        + (f" recomputed with thresholds {code(d.thresholds)}" if d.thresholds else " as recorded by the agent")
+        + "; ×n: flagged cells."
+    )
     if not d.quality:
         return f"{head}\n\nNo quality flags on successful cells. {note}"
-    rows = [[code(q.model), cell(fmt.quality_text(q.kinds)), f"{q.flagged_cells:,}/{q.ok_cells:,}",
-             cell(", ".join(q.hw_classes))] for q in d.quality[:MATRIX_MODELS]]
-    more = f"\n\n… {len(d.quality) - MATRIX_MODELS} more models in summary.json." if len(d.quality) > MATRIX_MODELS else ""
+    rows = [
+        [
+            code(q.model),
+            cell(fmt.quality_text(q.kinds)),
+            f"{q.flagged_cells:,}/{q.ok_cells:,}",
+            cell(", ".join(q.hw_classes)),
+        ]
+        for q in d.quality[:MATRIX_MODELS]
+    ]
+    more = (
+        f"\n\n… {len(d.quality) - MATRIX_MODELS} more models in summary.json." if len(d.quality) > MATRIX_MODELS else ""
+    )
     return f"{head}\n\n{note}\n\n" + table(["Model", "Issues", "Flagged / OK cells", "Hardware"], rows) + more
 
 
 def _performance(d: ReportData) -> str:
     from aggregator.analysis import best_balance, top_speed
 
-    top = [[str(i), code(g.model), cell(g.hw_class), fmt.decode_with_spread(g), fmt.gb(g.peak_memory_gb),
-            fmt.num(g.ttft_s, 2)] for i, g in enumerate(top_speed(d.perf.groups), 1)]
-    bal = [[str(i), code(g.model), cell(g.hw_class), fmt.num(g.decode_tps), fmt.gb(g.peak_memory_gb), fmt.num(score)]
-           for i, (g, score) in enumerate(best_balance(d.perf.groups), 1)]
-    return "\n\n".join([
-        "## 🏆 Performance Highlights", "### Top 10 Fastest Models (decode tok/s)",
-        "Median decode speed; [interquartile range] over the raw trials of a single cell, or over the cells' "
-        "medians when a model × class pair has several cells (prompts × images).",
-        table(["Rank", "Model", "Hardware", "Decode tok/s", "Peak Memory", "TTFT s"], top) if top
-        else "No successful cell recorded a decode speed.",
-        "### Best Quality/Speed Balance",
-        "Model × hardware pairs with every cell ok and no quality flag, ranked by decode tok/s per GB of peak memory.",
-        table(["Rank", "Model", "Hardware", "Decode tok/s", "Peak Memory", "tok/s per GB"], bal) if bal
-        else "No pair is both fully ok and free of quality flags."])
+    top = [
+        [
+            str(i),
+            code(g.model),
+            cell(g.hw_class),
+            fmt.decode_with_spread(g),
+            fmt.gb(g.peak_memory_gb),
+            fmt.num(g.ttft_s, 2),
+        ]
+        for i, g in enumerate(top_speed(d.perf.groups), 1)
+    ]
+    bal = [
+        [str(i), code(g.model), cell(g.hw_class), fmt.num(g.decode_tps), fmt.gb(g.peak_memory_gb), fmt.num(score)]
+        for i, (g, score) in enumerate(best_balance(d.perf.groups), 1)
+    ]
+    return "\n\n".join(
+        [
+            "## 🏆 Performance Highlights",
+            "### Top 10 Fastest Models (decode tok/s)",
+            "Median decode speed; [interquartile range] over the raw trials of a single cell, or over the cells' "
+            "medians when a model × class pair has several cells (prompts × images).",
+            table(["Rank", "Model", "Hardware", "Decode tok/s", "Peak Memory", "TTFT s"], top)
+            if top
+            else "No successful cell recorded a decode speed.",
+            "### Best Quality/Speed Balance",
+            "Model × hardware pairs with every cell ok and no quality flag, ranked by decode tok/s per GB of peak memory.",
+            table(["Rank", "Model", "Hardware", "Decode tok/s", "Peak Memory", "tok/s per GB"], bal)
+            if bal
+            else "No pair is both fully ok and free of quality flags.",
+        ]
+    )
 
 
 def _matrix(d: ReportData, value) -> str:
     classes = [c.hw_class for c in d.perf.hardware]
     by = {(g.model, g.hw_class): g for g in d.perf.groups}
     models = sorted({g.model for g in d.perf.groups})
-    rows = [[code(m)] + [value(by[(m, c)]) if (m, c) in by else fmt.DASH for c in classes]
-            for m in models[:MATRIX_MODELS]]
-    note = (f"\n\nFirst {MATRIX_MODELS} of {len(models):,} models shown; summary.json and results.csv have all."
-            if len(models) > MATRIX_MODELS else "")
+    rows = [
+        [code(m)] + [value(by[(m, c)]) if (m, c) in by else fmt.DASH for c in classes] for m in models[:MATRIX_MODELS]
+    ]
+    note = (
+        f"\n\nFirst {MATRIX_MODELS} of {len(models):,} models shown; summary.json and results.csv have all."
+        if len(models) > MATRIX_MODELS
+        else ""
+    )
     ref = d.perf.reference_class
     return table(["Model"] + [cell(c) + (" (ref)" if c == ref else "") for c in classes], rows) + note
 
@@ -165,36 +230,82 @@ def _bandwidth_cell(g: Group) -> str:
 
 
 def _hardware(d: ReportData) -> str:
-    hw = [[cell(c.hw_class), cell(c.chip), fmt.num(c.ram_gb, 0), str(c.gpu_cores or fmt.DASH), cell(c.backend),
-           cell(c.os), str(c.nodes), fmt.num(c.bandwidth_gbps, 0), f"{c.cells:,}", fmt.rate(c.ok, c.cells),
-           fmt.num(c.median_decode_tps)] for c in d.perf.hardware]
+    hw = [
+        [
+            cell(c.hw_class),
+            cell(c.chip),
+            fmt.num(c.ram_gb, 0),
+            str(c.gpu_cores or fmt.DASH),
+            cell(c.backend),
+            cell(c.os),
+            str(c.nodes),
+            fmt.num(c.bandwidth_gbps, 0),
+            f"{c.cells:,}",
+            fmt.rate(c.ok, c.cells),
+            fmt.num(c.median_decode_tps),
+        ]
+        for c in d.perf.hardware
+    ]
     ref = d.perf.reference_class
     outliers = [g for g in d.perf.groups if g.outliers]
-    out_rows = [[code(g.model), cell(g.hw_class), str(g.trials), fmt.num(g.decode_tps),
-                 f"{fmt.num(g.decode_q1)}–{fmt.num(g.decode_q3)}", str(g.outliers)] for g in outliers[:100]]
-    return "\n\n".join([
-        "## 🖥️ Results per Hardware Class",
-        table(["Class", "Chip", "RAM GB", "GPU cores", "Backend", "OS", "Nodes", "Bandwidth GB/s", "Cells", "OK",
-               "Median tok/s"], hw),
-        "### Compatibility Matrix (model × hardware class)",
-        "Each cell: the status of that model on that class (ok, failed, timeout, crashed, oom, node_lost, skipped), "
-        "the error class of a problem, and counts when a pair has several cells.",
-        _matrix(d, fmt.status_text),
-        f"### Decode tok/s per Class (ratio to {cell(ref) if ref else 'no reference'})",
-        f"Median [IQR] (over a single cell's raw trials, or over the cells' medians); `0.62×` = speed relative to the same model on the reference class "
-        f"{cell(ref) if ref else fmt.DASH} (an M4 Max class where present, else the fastest class; `--reference` "
-        f"overrides).",
-        _matrix(d, _decode_cell),
-        "### Peak Memory per Class", _matrix(d, lambda g: fmt.gb(g.peak_memory_gb)),
-        "### Memory-Bandwidth Utilisation (% of the class's bandwidth limit)",
-        "Measured `bandwidth_fraction` where the agent recorded it; `*` = derived as weight bytes × decode tok/s ÷ "
-        "the class's bandwidth; — = not measurable from the rows.",
-        _matrix(d, _bandwidth_cell),
-        "### Trial Statistics",
-        (f"{len(outliers)} model × class pairs had outlier trials (kept in the raw trial lists, excluded from nothing)."
-         + ("\n\n" + table(["Model", "Hardware", "Trials", "Median tok/s", "IQR", "Outliers"], out_rows)
-            if out_rows else "")) if outliers else "No outlier trials were recorded.",
-    ])
+    out_rows = [
+        [
+            code(g.model),
+            cell(g.hw_class),
+            str(g.trials),
+            fmt.num(g.decode_tps),
+            f"{fmt.num(g.decode_q1)}–{fmt.num(g.decode_q3)}",
+            str(g.outliers),
+        ]
+        for g in outliers[:100]
+    ]
+    return "\n\n".join(
+        [
+            "## 🖥️ Results per Hardware Class",
+            table(
+                [
+                    "Class",
+                    "Chip",
+                    "RAM GB",
+                    "GPU cores",
+                    "Backend",
+                    "OS",
+                    "Nodes",
+                    "Bandwidth GB/s",
+                    "Cells",
+                    "OK",
+                    "Median tok/s",
+                ],
+                hw,
+            ),
+            "### Compatibility Matrix (model × hardware class)",
+            "Each cell: the status of that model on that class (ok, failed, timeout, crashed, oom, node_lost, skipped), "
+            "the error class of a problem, and counts when a pair has several cells.",
+            _matrix(d, fmt.status_text),
+            f"### Decode tok/s per Class (ratio to {cell(ref) if ref else 'no reference'})",
+            f"Median [IQR] (over a single cell's raw trials, or over the cells' medians); `0.62×` = speed relative to the same model on the reference class "
+            f"{cell(ref) if ref else fmt.DASH} (an M4 Max class where present, else the fastest class; `--reference` "
+            f"overrides).",
+            _matrix(d, _decode_cell),
+            "### Peak Memory per Class",
+            _matrix(d, lambda g: fmt.gb(g.peak_memory_gb)),
+            "### Memory-Bandwidth Utilisation (% of the class's bandwidth limit)",
+            "Measured `bandwidth_fraction` where the agent recorded it; `*` = derived as weight bytes × decode tok/s ÷ "
+            "the class's bandwidth; — = not measurable from the rows.",
+            _matrix(d, _bandwidth_cell),
+            "### Trial Statistics",
+            (
+                f"{len(outliers)} model × class pairs had outlier trials (kept in the raw trial lists, excluded from nothing)."
+                + (
+                    "\n\n" + table(["Model", "Hardware", "Trials", "Median tok/s", "IQR", "Outliers"], out_rows)
+                    if out_rows
+                    else ""
+                )
+            )
+            if outliers
+            else "No outlier trials were recorded.",
+        ]
+    )
 
 
 def _actionable(d: ReportData) -> str:
@@ -206,19 +317,28 @@ def _actionable(d: ReportData) -> str:
         for i, e in enumerate(groups, 1):
             first = fmt.headline(e.error_class, e.message)
             n = len(e.models)
-            items.append(f"{i}. **[{e.tag}]** {cell(e.error_class)}: {cell(first)} — {n} model{'s' if n != 1 else ''} "
-                         f"on {cell(', '.join(e.per_class))}" + (f"; fix: {cell(e.fix)}" if e.fix else ""))
+            items.append(
+                f"{i}. **[{e.tag}]** {cell(e.error_class)}: {cell(first)} — {n} model{'s' if n != 1 else ''} "
+                f"on {cell(', '.join(e.per_class))}" + (f"; fix: {cell(e.fix)}" if e.fix else "")
+            )
         parts.append(f"### For `{cell(pkg)}` maintainers\n\n" + "\n".join(items))
     return "\n\n".join(parts)
 
 
 def _test_matrix(d: ReportData) -> str:
-    rows = [[cell(p.arch), code(p.model), fmt.num(p.decode_tps), fmt.gb(p.peak_memory_gb), cell(p.reason)]
-            for p in d.perf.test_matrix]
-    body = table(["Architecture", "Recommended Model", "Median tok/s", "Peak Memory", "Reason"], rows) if rows else \
-        "No architecture has a model that was ok on every cell it ran (or no row recorded its `arch`)."
-    return ("## 🔧 Suggested Test Matrix\n\nFor CI, one reliable fast model per architecture (`arch` from config.json):"
-            " ok on every cell it ran, fewest quality flags, then fastest.\n\n" + body)
+    rows = [
+        [cell(p.arch), code(p.model), fmt.num(p.decode_tps), fmt.gb(p.peak_memory_gb), cell(p.reason)]
+        for p in d.perf.test_matrix
+    ]
+    body = (
+        table(["Architecture", "Recommended Model", "Median tok/s", "Peak Memory", "Reason"], rows)
+        if rows
+        else "No architecture has a model that was ok on every cell it ran (or no row recorded its `arch`)."
+    )
+    return (
+        "## 🔧 Suggested Test Matrix\n\nFor CI, one reliable fast model per architecture (`arch` from config.json):"
+        " ok on every cell it ran, fewest quality flags, then fastest.\n\n" + body
+    )
 
 
 def _errors_appendix(d: ReportData) -> str:
@@ -227,13 +347,19 @@ def _errors_appendix(d: ReportData) -> str:
         return "## Appendix: Full Error Details\n\nNo tracebacks recorded."
     blocks = []
     for t in tb.items:
-        blocks.append(f"### {cell(t.model)} — {cell(t.error_class)} (`{cell(t.package)}`)\n\n"
-                      f"On {cell(', '.join(t.hw_classes))}, {t.cells} cell{'s' if t.cells != 1 else ''}.\n\n"
-                      + fence(t.traceback))
-    more = (f"\n\n{tb.total - len(tb.items)} more (root cause × model) tracebacks are in results.csv."
-            if tb.total > len(tb.items) else "")
-    return ("## Appendix: Full Error Details\n\n<details>\n<summary>Click to expand full error tracebacks "
-            f"({len(tb.items)})</summary>\n\n" + "\n\n".join(blocks) + more + "\n\n</details>")
+        blocks.append(
+            f"### {cell(t.model)} — {cell(t.error_class)} (`{cell(t.package)}`)\n\n"
+            f"On {cell(', '.join(t.hw_classes))}, {t.cells} cell{'s' if t.cells != 1 else ''}.\n\n" + fence(t.traceback)
+        )
+    more = (
+        f"\n\n{tb.total - len(tb.items)} more (root cause × model) tracebacks are in results.csv."
+        if tb.total > len(tb.items)
+        else ""
+    )
+    return (
+        "## Appendix: Full Error Details\n\n<details>\n<summary>Click to expand full error tracebacks "
+        f"({len(tb.items)})</summary>\n\n" + "\n\n".join(blocks) + more + "\n\n</details>"
+    )
 
 
 def _results_table(d: ReportData) -> str:
@@ -241,11 +367,25 @@ def _results_table(d: ReportData) -> str:
     for r in d.table.rows:
         status = f"{fmt.STATUS_ICON.get(r['status'], '')} {r['status']}".strip()
         issues = ", ".join(r["quality_flags"] or []) or (r["error_class"] or fmt.DASH)
-        rows.append([code(r["model"]), cell(r["hw_class"]), cell(r["prompt_id"]), cell(r["image_id"]), status,
-                     fmt.num(r["decode_tps"]), fmt.gb(r["peak_memory_gb"]), cell(issues)])
+        rows.append(
+            [
+                code(r["model"]),
+                cell(r["hw_class"]),
+                cell(r["prompt_id"]),
+                cell(r["image_id"]),
+                status,
+                fmt.num(r["decode_tps"]),
+                fmt.gb(r["peak_memory_gb"]),
+                cell(issues),
+            ]
+        )
     shown = len(d.table.rows)
-    note = (f"\n\nFirst {shown:,} of {d.table.total:,} rows (ordered by model, class, prompt, image); every row is in "
-            f"results.csv." if d.table.total > shown else "")
+    note = (
+        f"\n\nFirst {shown:,} of {d.table.total:,} rows (ordered by model, class, prompt, image); every row is in "
+        f"results.csv."
+        if d.table.total > shown
+        else ""
+    )
     multi_run = len(d.perf.summary.runs) > 1
     header = ["Model", "Hardware", "Prompt", "Image", "Status", "Decode tok/s", "Peak Memory", "Quality / Error"]
     if multi_run:
@@ -256,8 +396,20 @@ def _results_table(d: ReportData) -> str:
 
 
 def render_markdown(d: ReportData) -> str:
-    sections = [f"# {cell(d.title)}", _summary(d), _critical(d), _quality(d), _performance(d), _hardware(d),
-                _actionable(d), _test_matrix(d), _errors_appendix(d), _results_table(d)]
-    footer = (f"*Report generated by grid on {d.generated_at} from {code(d.results_root)}*  \n"
-              f"*Total cell wall time: {fmt.num(d.perf.summary.total_wall_s, 1)} s*")
+    sections = [
+        f"# {cell(d.title)}",
+        _summary(d),
+        _critical(d),
+        _quality(d),
+        _performance(d),
+        _hardware(d),
+        _actionable(d),
+        _test_matrix(d),
+        _errors_appendix(d),
+        _results_table(d),
+    ]
+    footer = (
+        f"*Report generated by grid on {d.generated_at} from {code(d.results_root)}*  \n"
+        f"*Total cell wall time: {fmt.num(d.perf.summary.total_wall_s, 1)} s*"
+    )
     return "\n\n---\n\n".join(sections + [footer]) + "\n"

@@ -32,8 +32,14 @@ def main() -> None:
 
     model, processor, _ = adapter.load_model(str(materialize(args.model)))
     image, prompt = image_path(builtin="chart"), "Describe this image in one sentence."
-    cell = {"prompt": prompt, "image": image, "max_tokens": args.max_tokens, "temperature": 0.0,
-            "exact_tokens": True, "seed": 0}
+    cell = {
+        "prompt": prompt,
+        "image": image,
+        "max_tokens": args.max_tokens,
+        "temperature": 0.0,
+        "exact_tokens": True,
+        "seed": 0,
+    }
     real_clear = mx.clear_cache
 
     def grid(clear: bool) -> float:
@@ -43,20 +49,25 @@ def main() -> None:
         finally:
             mx.clear_cache = real_clear
 
-    sides = {"grid": lambda: grid(True), "grid_no_clear_cache": lambda: grid(False),
-             "mlx_vlm_generate": lambda: generate_once(model, processor, cell)["generation_tps"]}
+    sides = {
+        "grid": lambda: grid(True),
+        "grid_no_clear_cache": lambda: grid(False),
+        "mlx_vlm_generate": lambda: generate_once(model, processor, cell)["generation_tps"],
+    }
     for f in list(sides.values()) * 3:  # warmup
         f()
     res = {k: [] for k in sides}
     for i in range(args.rounds):
-        for name in (list(sides) if i % 2 == 0 else list(reversed(sides))):
+        for name in list(sides) if i % 2 == 0 else list(reversed(sides)):
             res[name].append(sides[name]())
     base = res["mlx_vlm_generate"]
     for name, values in res.items():
         paired = statistics.median(a / b for a, b in zip(values, base))
-        print(f"{name}: median {statistics.median(values):.0f} tok/s, best {max(values):.0f}; vs mlx_vlm.generate: "
-              f"medians {statistics.median(values) / statistics.median(base):.3f}, paired {paired:.3f}, "
-              f"best {max(values) / max(base):.3f}")
+        print(
+            f"{name}: median {statistics.median(values):.0f} tok/s, best {max(values):.0f}; vs mlx_vlm.generate: "
+            f"medians {statistics.median(values) / statistics.median(base):.3f}, paired {paired:.3f}, "
+            f"best {max(values) / max(base):.3f}"
+        )
 
 
 if __name__ == "__main__":

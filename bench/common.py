@@ -21,8 +21,19 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Eleven tiny twins: every buildable architecture, plus 4-bit variants of four of them (different kernels).
-P2_MODELS = ("twin:qwen2_vl", "twin:qwen2_5_vl", "twin:qwen3_vl", "twin:smolvlm", "twin:idefics3", "twin:gemma3",
-             "twin:paligemma", "twin:qwen2_vl-q4", "twin:qwen2_5_vl-q4", "twin:smolvlm-q4", "twin:gemma3-q4")
+P2_MODELS = (
+    "twin:qwen2_vl",
+    "twin:qwen2_5_vl",
+    "twin:qwen3_vl",
+    "twin:smolvlm",
+    "twin:idefics3",
+    "twin:gemma3",
+    "twin:paligemma",
+    "twin:qwen2_vl-q4",
+    "twin:qwen2_5_vl-q4",
+    "twin:smolvlm-q4",
+    "twin:gemma3-q4",
+)
 PROMPT = {"id": "describe", "text": "Describe this image in one sentence."}
 IMAGE = {"id": "chart", "builtin": "chart"}
 
@@ -31,24 +42,46 @@ def machine() -> dict:
     from agent.hardware import probe
 
     hw = probe(device_info=False)
-    return {"hostname": hw.hostname, "hw_class": hw.hw_class, "chip": hw.chip, "cpu_cores": hw.cpu_cores,
-            "ram_gb": hw.ram_gb, "backend": hw.backend, "os": f"{hw.os_name} {hw.os_version}",
-            "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "loadavg_1m": os.getloadavg()[0], "git_commit": _git_commit(), "command": " ".join(sys.argv)}
+    return {
+        "hostname": hw.hostname,
+        "hw_class": hw.hw_class,
+        "chip": hw.chip,
+        "cpu_cores": hw.cpu_cores,
+        "ram_gb": hw.ram_gb,
+        "backend": hw.backend,
+        "os": f"{hw.os_name} {hw.os_version}",
+        "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "loadavg_1m": os.getloadavg()[0],
+        "git_commit": _git_commit(),
+        "command": " ".join(sys.argv),
+    }
 
 
 def _git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
 
 def suite_dict(name: str, models, max_tokens: int, trials: int, warmup_runs: int = 1) -> dict:
-    return {"name": name, "models": [{"id": m} for m in models], "prompts": [PROMPT], "images": [IMAGE],
-            "generation": {"max_tokens": max_tokens, "temperature": 0.0, "warmup_runs": warmup_runs, "trials": trials,
-                           "exact_tokens": True, "seed": 0, "timeout_s": 1800}}
+    return {
+        "name": name,
+        "models": [{"id": m} for m in models],
+        "prompts": [PROMPT],
+        "images": [IMAGE],
+        "generation": {
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "warmup_runs": warmup_runs,
+            "trials": trials,
+            "exact_tokens": True,
+            "seed": 0,
+            "timeout_s": 1800,
+        },
+    }
 
 
 def write_suite_yaml(path: Path, suite: dict) -> Path:
@@ -59,8 +92,8 @@ def write_suite_yaml(path: Path, suite: dict) -> Path:
 
 
 def cells_of(suite: dict, hw_class: str = "bench"):
-    from grid.plan import plan_cells
-    from grid.suite import parse_suite
+    from grid.core.plan import plan_cells
+    from grid.core.suite import parse_suite
 
     return plan_cells(parse_suite(suite, "bench.yaml"), "bench", [(hw_class, "")])
 
@@ -76,10 +109,20 @@ def standalone_plan(suite: dict) -> dict:
         if cell.model.id not in paths:
             paths[cell.model.id] = str(materialize(cell.model.id))
         g = cell.generation
-        cells.append({"model": cell.model.id, "model_path": paths[cell.model.id], "prompt": cell.prompt.full_text,
-                      "image": image_path(builtin=cell.image.builtin), "max_tokens": g.max_tokens,
-                      "temperature": g.temperature, "warmup_runs": g.warmup_runs, "trials": g.trials,
-                      "exact_tokens": g.exact_tokens, "seed": g.seed})
+        cells.append(
+            {
+                "model": cell.model.id,
+                "model_path": paths[cell.model.id],
+                "prompt": cell.prompt.full_text,
+                "image": image_path(builtin=cell.image.builtin),
+                "max_tokens": g.max_tokens,
+                "temperature": g.temperature,
+                "warmup_runs": g.warmup_runs,
+                "trials": g.trials,
+                "exact_tokens": g.exact_tokens,
+                "seed": g.seed,
+            }
+        )
     return {"cells": cells}
 
 
@@ -88,8 +131,11 @@ def run_standalone(plan: dict, workdir: Path, tag: str) -> tuple[dict, float]:
     plan_path, out_path = workdir / f"plan-{tag}.json", workdir / f"standalone-{tag}.json"
     plan_path.write_text(json.dumps(plan))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, str(REPO / "bench" / "standalone.py"), "--plan", str(plan_path), "--out",
-                    str(out_path)], check=True, cwd=REPO)
+    subprocess.run(
+        [sys.executable, str(REPO / "bench" / "standalone.py"), "--plan", str(plan_path), "--out", str(out_path)],
+        check=True,
+        cwd=REPO,
+    )
     wall = time.perf_counter() - t0
     return json.loads(out_path.read_text()), wall
 

@@ -27,7 +27,7 @@ def main() -> None:
     for name, dtype in (("float32", mx.float32), ("bfloat16", mx.bfloat16), ("float16", mx.float16)):
         x, w = x32.astype(dtype), w32.astype(dtype)
         mx.eval(x, w)
-        print(f"{name}: {gflops(lambda: x @ w.T, ROWS):.2f} GFLOP/s")
+        print(f"{name}: {gflops(lambda x=x, w=w: x @ w.T, ROWS):.2f} GFLOP/s")
     wq, scales, biases = mx.quantize(w32.astype(mx.bfloat16), group_size=64, bits=4)
     x = x32[:8].astype(mx.bfloat16)  # 8 rows: the 4-bit kernel is too slow for 128 here
     mx.eval(wq, scales, biases, x)

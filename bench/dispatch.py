@@ -1,7 +1,7 @@
 """P5 dispatch: grid's own cost per cell — scheduling, transfer, Parquet write. Goal ≤ 50 ms.
 
 On an embedded single-node Ray (as `grid run` starts it; its start-up is not part of this figure, see P2), the suite's
-cells run twice through grid.scheduler.execute, each time measured in this driver:
+cells run twice through grid.driver.scheduler.execute, each time measured in this driver:
   dispatch per cell = (execute wall − Σ rows' wall_s) ÷ cells
 Each row's wall_s is what the runner on the node measured around the cell (child start, load, warmup, trials), so the
 remainder is what grid adds around it: Ray task submission and placement, the node's worker picking the task up,
@@ -22,14 +22,13 @@ import time
 from pathlib import Path
 
 import common  # noqa: F401 — sets sys.path and env first
-
 from common import P2_MODELS, machine, suite_dict, write_json
 
 
 def execute_once(suite, results: Path, label: str) -> dict:
     from grid import store
-    from grid.plan import plan_cells
-    from grid.scheduler import execute, live_targets
+    from grid.core.plan import plan_cells
+    from grid.driver.scheduler import execute, live_targets
 
     cells = plan_cells(suite, store.new_run_id(label), live_targets())
     t0 = time.perf_counter()
@@ -37,8 +36,13 @@ def execute_once(suite, results: Path, label: str) -> dict:
     wall = time.perf_counter() - t0
     inside = sum(r.wall_s or 0.0 for r in rows)
     not_ok = [(r.model, r.status, r.error_message) for r in rows if r.status != "ok"]
-    return {"cells": len(rows), "execute_s": wall, "sum_row_wall_s": inside,
-            "dispatch_per_cell_ms": (wall - inside) / len(rows) * 1e3, "not_ok": not_ok}
+    return {
+        "cells": len(rows),
+        "execute_s": wall,
+        "sum_row_wall_s": inside,
+        "dispatch_per_cell_ms": (wall - inside) / len(rows) * 1e3,
+        "not_ok": not_ok,
+    }
 
 
 def parquet_write_ms(results: Path, row, repeats: int = 20) -> float:
@@ -62,8 +66,8 @@ def main() -> None:
     args = ap.parse_args()
     info = machine()
     from grid import store
-    from grid.scheduler import _ray, connect
-    from grid.suite import parse_suite
+    from grid.core.suite import parse_suite
+    from grid.driver.scheduler import _ray, connect
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     suite = parse_suite(suite_dict("p5-dispatch", models, args.max_tokens, args.trials), "p5.yaml")
@@ -79,14 +83,27 @@ def main() -> None:
     some_row = store.read_rows(results, store.list_runs(results)[0])[0]
     write_ms = parquet_write_ms(results, some_row)
     for name, r in (("cold", cold), ("warm", warm)):
-        print(f"{name}: {r['cells']} cells, execute {r['execute_s']:.2f} s, rows' own wall {r['sum_row_wall_s']:.2f} s "
-              f"-> grid's cost {r['dispatch_per_cell_ms']:.1f} ms per cell (goal <= 50 ms); not ok {len(r['not_ok'])}")
+        print(
+            f"{name}: {r['cells']} cells, execute {r['execute_s']:.2f} s, rows' own wall {r['sum_row_wall_s']:.2f} s "
+            f"-> grid's cost {r['dispatch_per_cell_ms']:.1f} ms per cell (goal <= 50 ms); not ok {len(r['not_ok'])}"
+        )
     print(f"embedded Ray start {ray_start_s:.2f} s (once per grid run); Parquet write of one row {write_ms:.1f} ms")
     info["loadavg_1m_end"] = os.getloadavg()[0]
-    write_json(args.out, "p5_dispatch.json", {"machine": info, "settings": vars(args) | {"out": str(args.out)},
-                                              "models": models, "ray_start_s": ray_start_s, "cold": cold,
-                                              "warm": warm, "parquet_write_ms": write_ms,
-                                              "p5_dispatch_ms": warm["dispatch_per_cell_ms"], "goal": "<= 50 ms"})
+    write_json(
+        args.out,
+        "p5_dispatch.json",
+        {
+            "machine": info,
+            "settings": vars(args) | {"out": str(args.out)},
+            "models": models,
+            "ray_start_s": ray_start_s,
+            "cold": cold,
+            "warm": warm,
+            "parquet_write_ms": write_ms,
+            "p5_dispatch_ms": warm["dispatch_per_cell_ms"],
+            "goal": "<= 50 ms",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import common  # noqa: F401 — sets sys.path and env first
-
 from common import REPO, geomean, machine, median, standalone_plan, suite_dict, write_json
 
 DEFAULT_MODELS = "twin:qwen2_vl,twin:smolvlm,twin:gemma3,twin:qwen3_vl"
@@ -29,9 +28,14 @@ DEFAULT_MODELS = "twin:qwen2_vl,twin:smolvlm,twin:gemma3,twin:qwen3_vl"
 
 class Standalone:
     def __init__(self, model_path: str):
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "bench" / "standalone.py"), "--serve"], cwd=REPO,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(REPO / "bench" / "standalone.py"), "--serve"],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         self.ask({"load": model_path})
 
     def ask(self, req: dict) -> dict:
@@ -90,11 +94,17 @@ def measure_model(model: str, args) -> dict:
         grid.child.close()
         alone.close()
     # best trial ÷ best trial: on a shared machine the fastest trial of each side is the one least disturbed
-    return {"paired_ratio_median": median(pairs), "ratio_of_medians": median(g_tps) / median(s_tps),
-            "ratio_of_best": max(g_tps) / max(s_tps),
-            "grid_decode_tps_median": median(g_tps), "standalone_decode_tps_median": median(s_tps),
-            "generation_tokens": args.max_tokens, "grid_trials": g_tps, "standalone_trials": s_tps,
-            "decode_weight_bytes": grid.load.get("decode_weight_bytes")}
+    return {
+        "paired_ratio_median": median(pairs),
+        "ratio_of_medians": median(g_tps) / median(s_tps),
+        "ratio_of_best": max(g_tps) / max(s_tps),
+        "grid_decode_tps_median": median(g_tps),
+        "standalone_decode_tps_median": median(s_tps),
+        "generation_tokens": args.max_tokens,
+        "grid_trials": g_tps,
+        "standalone_trials": s_tps,
+        "decode_weight_bytes": grid.load.get("decode_weight_bytes"),
+    }
 
 
 def main() -> None:
@@ -109,17 +119,31 @@ def main() -> None:
     per_model = {}
     for model in [m.strip() for m in args.models.split(",") if m.strip()]:
         per_model[model] = r = measure_model(model, args)
-        print(f"{model}: grid {r['grid_decode_tps_median']:.2f} tok/s, standalone "
-              f"{r['standalone_decode_tps_median']:.2f} tok/s, paired ratio {r['paired_ratio_median']:.4f}, "
-              f"ratio of medians {r['ratio_of_medians']:.4f}, ratio of best trials {r['ratio_of_best']:.4f}", flush=True)
+        print(
+            f"{model}: grid {r['grid_decode_tps_median']:.2f} tok/s, standalone "
+            f"{r['standalone_decode_tps_median']:.2f} tok/s, paired ratio {r['paired_ratio_median']:.4f}, "
+            f"ratio of medians {r['ratio_of_medians']:.4f}, ratio of best trials {r['ratio_of_best']:.4f}",
+            flush=True,
+        )
     overall = geomean(r["paired_ratio_median"] for r in per_model.values())
     best = geomean(r["ratio_of_best"] for r in per_model.values())
     print(f"ratio of best trials (geometric mean): {best:.4f}")
-    print(f"P1 fidelity (geometric mean over {len(per_model)} models of the paired median): {overall:.4f} (goal >= 0.99)")
+    print(
+        f"P1 fidelity (geometric mean over {len(per_model)} models of the paired median): {overall:.4f} (goal >= 0.99)"
+    )
     info["loadavg_1m_end"] = __import__("os").getloadavg()[0]
-    write_json(args.out, "p1_fidelity.json", {"machine": info, "settings": vars(args) | {"out": str(args.out)},
-                                              "per_model": per_model, "p1_fidelity": overall,
-                                              "p1_ratio_of_best": best, "goal": ">= 0.99"})
+    write_json(
+        args.out,
+        "p1_fidelity.json",
+        {
+            "machine": info,
+            "settings": vars(args) | {"out": str(args.out)},
+            "per_model": per_model,
+            "p1_fidelity": overall,
+            "p1_ratio_of_best": best,
+            "goal": ">= 0.99",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,17 @@ import time
 from pathlib import Path
 
 import common  # noqa: F401 — sets sys.path and env first
-
-from common import (P2_MODELS, REPO, machine, median, run_standalone, standalone_plan, suite_dict, write_json,
-                    write_suite_yaml)
+from common import (
+    P2_MODELS,
+    REPO,
+    machine,
+    median,
+    run_standalone,
+    standalone_plan,
+    suite_dict,
+    write_json,
+    write_suite_yaml,
+)
 
 
 def grid_command() -> list[str]:
@@ -38,17 +46,31 @@ def grid_command() -> list[str]:
 
 def run_grid_cli(suite_path: Path, results: Path, trace: Path) -> tuple[dict, float]:
     t0 = time.perf_counter()
-    out = subprocess.run([*grid_command(), "run", str(suite_path), "--results", str(results), "--no-report", "--json"],
-                         check=True, cwd=REPO, capture_output=True, text=True, env={**os.environ, "GRID_TRACE": str(trace)})
+    out = subprocess.run(
+        [*grid_command(), "run", str(suite_path), "--results", str(results), "--no-report", "--json"],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GRID_TRACE": str(trace)},
+    )
     wall = time.perf_counter() - t0
-    return json.loads(out.stdout[out.stdout.index("{"):]), wall
+    return json.loads(out.stdout[out.stdout.index("{") :]), wall
 
 
 def trace_breakdown(trace: Path) -> dict:
     """Where the runner's time went (agent.runner.trace events): child hand-over, fetch, pre-import wait, load, run."""
     events = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
-    out = {"groups": 0, "spare_hits": 0, "fetch_s": 0.0, "preimport_wait_s": 0.0, "load_s": 0.0, "run_s": 0.0,
-           "between_groups_s": 0.0, "span_s": (events[-1]["t"] - events[0]["t"]) if events else 0.0}
+    out = {
+        "groups": 0,
+        "spare_hits": 0,
+        "fetch_s": 0.0,
+        "preimport_wait_s": 0.0,
+        "load_s": 0.0,
+        "run_s": 0.0,
+        "between_groups_s": 0.0,
+        "span_s": (events[-1]["t"] - events[0]["t"]) if events else 0.0,
+    }
     last = {}
     for e in events:
         kind = e["event"]
@@ -74,29 +96,41 @@ def grid_breakdown(results: Path, run_id: str) -> dict:
 
     rows = store.read_rows(results, run_id)
     trial_s = sum(sum(r.trial_wall_s) for r in rows)
-    return {"cells": len(rows), "ok": sum(r.status == "ok" for r in rows),
-            "sum_cell_wall_s": sum(r.wall_s or 0 for r in rows), "sum_load_s": sum(r.load_s or 0 for r in rows),
-            "sum_timed_trial_s": trial_s, "cv_over_trials": {r.model: r.decode_tps_cv for r in rows},
-            "decode_tps": {r.model: r.decode_tps for r in rows}}
+    return {
+        "cells": len(rows),
+        "ok": sum(r.status == "ok" for r in rows),
+        "sum_cell_wall_s": sum(r.wall_s or 0 for r in rows),
+        "sum_load_s": sum(r.load_s or 0 for r in rows),
+        "sum_timed_trial_s": trial_s,
+        "cv_over_trials": {r.model: r.decode_tps_cv for r in rows},
+        "decode_tps": {r.model: r.decode_tps for r in rows},
+    }
 
 
 def loop_breakdown(result: dict) -> dict:
-    return {"import_s": result["import_s"], "process_s": result["process_s"],
-            "sum_load_s": sum(c["load_s"] for c in result["cells"]),
-            "sum_timed_trial_s": sum(t["wall_s"] for c in result["cells"] for t in c["trials"]),
-            "sum_cell_s": sum(c["cell_s"] for c in result["cells"])}
+    return {
+        "import_s": result["import_s"],
+        "process_s": result["process_s"],
+        "sum_load_s": sum(c["load_s"] for c in result["cells"]),
+        "sum_timed_trial_s": sum(t["wall_s"] for c in result["cells"] for t in c["trials"]),
+        "sum_cell_s": sum(c["cell_s"] for c in result["cells"]),
+    }
 
 
 def repeatability(grid_rounds: list[dict]) -> dict:
     """CV of decode tok/s over the trials of a cell (median over cells and runs), and over runs (per cell, the CV of
     the run medians; median over cells)."""
-    from agent.methodology import coefficient_of_variation
+    from grid.core.methodology import coefficient_of_variation
 
     over_trials = [cv for g in grid_rounds for cv in g["cv_over_trials"].values() if cv is not None]
     models = grid_rounds[0]["decode_tps"].keys()
     over_runs = {m: coefficient_of_variation([g["decode_tps"][m] for g in grid_rounds]) for m in models}
-    return {"cv_over_trials_median": median(over_trials), "cv_over_runs_median": median(over_runs.values()),
-            "cv_over_runs_per_model": over_runs, "runs": len(grid_rounds)}
+    return {
+        "cv_over_trials_median": median(over_trials),
+        "cv_over_runs_median": median(over_runs.values()),
+        "cv_over_runs_per_model": over_runs,
+        "runs": len(grid_rounds),
+    }
 
 
 def main() -> None:
@@ -116,30 +150,47 @@ def main() -> None:
     rounds = []
     for rnd in range(args.rounds):
         entry = {}
-        for side in (("grid", "loop") if rnd % 2 == 0 else ("loop", "grid")):
+        for side in ("grid", "loop") if rnd % 2 == 0 else ("loop", "grid"):
             if side == "grid":
                 trace = work / f"trace-{rnd}.jsonl"
                 summary, wall = run_grid_cli(suite_path, work / "results", trace)
                 entry["grid_wall_s"] = wall
                 entry["grid"] = grid_breakdown(work / "results", summary["run_id"]) | {
-                    "by_status": summary["by_status"], "runner_trace": trace_breakdown(trace)}
+                    "by_status": summary["by_status"],
+                    "runner_trace": trace_breakdown(trace),
+                }
             else:
                 result, wall = run_standalone(plan, work, f"r{rnd}")
                 entry["loop_wall_s"], entry["loop"] = wall, loop_breakdown(result)
         entry["ratio"] = entry["grid_wall_s"] / entry["loop_wall_s"]
-        print(f"round {rnd + 1}: grid {entry['grid_wall_s']:.2f} s, loop {entry['loop_wall_s']:.2f} s, "
-              f"ratio {entry['ratio']:.3f}; grid cells' own wall {entry['grid']['sum_cell_wall_s']:.2f} s, "
-              f"timed trials grid {entry['grid']['sum_timed_trial_s']:.2f} s vs loop "
-              f"{entry['loop']['sum_timed_trial_s']:.2f} s; runner trace {entry['grid']['runner_trace']}", flush=True)
+        print(
+            f"round {rnd + 1}: grid {entry['grid_wall_s']:.2f} s, loop {entry['loop_wall_s']:.2f} s, "
+            f"ratio {entry['ratio']:.3f}; grid cells' own wall {entry['grid']['sum_cell_wall_s']:.2f} s, "
+            f"timed trials grid {entry['grid']['sum_timed_trial_s']:.2f} s vs loop "
+            f"{entry['loop']['sum_timed_trial_s']:.2f} s; runner trace {entry['grid']['runner_trace']}",
+            flush=True,
+        )
         rounds.append(entry)
     p2 = median(r["grid_wall_s"] for r in rounds) / median(r["loop_wall_s"] for r in rounds)
     rep = repeatability([r["grid"] for r in rounds])
-    print(f"P2 overhead: {p2:.3f} (goal <= 1.05) over {len(models)} models; repeatability: CV over trials "
-          f"{rep['cv_over_trials_median']}, over runs {rep['cv_over_runs_median']} (needs >= 2 rounds)")
+    print(
+        f"P2 overhead: {p2:.3f} (goal <= 1.05) over {len(models)} models; repeatability: CV over trials "
+        f"{rep['cv_over_trials_median']}, over runs {rep['cv_over_runs_median']} (needs >= 2 rounds)"
+    )
     info["loadavg_1m_end"] = os.getloadavg()[0]
-    write_json(args.out, "p2_overhead.json", {"machine": info, "settings": vars(args) | {"out": str(args.out)},
-                                              "models": models, "rounds": rounds, "p2_overhead": p2,
-                                              "goal": "<= 1.05", "repeatability": rep})
+    write_json(
+        args.out,
+        "p2_overhead.json",
+        {
+            "machine": info,
+            "settings": vars(args) | {"out": str(args.out)},
+            "models": models,
+            "rounds": rounds,
+            "p2_overhead": p2,
+            "goal": "<= 1.05",
+            "repeatability": rep,
+        },
+    )
 
 
 if __name__ == "__main__":

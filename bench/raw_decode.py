@@ -21,12 +21,33 @@ from mlx_lm.models import qwen2
 
 # Text dimensions of Qwen2-1.5B / Qwen2-7B (their public config.json), the language models of Qwen2-VL-2B / 7B.
 DIMS = {
-    "tiny": dict(hidden_size=64, num_hidden_layers=2, intermediate_size=128, num_attention_heads=4,
-                 num_key_value_heads=2, vocab_size=512, tie_word_embeddings=True),  # a check that the script runs
-    "1.5b": dict(hidden_size=1536, num_hidden_layers=28, intermediate_size=8960, num_attention_heads=12,
-                 num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
-    "7b": dict(hidden_size=3584, num_hidden_layers=28, intermediate_size=18944, num_attention_heads=28,
-               num_key_value_heads=4, vocab_size=152064, tie_word_embeddings=False),
+    "tiny": dict(
+        hidden_size=64,
+        num_hidden_layers=2,
+        intermediate_size=128,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=512,
+        tie_word_embeddings=True,
+    ),  # a check that the script runs
+    "1.5b": dict(
+        hidden_size=1536,
+        num_hidden_layers=28,
+        intermediate_size=8960,
+        num_attention_heads=12,
+        num_key_value_heads=2,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+    ),
+    "7b": dict(
+        hidden_size=3584,
+        num_hidden_layers=28,
+        intermediate_size=18944,
+        num_attention_heads=28,
+        num_key_value_heads=4,
+        vocab_size=152064,
+        tie_word_embeddings=False,
+    ),
 }
 
 
@@ -57,8 +78,12 @@ def measure(model: nn.Module, prompt_tokens: int = 128, new_tokens: int = 128) -
     mx.eval(y)
     decode_s = time.perf_counter() - t1
     weight_bytes = sum(v.nbytes for _, v in tree_flatten(model.parameters()))
-    return {"prefill_tps": prompt_tokens / prefill_s, "decode_tps": new_tokens / decode_s,
-            "weight_gb": weight_bytes / 1e9, "weight_read_tbps": weight_bytes * new_tokens / decode_s / 1e12}
+    return {
+        "prefill_tps": prompt_tokens / prefill_s,
+        "decode_tps": new_tokens / decode_s,
+        "weight_gb": weight_bytes / 1e9,
+        "weight_read_tbps": weight_bytes * new_tokens / decode_s / 1e12,
+    }
 
 
 def main() -> None:
@@ -76,9 +101,17 @@ def main() -> None:
         measure(model, min(16, args.prompt_tokens), min(8, args.new_tokens))  # warm up kernels
         runs = [measure(model, args.prompt_tokens, args.new_tokens) for _ in range(args.repeat)]
         best = sorted(runs, key=lambda r: r["decode_tps"])[len(runs) // 2]  # the median run
-        results.append({"dims": args.dims, "bits": bits, "device": str(mx.default_device()),
-                        "prompt_tokens": args.prompt_tokens, "new_tokens": args.new_tokens, **best,
-                        "decode_tps_runs": [r["decode_tps"] for r in runs]})
+        results.append(
+            {
+                "dims": args.dims,
+                "bits": bits,
+                "device": str(mx.default_device()),
+                "prompt_tokens": args.prompt_tokens,
+                "new_tokens": args.new_tokens,
+                **best,
+                "decode_tps_runs": [r["decode_tps"] for r in runs],
+            }
+        )
         print(json.dumps(results[-1]))
         del model
         mx.clear_cache()

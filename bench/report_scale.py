@@ -29,11 +29,34 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from grid.schema import RESULT_SCHEMA
+from grid.core.schema import RESULT_SCHEMA
 
-ARCHS = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "idefics3", "smolvlm", "llava", "llava_next", "gemma3", "gemma3n",
-         "paligemma", "pixtral", "mistral3", "molmo", "phi3_v", "internvl_chat", "florence2", "lfm2_vl", "kimi_vl",
-         "deepseek_vl_v2", "mllama", "glm4v", "aya_vision", "llama4", "mistral3"]
+ARCHS = [
+    "qwen2_vl",
+    "qwen2_5_vl",
+    "qwen3_vl",
+    "idefics3",
+    "smolvlm",
+    "llava",
+    "llava_next",
+    "gemma3",
+    "gemma3n",
+    "paligemma",
+    "pixtral",
+    "mistral3",
+    "molmo",
+    "phi3_v",
+    "internvl_chat",
+    "florence2",
+    "lfm2_vl",
+    "kimi_vl",
+    "deepseek_vl_v2",
+    "mllama",
+    "glm4v",
+    "aya_vision",
+    "llama4",
+    "mistral3",
+]
 QUANTS = ["4bit", "6bit", "8bit", "bf16"]
 CLASSES = [  # (hw_class, chip, ram_gb, gpu_cores, bandwidth GB/s, relative speed)
     ("M4-Max-40c-128GB", "Apple M4 Max", 128.0, 40, 546.0, 1.00),
@@ -46,18 +69,36 @@ CLASSES = [  # (hw_class, chip, ram_gb, gpu_cores, bandwidth GB/s, relative spee
     ("M4-10c-24GB", "Apple M4", 24.0, 10, 120.0, 0.25),
 ]
 ERRORS = [  # (error_class, package, message, fix)
-    ("Processor Error", "mlx-vlm", "TypeError: Received a InternVLImageProcessor for argument image_processor",
-     "Update the processor for transformers 5.x type checks"),
-    ("Lib Version", "model files", "ImportError: cannot import name '_validate_images_text_input_order'",
-     "Pin transformers or update the model's processing code"),
-    ("Weight Mismatch", "mlx", "ValueError: Missing 1 parameters: language_model.lm_head.weight.",
-     "Re-convert the model with tied weights"),
+    (
+        "Processor Error",
+        "mlx-vlm",
+        "TypeError: Received a InternVLImageProcessor for argument image_processor",
+        "Update the processor for transformers 5.x type checks",
+    ),
+    (
+        "Lib Version",
+        "model files",
+        "ImportError: cannot import name '_validate_images_text_input_order'",
+        "Pin transformers or update the model's processing code",
+    ),
+    (
+        "Weight Mismatch",
+        "mlx",
+        "ValueError: Missing 1 parameters: language_model.lm_head.weight.",
+        "Re-convert the model with tied weights",
+    ),
     ("Type Cast Error", "mlx", "RuntimeError: std::bad_cast", "Cast indices explicitly before indexing"),
-    ("Config Missing", "model files", "OSError: does not appear to have a file named image_processing_phi3_v.py",
-     "Copy the processor file from the original repository"),
+    (
+        "Config Missing",
+        "model files",
+        "OSError: does not appear to have a file named image_processing_phi3_v.py",
+        "Copy the processor file from the original repository",
+    ),
 ]
-WORDS = ("a red brick lighthouse stands on rocky point waves break below gulls circle lamp room late afternoon light "
-         "clouds sea harbour boats moored pier people walking path grass flowers sign reads portland maine").split()
+WORDS = (
+    "a red brick lighthouse stands on rocky point waves break below gulls circle lamp room late afternoon light "
+    "clouds sea harbour boats moored pier people walking path grass flowers sign reads portland maine"
+).split()
 
 
 def build_table(rows: int, n_classes: int, prompts: int, images: int, run_id: str, seed: int = 0) -> pa.Table:
@@ -109,8 +150,9 @@ def build_table(rows: int, n_classes: int, prompts: int, images: int, run_id: st
 
     err = np.array([e[0] for e in ERRORS], dtype=object)[err_idx]
     bad = ~ok & (status != "skipped")
-    err_class = np.where(failed, err, np.where(status == "timeout", "Timeout", np.where(status == "oom", "OOM",
-                                                                                          "Crash")))
+    err_class = np.where(
+        failed, err, np.where(status == "timeout", "Timeout", np.where(status == "oom", "OOM", "Crash"))
+    )
     pkgs = np.array([e[1] for e in ERRORS], dtype=object)[err_idx]
     err_pkg = np.where(failed, pkgs, np.where(status == "oom", "mlx", "grid"))
     msg = np.where(failed, np.array([e[2] for e in ERRORS], dtype=object)[err_idx], "the child stopped: " + status)
@@ -118,28 +160,46 @@ def build_table(rows: int, n_classes: int, prompts: int, images: int, run_id: st
     word_idx = rng.integers(0, len(WORDS), (min(n, 20000), 48))
     texts = np.array([" ".join(WORDS[i] for i in row) for row in word_idx], dtype=object)
     out_text = texts[np.arange(n) % len(texts)] + " #" + cell.astype(str)
-    models = np.array([f"mlx-community/{ARCHS[i % len(ARCHS)]}-{[1, 2, 3, 4, 7, 8, 11, 12, 14, 24, 27, 32, 72][i % 13]}B-"
-                       f"{QUANTS[i % len(QUANTS)]}-v{i}" for i in range(n_models)], dtype=object)
-    flags_pool = [[], [], [], [], ["verbose(412)"], ["bullets(22)"], ["context-ignored"], ["verbose(350)", "bullets(18)"]]
+    models = np.array(
+        [
+            f"mlx-community/{ARCHS[i % len(ARCHS)]}-{[1, 2, 3, 4, 7, 8, 11, 12, 14, 24, 27, 32, 72][i % 13]}B-"
+            f"{QUANTS[i % len(QUANTS)]}-v{i}"
+            for i in range(n_models)
+        ],
+        dtype=object,
+    )
+    flags_pool = [
+        [],
+        [],
+        [],
+        [],
+        ["verbose(412)"],
+        ["bullets(22)"],
+        ["context-ignored"],
+        ["verbose(350)", "bullets(18)"],
+    ]
     flag_pick = (model_idx * 7 + cell) % len(flags_pool)
-    q_flags = pa.array([flags_pool[i] if o else [] for i, o in zip(flag_pick.tolist(), ok.tolist())],
-                       type=pa.list_(pa.string()))
+    q_flags = pa.array(
+        [flags_pool[i] if o else [] for i, o in zip(flag_pick.tolist(), ok.tolist())], type=pa.list_(pa.string())
+    )
     cols = {
         "run_id": pa.array(np.full(n, run_id, dtype=object)),
         "cell_id": pa.array(np.char.add("c", np.arange(n).astype(str)).astype(object)),
-        "model": pa.array(models[model_idx]), "hw_class": pa.array(np.array([c[0] for c in classes],
-                                                                            dtype=object)[class_idx]),
-        "status": pa.array(status), "schema_version": pa.array(np.ones(n, dtype=np.int64)),
-        "suite_name": pa.array(np.full(n, "scale", dtype=object)), "model_source": pa.array(np.full(n, "hf",
-                                                                                                  dtype=object)),
+        "model": pa.array(models[model_idx]),
+        "hw_class": pa.array(np.array([c[0] for c in classes], dtype=object)[class_idx]),
+        "status": pa.array(status),
+        "schema_version": pa.array(np.ones(n, dtype=np.int64)),
+        "suite_name": pa.array(np.full(n, "scale", dtype=object)),
+        "model_source": pa.array(np.full(n, "hf", dtype=object)),
         "arch": pa.array(np.array(ARCHS, dtype=object)[np.arange(n_models) % len(ARCHS)][model_idx]),
         "prompt_id": pa.array(np.char.add("p", (cell // images).astype(str)).astype(object)),
         "image_id": pa.array(np.char.add("i", (cell % images).astype(str)).astype(object)),
         "hostname": pa.array(np.char.add("mac-", class_idx.astype(str)).astype(object)),
         "chip": pa.array(np.array([c[1] for c in classes], dtype=object)[class_idx]),
-        "ram_gb": pa.array(ram), "gpu_cores": pa.array(np.array([c[3] for c in classes])[class_idx]),
-        "os_name": pa.array(np.full(n, "macOS", dtype=object)), "os_version": pa.array(np.full(n, "26.2",
-                                                                                           dtype=object)),
+        "ram_gb": pa.array(ram),
+        "gpu_cores": pa.array(np.array([c[3] for c in classes])[class_idx]),
+        "os_name": pa.array(np.full(n, "macOS", dtype=object)),
+        "os_version": pa.array(np.full(n, "26.2", dtype=object)),
         "backend": pa.array(np.full(n, "metal", dtype=object)),
         "python_version": pa.array(np.full(n, "3.13.9", dtype=object)),
         "mlx_version": pa.array(np.full(n, "0.32.4", dtype=object)),
@@ -147,34 +207,55 @@ def build_table(rows: int, n_classes: int, prompts: int, images: int, run_id: st
         "mlx_lm_version": pa.array(np.full(n, "0.32.2", dtype=object)),
         "transformers_version": pa.array(np.full(n, "5.24.0", dtype=object)),
         "grid_version": pa.array(np.full(n, "0.1.0", dtype=object)),
-        "max_tokens": pa.array(np.full(n, 500)), "temperature": pa.array(np.zeros(n)), "trials": pa.array(np.full(n, 5)),
-        "error_class": scalar(err_class, bad), "error_package": scalar(err_pkg, bad),
-        "error_message": scalar(msg, bad), "error_fix": scalar(fix, bad),
-        "traceback_tail": scalar(np.char.add("Traceback (most recent call last):\n  File \"x.py\"\n",
-                                             msg.astype(str)).astype(object), bad),
-        "load_s": scalar(size_b * 0.4 + 1.0), "wall_s": pa.array(size_b * 0.4 + 10.0),
-        "weight_bytes": pa.array(weight_bytes), "ttft_s": scalar(np.median(ttft, axis=1)),
-        "prompt_tokens": scalar(np.full(n, 1200)), "generation_tokens": scalar(gen_tokens),
-        "decode_tps": scalar(np.median(tps, axis=1)), "peak_memory_gb": scalar(np.median(peak, axis=1)),
+        "max_tokens": pa.array(np.full(n, 500)),
+        "temperature": pa.array(np.zeros(n)),
+        "trials": pa.array(np.full(n, 5)),
+        "error_class": scalar(err_class, bad),
+        "error_package": scalar(err_pkg, bad),
+        "error_message": scalar(msg, bad),
+        "error_fix": scalar(fix, bad),
+        "traceback_tail": scalar(
+            np.char.add('Traceback (most recent call last):\n  File "x.py"\n', msg.astype(str)).astype(object), bad
+        ),
+        "load_s": scalar(size_b * 0.4 + 1.0),
+        "wall_s": pa.array(size_b * 0.4 + 10.0),
+        "weight_bytes": pa.array(weight_bytes),
+        "ttft_s": scalar(np.median(ttft, axis=1)),
+        "prompt_tokens": scalar(np.full(n, 1200)),
+        "generation_tokens": scalar(gen_tokens),
+        "decode_tps": scalar(np.median(tps, axis=1)),
+        "peak_memory_gb": scalar(np.median(peak, axis=1)),
         "decode_tps_iqr": scalar(np.subtract(*np.percentile(tps, [75, 25], axis=1))),
-        "decode_tps_min": scalar(tps.min(axis=1)), "decode_tps_max": scalar(tps.max(axis=1)),
+        "decode_tps_min": scalar(tps.min(axis=1)),
+        "decode_tps_max": scalar(tps.max(axis=1)),
         "bandwidth_gbps": pa.array(bw),
-        "trial_ttft_s": trial_list(ttft), "trial_decode_tps": trial_list(tps), "trial_peak_memory_gb": trial_list(peak),
+        "trial_ttft_s": trial_list(ttft),
+        "trial_decode_tps": trial_list(tps),
+        "trial_peak_memory_gb": trial_list(peak),
         "trial_generation_tokens": trial_list(np.repeat(gen_tokens[:, None], trials, 1), dtype=pa.int64()),
-        "output_text": scalar(out_text), "finish_reason": scalar(np.full(n, "stop", dtype=object)),
+        "output_text": scalar(out_text),
+        "finish_reason": scalar(np.full(n, "stop", dtype=object)),
         "quality_flags": q_flags,
     }
-    arrays = [cols[f.name].cast(f.type) if f.name in cols else pa.nulls(n, f.type) if f.nullable
-              else pa.array([[]] * n, f.type) for f in RESULT_SCHEMA]
+    arrays = [
+        cols[f.name].cast(f.type)
+        if f.name in cols
+        else pa.nulls(n, f.type)
+        if f.nullable
+        else pa.array([[]] * n, f.type)
+        for f in RESULT_SCHEMA
+    ]
     # list columns without data are empty lists, not nulls (the dataclass default)
-    arrays = [a if not (pa.types.is_list(f.type) and f.name not in cols) else
-              pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], f.type.value_type))
-              for a, f in zip(arrays, RESULT_SCHEMA)]
+    arrays = [
+        a
+        if not (pa.types.is_list(f.type) and f.name not in cols)
+        else pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], f.type.value_type))
+        for a, f in zip(arrays, RESULT_SCHEMA)
+    ]
     return pa.Table.from_arrays(arrays, schema=RESULT_SCHEMA)
 
 
-def generate(root: Path, rows: int, classes: int, prompts: int, images: int, rows_per_file: int,
-             run_id: str) -> dict:
+def generate(root: Path, rows: int, classes: int, prompts: int, images: int, rows_per_file: int, run_id: str) -> dict:
     started = time.perf_counter()
     table = build_table(rows, classes, prompts, images, run_id)
     folder = root / f"run_id={run_id}"
@@ -186,8 +267,12 @@ def generate(root: Path, rows: int, classes: int, prompts: int, images: int, row
         pq.write_table(body.slice(start, rows_per_file), folder / f"part-{files:07d}.parquet")
         files += 1
     size = sum(p.stat().st_size for p in folder.iterdir())
-    return {"rows": table.num_rows, "files": files, "bytes_on_disk": size,
-            "generate_s": round(time.perf_counter() - started, 1)}
+    return {
+        "rows": table.num_rows,
+        "files": files,
+        "bytes_on_disk": size,
+        "generate_s": round(time.perf_counter() - started, 1),
+    }
 
 
 CHILD = """
@@ -220,8 +305,14 @@ def measure(root: Path, run_id: str, out: Path, formats: str) -> dict:
         _, _, user, system, rss = line.split()
         cpu, rss_kb = float(user) + float(system), int(rss)
     sizes = {p.name: p.stat().st_size for p in out.iterdir()}
-    return {"formats": formats, "wall_s_process": round(wall, 2), "wall_s_in_process": float(stdout.split()[-1]),
-            "cpu_s": round(cpu, 2), "peak_rss_mb": round(rss_kb / 1024), "outputs_bytes": sizes}
+    return {
+        "formats": formats,
+        "wall_s_process": round(wall, 2),
+        "wall_s_in_process": float(stdout.split()[-1]),
+        "cpu_s": round(cpu, 2),
+        "peak_rss_mb": round(rss_kb / 1024),
+        "outputs_bytes": sizes,
+    }
 
 
 def main() -> None:
@@ -231,18 +322,26 @@ def main() -> None:
     ap.add_argument("--classes", type=int, default=8)
     ap.add_argument("--prompts", type=int, default=50)
     ap.add_argument("--images", type=int, default=10)
-    ap.add_argument("--rows-per-file", type=int, default=62_500,
-                    help="rows per Parquet file (62,500: a run compacted into 16 files; 1: the store's per-cell layout)")
+    ap.add_argument(
+        "--rows-per-file",
+        type=int,
+        default=62_500,
+        help="rows per Parquet file (62,500: a run compacted into 16 files; 1: the store's per-cell layout)",
+    )
     ap.add_argument("--run-id", default="scale-1m")
-    ap.add_argument("--formats", default="md,html,json,junit|md,html,json,csv,junit",
-                    help="'|'-separated format sets, each measured separately")
+    ap.add_argument(
+        "--formats",
+        default="md,html,json,junit|md,html,json,csv,junit",
+        help="'|'-separated format sets, each measured separately",
+    )
     ap.add_argument("--measure-only", action="store_true")
     ap.add_argument("--repeat", type=int, default=1, help="measure each format set this many times")
     args = ap.parse_args()
     report = {}
     if not args.measure_only:
-        report["generate"] = generate(args.root, args.rows, args.classes, args.prompts, args.images,
-                                      args.rows_per_file, args.run_id)
+        report["generate"] = generate(
+            args.root, args.rows, args.classes, args.prompts, args.images, args.rows_per_file, args.run_id
+        )
         print(json.dumps(report["generate"]), flush=True)
     report["measure"] = []
     for formats in args.formats.split("|"):
@@ -255,9 +354,20 @@ def main() -> None:
         walls = sorted(m["wall_s_process"] for m in runs)
         rss = sorted(m["peak_rss_mb"] for m in runs)
         cpu = sorted(m["cpu_s"] for m in runs)
-        print(json.dumps({"formats": formats, "repeat": len(runs), "wall_s_min": walls[0], "cpu_s_min": cpu[0],
-                          "wall_s_median": walls[len(walls) // 2], "peak_rss_mb_max": rss[-1],
-                          "load_average_1m": round(os.getloadavg()[0], 1)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "formats": formats,
+                    "repeat": len(runs),
+                    "wall_s_min": walls[0],
+                    "cpu_s_min": cpu[0],
+                    "wall_s_median": walls[len(walls) // 2],
+                    "peak_rss_mb_max": rss[-1],
+                    "load_average_1m": round(os.getloadavg()[0], 1),
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

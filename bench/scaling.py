@@ -8,7 +8,7 @@ GRID_MLX_DEVICE=cpu keeps MLX off any GPU. Every node is labelled with the same 
 the suite's model groups (one Ray task each) over the N nodes by their one `grid_slot`.
 
 Figures per N, written as JSON to --out:
-  makespan_s   — wall time of grid.scheduler.run_suite (cluster already up; planning, scheduling, runs, Parquet)
+  makespan_s   — wall time of grid.driver.scheduler.run_suite (cluster already up; planning, scheduling, runs, Parquet)
   group_s      — per model group, the sum of its rows' wall_s (child start, load, warmup, trials), as the runner saw it
   p3           — makespan_s ÷ max(sum(group_s) / N, max(group_s))
 Before the timed runs, one untimed pass builds the twins and warms MLX's CPU kernel cache ($TMPDIR/mlx), and the node
@@ -28,39 +28,50 @@ import time
 from pathlib import Path
 
 import common  # noqa: F401 — sets sys.path and env first
-
 from common import machine, suite_dict, write_json
 
 HW_CLASS = "cpu-bench"
 # 6 architectures × (bf16, 4-bit): 12 groups, more than 8 nodes. qwen2_5_vl is left out: its twin dies with SIGFPE on
 # the H200 box's MLX CPU backend (BENCHMARKS.md P3). This default fits one 10-minute device call (407 s there).
-DEFAULT_MODELS = ",".join(f"twin:{a}{q}" for q in ("", "-q4") for a in (
-    "qwen2_vl", "qwen3_vl", "smolvlm", "idefics3", "gemma3", "paligemma"))
+DEFAULT_MODELS = ",".join(
+    f"twin:{a}{q}" for q in ("", "-q4") for a in ("qwen2_vl", "qwen3_vl", "smolvlm", "idefics3", "gemma3", "paligemma")
+)
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 
 def start_cluster(n_nodes: int, cpus_per_node: int, tmp_root: Path):
     from ray.cluster_utils import Cluster
 
-    from grid.scheduler import NODE_ROLE, SLOT
+    from grid.driver.scheduler import NODE_ROLE, SLOT
 
     os.environ["RAY_TMPDIR"] = str(tmp_root)  # Cluster() writes $RAY_TMPDIR/ray/ray_current_cluster
     (tmp_root / "ray").mkdir(parents=True, exist_ok=True)
     all_cpus = sorted(os.sched_getaffinity(0))
     if n_nodes * cpus_per_node > len(all_cpus):
         raise SystemExit(f"{n_nodes} nodes × {cpus_per_node} cores > {len(all_cpus)} usable cores")
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 0, "include_dashboard": False, "labels": {"role": "head"}, "object_store_memory": 80 * 2**20})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "include_dashboard": False,
+            "labels": {"role": "head"},
+            "object_store_memory": 80 * 2**20,
+        },
+    )
     saved_env = {k: os.environ.get(k) for k in THREAD_ENV}
     try:
         for i in range(n_nodes):
-            cores = set(all_cpus[i * cpus_per_node:(i + 1) * cpus_per_node])
+            cores = set(all_cpus[i * cpus_per_node : (i + 1) * cpus_per_node])
             os.sched_setaffinity(0, cores)  # the node's raylet (forked now) and everything under it inherit this
             for k in THREAD_ENV:
                 os.environ[k] = str(cpus_per_node)
-            cluster.add_node(num_cpus=cpus_per_node, object_store_memory=80 * 2**20, resources={SLOT: 1},
-                             labels={"hw_class": HW_CLASS, "role": NODE_ROLE, "bench_node": str(i)},
-                             env_vars={"GRID_MLX_DEVICE": "cpu", "GRID_MEASURE_BANDWIDTH": "0"})
+            cluster.add_node(
+                num_cpus=cpus_per_node,
+                object_store_memory=80 * 2**20,
+                resources={SLOT: 1},
+                labels={"hw_class": HW_CLASS, "role": NODE_ROLE, "bench_node": str(i)},
+                env_vars={"GRID_MLX_DEVICE": "cpu", "GRID_MEASURE_BANDWIDTH": "0"},
+            )
     finally:
         os.sched_setaffinity(0, set(all_cpus))
         for k, v in saved_env.items():
@@ -75,8 +86,8 @@ def warm_up(models: list[str], max_tokens: int) -> list[str]:
     out of the timed runs, with a line saying so."""
     from agent.hardware import probe
     from agent.runner import close_spare, run_group
-    from grid.plan import group_cells, plan_cells
-    from grid.suite import parse_suite
+    from grid.core.plan import group_cells, plan_cells
+    from grid.core.suite import parse_suite
 
     suite = parse_suite(suite_dict("warmup", models, min(max_tokens, 8), 1, warmup_runs=0), "warmup.yaml")
     hw = probe(device_info=False)
@@ -94,7 +105,7 @@ def warm_up(models: list[str], max_tokens: int) -> list[str]:
 def one_size(n: int, args, suite, work: Path) -> dict:
     import ray
 
-    from grid.scheduler import run_suite
+    from grid.driver.scheduler import run_suite
 
     t0 = time.perf_counter()
     cluster = start_cluster(n, args.cpus_per_node, work / f"ray-{n}")
@@ -114,9 +125,19 @@ def one_size(n: int, args, suite, work: Path) -> dict:
         nodes[row.node_id[:8]] = nodes.get(row.node_id[:8], 0) + 1
     ideal = max(sum(groups.values()) / n, max(groups.values()))
     not_ok = [(r.model, r.status, r.error_message) for r in result.rows if r.status != "ok"]
-    return {"nodes": n, "cluster_start_s": start_s, "makespan_s": makespan, "sum_group_s": sum(groups.values()),
-            "longest_group_s": max(groups.values()), "ideal_s": ideal, "p3": makespan / ideal, "group_s": groups,
-            "cells_per_node": nodes, "not_ok": not_ok, "run_id": result.run_id}
+    return {
+        "nodes": n,
+        "cluster_start_s": start_s,
+        "makespan_s": makespan,
+        "sum_group_s": sum(groups.values()),
+        "longest_group_s": max(groups.values()),
+        "ideal_s": ideal,
+        "p3": makespan / ideal,
+        "group_s": groups,
+        "cells_per_node": nodes,
+        "not_ok": not_ok,
+        "run_id": result.run_id,
+    }
 
 
 def main() -> None:
@@ -131,7 +152,7 @@ def main() -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no token file games on a throwaway cluster
     os.environ["GRID_MLX_DEVICE"] = "cpu"
     info = machine()
-    from grid.suite import parse_suite
+    from grid.core.suite import parse_suite
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     work = Path(tempfile.mkdtemp(prefix="grid-scaling-"))
@@ -146,14 +167,26 @@ def main() -> None:
     for n in [int(x) for x in args.nodes.split(",")]:
         r = one_size(n, args, suite, work)
         sizes.append(r)
-        print(f"N={n}: makespan {r['makespan_s']:.2f} s, sum of groups {r['sum_group_s']:.2f} s, longest "
-              f"{r['longest_group_s']:.2f} s, ideal {r['ideal_s']:.2f} s -> P3 {r['p3']:.3f} "
-              f"(cells per node {sorted(r['cells_per_node'].values())}, not ok {len(r['not_ok'])})", flush=True)
+        print(
+            f"N={n}: makespan {r['makespan_s']:.2f} s, sum of groups {r['sum_group_s']:.2f} s, longest "
+            f"{r['longest_group_s']:.2f} s, ideal {r['ideal_s']:.2f} s -> P3 {r['p3']:.3f} "
+            f"(cells per node {sorted(r['cells_per_node'].values())}, not ok {len(r['not_ok'])})",
+            flush=True,
+        )
         info["loadavg_1m_end"] = os.getloadavg()[0]
         # written after every size: a run cut short by a time limit still leaves its figures
-        write_json(args.out, "p3_scaling.json", {"machine": info, "settings": vars(args) | {"out": str(args.out)},
-                                                 "models": models, "sizes": sizes, "goal": "<= 1.10",
-                                                 "p3_worst": max(s["p3"] for s in sizes)})
+        write_json(
+            args.out,
+            "p3_scaling.json",
+            {
+                "machine": info,
+                "settings": vars(args) | {"out": str(args.out)},
+                "models": models,
+                "sizes": sizes,
+                "goal": "<= 1.10",
+                "p3_worst": max(s["p3"] for s in sizes),
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -38,10 +38,23 @@ def generate_once(model, processor, cell: dict) -> dict:
     mx.random.seed(cell["seed"])
     mx.reset_peak_memory()
     t0 = time.perf_counter()
-    r = mlx_vlm.generate(model, processor, formatted, image=[cell["image"]] if cell["image"] else None,
-                         max_tokens=cell["max_tokens"], temperature=cell["temperature"], verbose=False, **kwargs)
-    return {"generation_tps": r.generation_tps, "prompt_tps": r.prompt_tps, "generation_tokens": r.generation_tokens,
-            "prompt_tokens": r.prompt_tokens, "wall_s": time.perf_counter() - t0}
+    r = mlx_vlm.generate(
+        model,
+        processor,
+        formatted,
+        image=[cell["image"]] if cell["image"] else None,
+        max_tokens=cell["max_tokens"],
+        temperature=cell["temperature"],
+        verbose=False,
+        **kwargs,
+    )
+    return {
+        "generation_tps": r.generation_tps,
+        "prompt_tps": r.prompt_tps,
+        "generation_tokens": r.generation_tokens,
+        "prompt_tokens": r.prompt_tokens,
+        "wall_s": time.perf_counter() - t0,
+    }
 
 
 def run(cells: list[dict]) -> dict:
@@ -56,8 +69,9 @@ def run(cells: list[dict]) -> dict:
         for _ in range(cell["warmup_runs"]):
             generate_once(model, processor, cell)
         trials = [generate_once(model, processor, cell) for _ in range(cell["trials"])]
-        out.append({"model_path": cell["model_path"], "load_s": load_s, "cell_s": time.perf_counter() - t0,
-                    "trials": trials})
+        out.append(
+            {"model_path": cell["model_path"], "load_s": load_s, "cell_s": time.perf_counter() - t0, "trials": trials}
+        )
     return {"import_s": IMPORT_S, "cells": out, "process_s": time.perf_counter() - T_START}
 
 

@@ -16,7 +16,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from grid.schema import RESULT_SCHEMA, TERMINAL_STATUSES, ResultRow, rows_to_table
+from grid.core.schema import RESULT_SCHEMA, TERMINAL_STATUSES, ResultRow, rows_to_table
 
 MANIFEST = "_run.json"  # leading underscore: pyarrow and DuckDB globs over *.parquet skip it
 
@@ -74,7 +74,9 @@ def read_manifest(root: str | Path, run_id: str) -> dict:
         with fs.open_input_stream(path) as f:
             return json.loads(f.read())
     except FileNotFoundError:
-        raise StoreError(f"run {run_id} not found under {root}: check --results, or list runs with `grid runs`") from None
+        raise StoreError(
+            f"run {run_id} not found under {root}: check --results, or list runs with `grid runs`"
+        ) from None
 
 
 def list_runs(root: str | Path) -> list[str]:
@@ -83,8 +85,11 @@ def list_runs(root: str | Path) -> list[str]:
         infos = fs.get_file_info(pafs.FileSelector(base, allow_not_found=True))
     except FileNotFoundError:
         return []
-    return sorted(i.base_name.split("=", 1)[1] for i in infos
-                  if i.type == pafs.FileType.Directory and i.base_name.startswith("run_id="))
+    return sorted(
+        i.base_name.split("=", 1)[1]
+        for i in infos
+        if i.type == pafs.FileType.Directory and i.base_name.startswith("run_id=")
+    )
 
 
 def read_table(root: str | Path, run_id: str | list[str] | None = None) -> pa.Table:
@@ -95,13 +100,24 @@ def read_table(root: str | Path, run_id: str | list[str] | None = None) -> pa.Ta
     files = []
     for p in paths:
         infos = fs.get_file_info(pafs.FileSelector(p, recursive=True, allow_not_found=True))
-        files += [i.path for i in infos if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
-                  and not i.base_name.startswith((".", "_"))]
+        files += [
+            i.path
+            for i in infos
+            if i.type == pafs.FileType.File
+            and i.base_name.endswith(".parquet")
+            and not i.base_name.startswith((".", "_"))
+        ]
     if not files:
         return RESULT_SCHEMA.empty_table()
     partitioning = ds.partitioning(pa.schema([("run_id", pa.string())]), flavor="hive")
-    dataset = ds.dataset(sorted(files), schema=RESULT_SCHEMA, format="parquet", filesystem=fs,
-                         partitioning=partitioning, partition_base_dir=base)
+    dataset = ds.dataset(
+        sorted(files),
+        schema=RESULT_SCHEMA,
+        format="parquet",
+        filesystem=fs,
+        partitioning=partitioning,
+        partition_base_dir=base,
+    )
     return dataset.to_table().select(list(RESULT_SCHEMA.names))
 
 
@@ -117,5 +133,5 @@ def terminal_cell_ids(root: str | Path, run_id: str) -> set[str]:
 def new_run_id(suite_name: str) -> str:
     import datetime
 
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{suite_name}-{os.urandom(2).hex()}"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,8 +30,13 @@ def lab_env(root: Path, ray_tmp: Path, auth: bool = False) -> dict:
     """The lab machines' environment. With auth, as a lab has it: RAY_AUTH_MODE unset, the token only in the file
     `grid head start` writes under this lab's own HOME (never the engineer's ~/.ray)."""
     env = dict(os.environ)
-    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_TMPDIR=str(ray_tmp),
-               GRID_CACHE=str(root / "cache"), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.update(
+        RAY_USAGE_STATS_ENABLED="0",
+        RAY_TMPDIR=str(ray_tmp),
+        GRID_CACHE=str(root / "cache"),
+        HF_HUB_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
     for key in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
         env.pop(key, None)
     if auth:
@@ -61,26 +66,46 @@ class Lab:
         return f"http://127.0.0.1:{self.dashboard_port}"
 
     def grid(self, *args: str, env: dict | None = None, timeout: float = 240, check: bool = True):
-        proc = subprocess.run([GRID, *args], env={**self.env, **(env or {})}, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            [GRID, *args], env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"grid {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
         return proc
 
     def start_head(self) -> None:
-        self.grid("head", "start", f"--port={self.port}", f"--dashboard-port={self.dashboard_port}",
-                  *([] if self.auth else ["--no-auth"]), "--num-cpus=0", "--object-store-memory=80000000", f"--node-timeout={self.node_timeout_s}",
-                  f"--ray-client-server-port={self.client_port}", f"--dashboard-agent-listen-port={free_port()}")
+        self.grid(
+            "head",
+            "start",
+            f"--port={self.port}",
+            f"--dashboard-port={self.dashboard_port}",
+            *([] if self.auth else ["--no-auth"]),
+            "--num-cpus=0",
+            "--object-store-memory=80000000",
+            f"--node-timeout={self.node_timeout_s}",
+            f"--ray-client-server-port={self.client_port}",
+            f"--dashboard-agent-listen-port={free_port()}",
+        )
         rec = json.loads((self.root / "cache" / "nodes" / "head.json").read_text())
         self.address = rec["address"]
 
     def _join_args(self, name: str, ip: str) -> list[str]:
-        return ["node", "join", self.address, f"--name={name}", f"--node-ip-address={ip}",
-                *([] if self.auth else ["--no-auth"]), "--num-cpus=1", "--object-store-memory=80000000", f"--dashboard-agent-listen-port={free_port()}",
-                "--no-device-info"]
+        return [
+            "node",
+            "join",
+            self.address,
+            f"--name={name}",
+            f"--node-ip-address={ip}",
+            *([] if self.auth else ["--no-auth"]),
+            "--num-cpus=1",
+            "--object-store-memory=80000000",
+            f"--dashboard-agent-listen-port={free_port()}",
+            "--no-device-info",
+        ]
 
-    def add_node(self, name: str, hw_class: str, ram_gb: float | None = None, supervise: bool = False,
-                 wait: bool = True) -> str:
+    def add_node(
+        self, name: str, hw_class: str, ram_gb: float | None = None, supervise: bool = False, wait: bool = True
+    ) -> str:
         ip = f"{self.subnet}.{self._next_ip}"
         self._next_ip += 1
         env = {"GRID_HW_CLASS": hw_class, **({"GRID_RAM_GB": str(ram_gb)} if ram_gb else {})}
@@ -88,8 +113,11 @@ class Lab:
         if supervise:
             log = open(self.root / f"supervise-{name}.log", "w")
             self.nodes[name]["supervisor"] = subprocess.Popen(
-                [GRID, *self._join_args(name, ip), "--supervise"], env={**self.env, **env}, stdout=log,
-                stderr=subprocess.STDOUT)
+                [GRID, *self._join_args(name, ip), "--supervise"],
+                env={**self.env, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             if wait:
                 self.wait_joined([name])
         else:
@@ -107,8 +135,18 @@ class Lab:
             self._next_ip += 1
             self.nodes[name] = {"ip": ip, "hw_class": hw_class, "supervisor": None}
             env = {**self.env, "GRID_HW_CLASS": hw_class, **({"GRID_RAM_GB": str(ram_gb)} if ram_gb else {})}
-            procs.append((name, subprocess.Popen([GRID, *self._join_args(name, ip)], env=env, text=True,
-                                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
+            procs.append(
+                (
+                    name,
+                    subprocess.Popen(
+                        [GRID, *self._join_args(name, ip)],
+                        env=env,
+                        text=True,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                    ),
+                )
+            )
         for name, proc in procs:
             out, _ = proc.communicate(timeout=420)  # a loaded 2-core box can need a retry or two
             assert proc.returncode == 0, f"join {name} failed:\n{out}"
@@ -121,7 +159,7 @@ class Lab:
         """The head's node list: through `grid nodes --json` (a process, ~3 s) or in-process (fast, for polling)."""
         if cli or self.auth:  # with auth only the lab's processes hold the token, never the test process
             return json.loads(self.grid("nodes", "--json", f"--address={self.dashboard}").stdout)
-        from grid.cluster import list_grid_nodes
+        from grid.lab.cluster import list_grid_nodes
 
         return list_grid_nodes(self.dashboard)
 
@@ -130,7 +168,7 @@ class Lab:
         return [n["node_id"] for n in self.nodes_json() if n["node_ip"] == ip and n["alive"] == alive]
 
     def raylet_pid(self, name: str) -> int:
-        from grid.node_processes import _is_raylet, node_processes
+        from grid.lab.node_processes import _is_raylet, node_processes
 
         procs = [p for p in node_processes(self._temp_dir(name)) if _is_raylet(p)]
         assert procs, f"no raylet for {name}"
@@ -150,7 +188,7 @@ class Lab:
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
     def teardown(self) -> None:
-        from grid.node_processes import kill_processes, node_processes
+        from grid.lab.node_processes import kill_processes, node_processes
 
         sups = [n["supervisor"] for n in self.nodes.values() if n["supervisor"] is not None]
         for sup in sups:  # supervisors first, so none rejoins while its node is being stopped

@@ -72,15 +72,26 @@ class NetnsLab:
         _ip("-n", self.switch, "link", "set", f"v{self.tag}{name}"[:15], "down" if down else "up")
 
     def grid(self, host: str, *args: str, env: dict | None = None, timeout: float = 240, check: bool = True):
-        proc = subprocess.run(["ip", "netns", "exec", f"{self.tag}-{host}", GRID, *args],
-                              env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            ["ip", "netns", "exec", f"{self.tag}-{host}", GRID, *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and proc.returncode != 0:
-            raise AssertionError(f"[{host}] grid {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+            raise AssertionError(
+                f"[{host}] grid {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+            )
         return proc
 
     def popen(self, host: str, *args: str, log: Path) -> subprocess.Popen:
-        return subprocess.Popen(["ip", "netns", "exec", f"{self.tag}-{host}", GRID, *args], env=self.env,
-                                stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            ["ip", "netns", "exec", f"{self.tag}-{host}", GRID, *args],
+            env=self.env,
+            stdout=open(log, "w"),
+            stderr=subprocess.STDOUT,
+        )
 
     @property
     def address(self) -> str:
@@ -92,20 +103,49 @@ class NetnsLab:
 
     def start_head(self) -> None:
         ip = self.add_host("head")
-        self.grid("head", "head", "start", f"--port={self.port}", f"--node-ip-address={ip}", f"--dashboard-host={ip}",
-                  f"--dashboard-port={self.dashboard_port}", "--no-auth", "--num-cpus=0",
-                  "--object-store-memory=80000000", f"--node-timeout={self.node_timeout_s}")
+        self.grid(
+            "head",
+            "head",
+            "start",
+            f"--port={self.port}",
+            f"--node-ip-address={ip}",
+            f"--dashboard-host={ip}",
+            f"--dashboard-port={self.dashboard_port}",
+            "--no-auth",
+            "--num-cpus=0",
+            "--object-store-memory=80000000",
+            f"--node-timeout={self.node_timeout_s}",
+        )
 
     def join(self, names: list[str], hw_class: str) -> None:
         """Join several hosts at once (each `ray start` is mostly waiting)."""
         procs = []
         for name in names:
             ip = self.add_host(name)
-            procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", f"{self.tag}-{name}", GRID, "node", "join", self.address, f"--name={name}",
-                 f"--node-ip-address={ip}", "--no-auth", "--num-cpus=1", "--object-store-memory=80000000",
-                 "--no-device-info"], env={**self.env, "GRID_HW_CLASS": hw_class}, text=True,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "ip",
+                        "netns",
+                        "exec",
+                        f"{self.tag}-{name}",
+                        GRID,
+                        "node",
+                        "join",
+                        self.address,
+                        f"--name={name}",
+                        f"--node-ip-address={ip}",
+                        "--no-auth",
+                        "--num-cpus=1",
+                        "--object-store-memory=80000000",
+                        "--no-device-info",
+                    ],
+                    env={**self.env, "GRID_HW_CLASS": hw_class},
+                    text=True,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         for name, proc in zip(names, procs):
             out, _ = proc.communicate(timeout=240)
             assert proc.returncode == 0, f"join {name} failed:\n{out}"
@@ -114,11 +154,12 @@ class NetnsLab:
         return json.loads(self.grid("head", "nodes", "--json", f"--address={self.dashboard}").stdout)
 
     def teardown(self) -> None:
-        from grid.node_processes import kill_processes, node_processes
+        from grid.lab.node_processes import kill_processes, node_processes
 
         grid_dir = self.ray_tmp / "grid"
-        kill_processes([p for d in (sorted(grid_dir.iterdir()) if grid_dir.exists() else [])
-                        for p in node_processes(str(d))])  # all at once: one grace period
+        kill_processes(
+            [p for d in (sorted(grid_dir.iterdir()) if grid_dir.exists() else []) for p in node_processes(str(d))]
+        )  # all at once: one grace period
         for name in self.hosts:
             _ip("netns", "del", f"{self.tag}-{name}", check=False)
         if self.hosts:

@@ -1,7 +1,7 @@
 """The `ray start` arguments grid builds for a head and for a node (pure; the real starts are in test_lab_grid.py)."""
 
 from agent.hardware import Hardware
-from grid.cluster import head_args, join_args
+from grid.lab.cluster import head_args, join_args
 
 
 def test_head_with_dashboard_exposes_the_jobs_api_and_never_takes_cells():
@@ -17,9 +17,22 @@ def test_head_without_dashboard_for_rays_minimal_install():
 
 
 def test_node_joins_with_its_hardware_labels_and_one_grid_slot():
-    hw = Hardware(hw_class="H200-141GB", chip="NVIDIA H200", ram_gb=125.9, gpu_cores=None, perf_cores=None,
-                  eff_cores=None, cpu_cores=16, model_id="", os_name="Linux", os_version="6.18", backend="cuda",
-                  bandwidth_gbps=4800.0, working_set_gb=140.4, hostname="vm")
+    hw = Hardware(
+        hw_class="H200-141GB",
+        chip="NVIDIA H200",
+        ram_gb=125.9,
+        gpu_cores=None,
+        perf_cores=None,
+        eff_cores=None,
+        cpu_cores=16,
+        model_id="",
+        os_name="Linux",
+        os_version="6.18",
+        backend="cuda",
+        bandwidth_gbps=4800.0,
+        working_set_gb=140.4,
+        hostname="vm",
+    )
     args = join_args("10.0.0.1:6390", hw, "/tmp/n")
     labels = next(a for a in args if a.startswith("--labels="))
     assert "hw_class=H200-141GB" in labels and "role=grid-node" in labels

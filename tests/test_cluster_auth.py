@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_token_is_created_private_and_clients_use_it(tmp_path, monkeypatch):
-    from grid import cluster
+    from grid.lab import cluster
 
     monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "auth_token"))
     monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
@@ -20,7 +20,7 @@ def test_token_is_created_private_and_clients_use_it(tmp_path, monkeypatch):
 
 
 def test_a_readable_token_is_repaired_and_auth_errors_are_advice(tmp_path, monkeypatch):
-    from grid import cluster
+    from grid.lab import cluster
 
     path = tmp_path / "auth_token"
     monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(path))

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 import yaml
 from ray.autoscaler._private.util import prepare_config, validate_config
+from typer.main import get_command
 
 from grid.cli import app
-from typer.main import get_command
 
 CLUSTER_YAML = Path(__file__).parent.parent / "cluster.yaml"
 
@@ -49,4 +49,3 @@ def test_cluster_yaml_starts_grid_not_ray_stop():
         cmd.make_context(name, list(args), parent=ctx)  # raises click.UsageError on an unknown option
         checked += 1
     assert checked >= 4
-

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 
 import pytest
+from sample_data import VERSIONS, seed_rows, write_root
 
 from aggregator import ReportError
 from aggregator.compare import compare_runs
-from aggregator.sample import VERSIONS, seed_rows, write_root
-from grid.schema import ResultRow
+from grid.core.schema import ResultRow
 
 SLOW, FAST, NOISE = "qnguyen3/nanoLLaVA", "mlx-community/pixtral-12b-8bit", "HuggingFaceTB/SmolVLM-Instruct"
-BROKEN, FIXED, HUNGRY = "mlx-community/gemma-3n-E4B-it-bf16", "mlx-community/deepseek-vl2-8bit", \
-    "mlx-community/GLM-4.6V-Flash-6bit"
+BROKEN, FIXED, HUNGRY = (
+    "mlx-community/gemma-3n-E4B-it-bf16",
+    "mlx-community/deepseek-vl2-8bit",
+    "mlx-community/GLM-4.6V-Flash-6bit",
+)
 M4 = "M4-Max-40c-128GB"
 
 
@@ -24,13 +27,31 @@ def run_b_rows() -> list[ResultRow]:
     out = []
     for r in rows:
         if r.model == BROKEN and r.hw_class == M4:
-            r = ResultRow(**{**r.to_dict(), "status": "failed", "decode_tps": None, "trial_decode_tps": [],
-                             "peak_memory_gb": None, "trial_peak_memory_gb": [], "error_class": "API Mismatch",
-                             "error_package": "mlx-vlm", "error_message": "TypeError: generate() got an unexpected "
-                                                                          "keyword argument 'temp'"})
+            r = ResultRow(
+                **{
+                    **r.to_dict(),
+                    "status": "failed",
+                    "decode_tps": None,
+                    "trial_decode_tps": [],
+                    "peak_memory_gb": None,
+                    "trial_peak_memory_gb": [],
+                    "error_class": "API Mismatch",
+                    "error_package": "mlx-vlm",
+                    "error_message": "TypeError: generate() got an unexpected keyword argument 'temp'",
+                }
+            )
         elif r.model == FIXED and r.hw_class == M4:
-            r = ResultRow(**{**r.to_dict(), "status": "ok", "error_class": None, "error_package": None,
-                             "error_message": None, "decode_tps": 20.0, "trial_decode_tps": [19.8, 20.0, 20.3]})
+            r = ResultRow(
+                **{
+                    **r.to_dict(),
+                    "status": "ok",
+                    "error_class": None,
+                    "error_package": None,
+                    "error_message": None,
+                    "decode_tps": 20.0,
+                    "trial_decode_tps": [19.8, 20.0, 20.3],
+                }
+            )
         elif r.model == HUNGRY and r.hw_class == M4:
             r = r.replace(peak_memory_gb=16.0, trial_peak_memory_gb=[16.0, 16.0, 16.1])
         out.append(r)
@@ -56,7 +77,8 @@ def test_matching_and_counts(comparison):
 
 def test_newly_failing_and_fixed(comparison):
     assert [(c.model, c.hw_class, c.status_a, c.status_b, c.error_class) for c in comparison.newly_failing] == [
-        (BROKEN, M4, "ok", "failed", "API Mismatch")]
+        (BROKEN, M4, "ok", "failed", "API Mismatch")
+    ]
     assert [(c.model, c.hw_class, c.status_b) for c in comparison.fixed] == [(FIXED, M4, "ok")]
     assert comparison.fixed[0].error_class == "Type Cast Error"  # what it used to fail with
 
@@ -85,7 +107,9 @@ def test_noise_threshold_is_configurable(root):
 
 def test_version_changes(comparison):
     assert {(v.package, tuple(v.a), tuple(v.b)) for v in comparison.version_changes} == {
-        ("mlx-vlm", ("0.3.10",), ("0.3.11",)), ("transformers", ("5.0.0rc3",), ("5.0.0",))}
+        ("mlx-vlm", ("0.3.10",), ("0.3.11",)),
+        ("transformers", ("5.0.0rc3",), ("5.0.0",)),
+    }
 
 
 def test_markdown_and_json(comparison):

@@ -44,9 +44,14 @@ def test_recorded_macs(folder, hw_class, chip, ram, gpu, perf, eff, model_id, os
     assert h.bandwidth_gbps == bandwidth
     assert h.working_set_gb == ram * 0.75
     labels = h.labels()
-    assert labels == {"hw_class": hw_class, "chip": chip.removeprefix("Apple ").replace(" ", "-"), "ram_gb": str(ram),
-                      "gpu_cores": str(gpu), "backend": "metal",
-                      "working_set_gb": f"{ram * 0.75:.1f}"}
+    assert labels == {
+        "hw_class": hw_class,
+        "chip": chip.removeprefix("Apple ").replace(" ", "-"),
+        "ram_gb": str(ram),
+        "gpu_cores": str(gpu),
+        "backend": "metal",
+        "working_set_gb": f"{ram * 0.75:.1f}",
+    }
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]|[A-Za-z0-9]", v) for v in labels.values())
 
 
@@ -55,8 +60,9 @@ def test_gpu_cores_fall_back_to_ioreg_when_system_profiler_has_none():
     sp = json.loads((d / "system_profiler_displays.json").read_text())
     del sp["SPDisplaysDataType"][0]["sppci_cores"]
     assert hw.parse_system_profiler_gpu(json.dumps(sp)) == ("Apple M4 Max", None)
-    h = hw.apple_hardware((d / "sysctl.txt").read_text(), json.dumps(sp), (d / "ioreg.txt").read_text(),
-                          (d / "sw_vers.txt").read_text())
+    h = hw.apple_hardware(
+        (d / "sysctl.txt").read_text(), json.dumps(sp), (d / "ioreg.txt").read_text(), (d / "sw_vers.txt").read_text()
+    )
     assert h.gpu_cores == 40 and h.hw_class == "M4-Max-40c-128GB"
 
 
@@ -124,5 +130,7 @@ def test_probe_module_never_imports_mlx():
 def test_working_set_subprocess_failure_is_none(monkeypatch):
     monkeypatch.setattr(hw, "_run", lambda cmd, timeout=0: "Traceback ...\nModuleNotFoundError: mlx\n")
     assert hw.mlx_working_set_gb() is None
-    monkeypatch.setattr(hw, "_run", lambda cmd, timeout=0: 'noise\n{"max_recommended_working_set_size": 103079215104}\n')
+    monkeypatch.setattr(
+        hw, "_run", lambda cmd, timeout=0: 'noise\n{"max_recommended_working_set_size": 103079215104}\n'
+    )
     assert hw.mlx_working_set_gb() == 96.0

@@ -10,10 +10,10 @@ import json
 import shutil
 
 import pytest
-
-from grid import store
 from lab_cluster import Lab
 from test_lab_grid import write_suite
+
+from grid import store
 
 pytestmark = pytest.mark.slow
 
@@ -47,10 +47,23 @@ def test_laptop_with_only_the_token_file_submits_follows_fetches_and_lists_nodes
     env = laptop(tmp_path, (lab.root / "home" / ".ray" / "auth_token").read_text())
     dash = ["--address", lab.dashboard]
     suite = write_suite(tmp_path / "suite.yaml", [{"id": "twin:smolvlm"}], name="authed")
-    run_id = lab.grid("submit", str(suite), *dash, "--results", str(tmp_path / "head-results"), "--reports",
-                      str(tmp_path / "head-reports"), env=env).stdout.strip().splitlines()[-1]
-    final = json.loads(lab.grid("status", run_id, *dash, "--follow", "--json", env=env,
-                                timeout=300).stdout.strip().splitlines()[-1])
+    run_id = (
+        lab.grid(
+            "submit",
+            str(suite),
+            *dash,
+            "--results",
+            str(tmp_path / "head-results"),
+            "--reports",
+            str(tmp_path / "head-reports"),
+            env=env,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    final = json.loads(
+        lab.grid("status", run_id, *dash, "--follow", "--json", env=env, timeout=300).stdout.strip().splitlines()[-1]
+    )
     assert final["job_status"] == "SUCCEEDED", final
     to = tmp_path / "copy"
     lab.grid("fetch", run_id, *dash, "--to", str(to), env=env, timeout=300)

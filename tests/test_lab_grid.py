@@ -14,27 +14,40 @@ import subprocess
 
 import pytest
 import yaml
+from lab_cluster import GRID, Lab
 
 from grid import store
-from lab_cluster import GRID, Lab
 
 pytestmark = pytest.mark.slow
 
 HF_SENTINEL = "hf_" + "GridLabSentinelTokenNeverLeaks0123"
 BIG = {  # Qwen2-VL-7B's dims, no weights: predicted ~17 GB, so it fits 128 GB but not 18 GB or 8 GB classes
-    "model_type": "qwen2_vl", "hidden_size": 3584, "num_hidden_layers": 28, "intermediate_size": 18944,
-    "num_attention_heads": 28, "num_key_value_heads": 4, "vocab_size": 152064, "tie_word_embeddings": False,
-    "torch_dtype": "bfloat16", "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4, "hidden_size": 3584},
+    "model_type": "qwen2_vl",
+    "hidden_size": 3584,
+    "num_hidden_layers": 28,
+    "intermediate_size": 18944,
+    "num_attention_heads": 28,
+    "num_key_value_heads": 4,
+    "vocab_size": 152064,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+    "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4, "hidden_size": 3584},
 }
 CLASSES = {"M4-Max-40c-128GB": 128, "M3-Pro-14c-18GB": 18, "M2-8c-8GB": 8}
 
 
 def write_suite(path, models, max_tokens=8, name="lab", prompts=1):
-    path.write_text(yaml.safe_dump({
-        "name": name, "models": models,
-        "prompts": [{"id": f"p{i}", "text": f"Describe this image ({i})."} for i in range(prompts)],
-        "images": [{"id": "chart", "builtin": "chart"}],
-        "generation": {"max_tokens": max_tokens, "warmup_runs": 0, "trials": 1, "timeout_s": 120}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": name,
+                "models": models,
+                "prompts": [{"id": f"p{i}", "text": f"Describe this image ({i})."} for i in range(prompts)],
+                "images": [{"id": "chart", "builtin": "chart"}],
+                "generation": {"max_tokens": max_tokens, "warmup_runs": 0, "trials": 1, "timeout_s": 120},
+            }
+        )
+    )
     return path
 
 
@@ -68,7 +81,7 @@ def test_nodes_joined_with_their_labels(lab):
     nodes = {n["node_ip"]: n for n in lab.nodes_json(cli=True)}  # through `grid nodes --json`
     (head,) = [n for n in nodes.values() if n["role"] == "grid-head"]
     assert head["hw_class"] == "" and head["alive"]  # the head carries no class: cells never land there
-    for name, node in lab.nodes.items():
+    for _name, node in lab.nodes.items():
         n = nodes[node["ip"]]
         assert (n["hw_class"], n["role"], n["alive"], n["backend"]) == (node["hw_class"], "grid-node", True, "cpu")
         assert n["ram_gb"] == CLASSES[node["hw_class"]]
@@ -85,7 +98,8 @@ def test_matrix_is_placed_per_class_and_a_cell_that_cannot_fit_is_skipped(lab, t
     rows = store.read_rows(results, run_id)
 
     assert sorted((r.model.split("/")[-1], r.hw_class) for r in rows) == sorted(
-        (m, c) for m in ("twin:qwen2_vl", "big-model") for c in CLASSES)
+        (m, c) for m in ("twin:qwen2_vl", "big-model") for c in CLASSES
+    )
     assert_rows_on_their_class(lab, rows)
     twins = [r for r in rows if r.model == "twin:qwen2_vl"]
     assert all(r.status == "ok" and r.node_id for r in twins), [(r.hw_class, r.status, r.error_message) for r in twins]
@@ -106,16 +120,17 @@ def test_matrix_is_placed_per_class_and_a_cell_that_cannot_fit_is_skipped(lab, t
 def test_prefetch_reports_every_node(lab, tmp_path):
     local = tmp_path / "local-model"
     local.mkdir()
-    suite = write_suite(tmp_path / "suite.yaml", [{"id": "twin:gemma3"}, {"id": str(local)},
-                                                  {"id": "grid-test/not-on-this-offline-box"}])
+    suite = write_suite(
+        tmp_path / "suite.yaml",
+        [{"id": "twin:gemma3"}, {"id": str(local)}, {"id": "grid-test/not-on-this-offline-box"}],
+    )
     out = run_cli(lab, "prefetch", str(suite), "--address", lab.address, "--json")
     reports = json.loads(out.stdout)
     alive = {n["node_id"] for n in lab.nodes_json() if n["alive"] and n["role"] == "grid-node"}
     assert {r["node_id"] for r in reports} == alive
     for r in reports:
         statuses = {m["model"]: m["status"] for m in r["models"]}
-        assert statuses == {"twin:gemma3": "twin", str(local): "present",
-                            "grid-test/not-on-this-offline-box": "error"}
+        assert statuses == {"twin:gemma3": "twin", str(local): "present", "grid-test/not-on-this-offline-box": "error"}
         assert HF_SENTINEL not in json.dumps(r)
 
 
@@ -124,8 +139,9 @@ def test_submit_follow_logs_and_fetch_from_a_laptop_process(lab, tmp_path):
     results = tmp_path / "head-results"
     laptop = {"HF_TOKEN": HF_SENTINEL, "GRID_CACHE": str(tmp_path / "laptop-cache")}
     dash = ["--address", lab.dashboard]
-    submitted = lab.grid("submit", str(suite), *dash, "--results", str(results), "--reports",
-                         str(tmp_path / "head-reports"), env=laptop)
+    submitted = lab.grid(
+        "submit", str(suite), *dash, "--results", str(results), "--reports", str(tmp_path / "head-reports"), env=laptop
+    )
     run_id = submitted.stdout.strip().splitlines()[-1]
     assert run_id.endswith(tuple("0123456789abcdef")) and "laptop" in run_id
 
@@ -158,8 +174,23 @@ def test_resume_after_the_driver_is_killed_never_runs_a_finished_cell_twice(lab,
     results = tmp_path / "results"
     run_id = "resume-test"
     log = open(tmp_path / "driver.log", "w")
-    driver = subprocess.Popen([GRID, "run", str(suite), "--address", lab.address, "--results", str(results),
-                               "--run-id", run_id, "--no-report"], env=lab.env, stdout=log, stderr=subprocess.STDOUT)
+    driver = subprocess.Popen(
+        [
+            GRID,
+            "run",
+            str(suite),
+            "--address",
+            lab.address,
+            "--results",
+            str(results),
+            "--run-id",
+            run_id,
+            "--no-report",
+        ],
+        env=lab.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     folder = results / f"run_id={run_id}"
     lab.wait_for(lambda: list(folder.glob("*.parquet")), 240, "the first row")
     driver.send_signal(signal.SIGKILL)
@@ -182,8 +213,8 @@ def test_resume_after_the_driver_is_killed_never_runs_a_finished_cell_twice(lab,
 def test_a_class_with_no_live_node_is_skipped_after_the_wait(lab, tmp_path):
     import ray
 
-    from grid.scheduler import live_targets, run_suite
-    from grid.suite import load_suite
+    from grid.core.suite import load_suite
+    from grid.driver.scheduler import live_targets, run_suite
 
     suite = load_suite(write_suite(tmp_path / "suite.yaml", [{"id": "twin:qwen2_vl"}], name="nonode"))
     os.environ.update(RAY_AUTH_MODE="disabled")
@@ -205,8 +236,23 @@ def test_a_node_killed_mid_run_is_retried_on_its_sibling_and_no_cell_is_lost(lab
     results = tmp_path / "results"
     run_id = "kill-test"
     log = open(tmp_path / "driver.log", "w")
-    driver = subprocess.Popen([GRID, "run", str(suite), "--address", lab.address, "--results", str(results),
-                               "--run-id", run_id, "--no-report"], env=lab.env, stdout=log, stderr=subprocess.STDOUT)
+    driver = subprocess.Popen(
+        [
+            GRID,
+            "run",
+            str(suite),
+            "--address",
+            lab.address,
+            "--results",
+            str(results),
+            "--run-id",
+            run_id,
+            "--no-report",
+        ],
+        env=lab.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     progress = results / f"run_id={run_id}" / "_progress.json"
 
     def m4_running():
@@ -214,8 +260,10 @@ def test_a_node_killed_mid_run_is_retried_on_its_sibling_and_no_cell_is_lost(lab
             snap = json.loads(progress.read_text())
         except (OSError, ValueError):
             return None
-        return next((f["node_id"] for f in snap["flights"]
-                     if f["hw_class"] == "M4-Max-40c-128GB" and f["state"] == "running"), None)
+        return next(
+            (f["node_id"] for f in snap["flights"] if f["hw_class"] == "M4-Max-40c-128GB" and f["state"] == "running"),
+            None,
+        )
 
     victim = lab.wait_for(m4_running, 180, "the M4 cell to start")
     name = next(n for n, v in lab.nodes.items() if v["hw_class"] == "M4-Max-40c-128GB" and victim in lab.node_ids(n))
@@ -238,7 +286,7 @@ def test_a_node_killed_mid_run_is_retried_on_its_sibling_and_no_cell_is_lost(lab
 
 
 def test_leave_stops_only_that_node(lab):
-    from grid.node_processes import node_processes
+    from grid.lab.node_processes import node_processes
 
     assert node_processes(lab._temp_dir("m3"))
     lab.grid("node", "leave", "m3")

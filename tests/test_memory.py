@@ -9,16 +9,33 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from grid import memory
+from grid.driver import memory
 
 QWEN2_VL_7B = {  # dims of Qwen/Qwen2-VL-7B-Instruct's config.json (8.29 B parameters)
-    "model_type": "qwen2_vl", "hidden_size": 3584, "num_hidden_layers": 28, "intermediate_size": 18944,
-    "num_attention_heads": 28, "num_key_value_heads": 4, "vocab_size": 152064, "tie_word_embeddings": False,
-    "torch_dtype": "bfloat16", "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4, "hidden_size": 3584},
+    "model_type": "qwen2_vl",
+    "hidden_size": 3584,
+    "num_hidden_layers": 28,
+    "intermediate_size": 18944,
+    "num_attention_heads": 28,
+    "num_key_value_heads": 4,
+    "vocab_size": 152064,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+    "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4, "hidden_size": 3584},
 }
-TINY = {"model_type": "gemma3", "text_config": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-                                                "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 128,
-                                                "vocab_size": 512, "torch_dtype": "bfloat16"}}
+TINY = {
+    "model_type": "gemma3",
+    "text_config": {
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 16,
+        "intermediate_size": 128,
+        "vocab_size": 512,
+        "torch_dtype": "bfloat16",
+    },
+}
 
 
 def write_model(folder, config, shards):

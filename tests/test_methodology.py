@@ -6,9 +6,10 @@ import statistics
 
 import pytest
 
-from agent import bandwidth, methodology
-from agent.methodology import mad_outliers, summarize
-from grid.suite import Generation, parse_suite
+from agent import bandwidth
+from grid.core import methodology
+from grid.core.methodology import mad_outliers, summarize
+from grid.core.suite import Generation, parse_suite
 
 
 def test_median_iqr_min_max_match_numpys_linear_quantiles():
@@ -67,9 +68,21 @@ def test_bandwidth_fraction_is_weight_bytes_times_tokens_per_second_over_bandwid
 
 
 def _trial(**kw):
-    base = dict(ttft_s=0.02, prompt_tokens=30, prefill_tps=1500.0, generation_tokens=16, decode_tps=800.0,
-                peak_memory_gb=0.001, wall_s=0.05, processor_s=0.005, vision_s=0.004, prefill_s=0.011,
-                decode_s=0.029, text="x", finish_reason="length")
+    base = dict(
+        ttft_s=0.02,
+        prompt_tokens=30,
+        prefill_tps=1500.0,
+        generation_tokens=16,
+        decode_tps=800.0,
+        peak_memory_gb=0.001,
+        wall_s=0.05,
+        processor_s=0.005,
+        vision_s=0.004,
+        prefill_s=0.011,
+        decode_s=0.029,
+        text="x",
+        finish_reason="length",
+    )
     return base | kw
 
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 import yaml
-
-from grid import store
 from lab_cluster import Lab
 from lab_netns import NetnsLab, available
+
+from grid import store
 
 pytestmark = pytest.mark.slow
 REASON = available()
@@ -32,13 +32,31 @@ def netlab(tmp_path_factory):
 
 def test_partitioned_node_cell_is_resubmitted_to_its_sibling(netlab, tmp_path):
     suite = tmp_path / "suite.yaml"
-    suite.write_text(yaml.safe_dump({
-        "name": "partition", "models": [{"id": "twin:qwen2_vl"}],
-        "prompts": [{"id": "p", "text": "Describe this image."}], "images": [{"id": "chart", "builtin": "chart"}],
-        "generation": {"max_tokens": 16, "warmup_runs": 0, "trials": 1, "timeout_s": 120}}))
+    suite.write_text(
+        yaml.safe_dump(
+            {
+                "name": "partition",
+                "models": [{"id": "twin:qwen2_vl"}],
+                "prompts": [{"id": "p", "text": "Describe this image."}],
+                "images": [{"id": "chart", "builtin": "chart"}],
+                "generation": {"max_tokens": 16, "warmup_runs": 0, "trials": 1, "timeout_s": 120},
+            }
+        )
+    )
     results, run_id = tmp_path / "results", "partition-test"
-    driver = netlab.popen("head", "run", str(suite), "--address", netlab.address, "--results", str(results),
-                          "--run-id", run_id, "--no-report", log=tmp_path / "driver.log")
+    driver = netlab.popen(
+        "head",
+        "run",
+        str(suite),
+        "--address",
+        netlab.address,
+        "--results",
+        str(results),
+        "--run-id",
+        run_id,
+        "--no-report",
+        log=tmp_path / "driver.log",
+    )
     progress = results / f"run_id={run_id}" / "_progress.json"
 
     def running_on():

@@ -1,12 +1,14 @@
-"""agent.quality: each flag fires on a text built to trip it, stays quiet on a good caption, and obeys its threshold."""
+"""grid.core.quality: each flag fires on a text built to trip it, stays quiet on a good caption, and obeys its threshold."""
 
 import pytest
 
-from agent import quality
-from agent.quality import QualityThresholds, flag_kind, flags
+from grid.core import quality
+from grid.core.quality import QualityThresholds, flag_kind, flags
 
-GOOD = ("A red-brick lighthouse stands on a rocky point in Portland, Maine, photographed in the late afternoon of "
-        "2025-08-14. Waves break against the rocks below and a few gulls circle the lamp room.")
+GOOD = (
+    "A red-brick lighthouse stands on a rocky point in Portland, Maine, photographed in the late afternoon of "
+    "2025-08-14. Waves break against the rocks below and a few gulls circle the lamp room."
+)
 PROMPT = "Describe this image. Context: taken in Portland, Maine on 2025-08-14."
 CONTEXT = {"location": "Portland, Maine", "date": "2025-08-14"}
 
@@ -76,8 +78,9 @@ def test_repetition_loops_and_repeated_lines():
 
 
 def test_refusal_only_at_the_start():
-    assert "refusal" in flags("I'm sorry, but I can't help with identifying people in Portland, Maine.", PROMPT,
-                              CONTEXT)
+    assert "refusal" in flags(
+        "I'm sorry, but I can't help with identifying people in Portland, Maine.", PROMPT, CONTEXT
+    )
     assert "refusal" in flags("I cannot describe this image.", PROMPT, None)
     later = GOOD * 4 + " A sign reads: I cannot swim."
     assert "refusal" not in kinds(flags(later, PROMPT, CONTEXT))

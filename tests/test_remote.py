@@ -8,15 +8,25 @@ import io
 import pytest
 import yaml
 
-from grid import remote, store
-from grid.schema import ResultRow
-from grid.suite import load_suite
+from grid import store
+from grid.core.schema import ResultRow
+from grid.core.suite import load_suite
+from grid.lab import remote
 
 
 def _rows(root, run_id="r1", n=3):
     for i in range(n):
-        store.write_row(root, ResultRow(run_id=run_id, cell_id=f"c{i}", model="twin:qwen2_vl", hw_class="M2-8c-8GB",
-                                        status="ok", decode_tps=10.0 + i))
+        store.write_row(
+            root,
+            ResultRow(
+                run_id=run_id,
+                cell_id=f"c{i}",
+                model="twin:qwen2_vl",
+                hw_class="M2-8c-8GB",
+                status="ok",
+                decode_tps=10.0 + i,
+            ),
+        )
 
 
 def test_export_then_unpack_round_trips_rows_and_reports(tmp_path):
@@ -55,15 +65,26 @@ def test_staged_suite_carries_only_its_images(tmp_path):
     (tmp_path / "big-unrelated.bin").write_bytes(b"x" * 1000)
     (tmp_path / "cat.png").write_bytes(b"\x89PNG fake")
     suite_file = tmp_path / "suite.yaml"
-    suite_file.write_text(yaml.safe_dump({"name": "mine", "models": ["twin:qwen2_vl"],
-                                          "images": [{"id": "cat", "path": "cat.png"}, {"id": "c", "builtin": "chart"}]}))
+    suite_file.write_text(
+        yaml.safe_dump(
+            {
+                "name": "mine",
+                "models": ["twin:qwen2_vl"],
+                "images": [{"id": "cat", "path": "cat.png"}, {"id": "c", "builtin": "chart"}],
+            }
+        )
+    )
     original = load_suite(suite_file)
     staging = tmp_path / "staging"
     staging.mkdir()
     name = remote._stage_suite(original, staging)
     assert sorted(p.name for p in staging.rglob("*") if p.is_file()) == ["0-cat.png", "suite.yaml"]
     staged = load_suite(staging / name)
-    assert (staged.models, staged.prompts, staged.generation) == (original.models, original.prompts, original.generation)
+    assert (staged.models, staged.prompts, staged.generation) == (
+        original.models,
+        original.prompts,
+        original.generation,
+    )
     assert [im.builtin for im in staged.images] == [None, "chart"]
     assert (staging / "images" / "0-cat.png").read_bytes() == b"\x89PNG fake"
 
@@ -81,8 +102,9 @@ def test_submit_retries_while_the_head_has_no_job_agent_yet(monkeypatch):
         def submit_job(self, **kw):
             calls.append(kw)
             if len(calls) < 3:
-                raise RuntimeError("Request failed with status code 500: No available agent to submit job, "
-                                   "please try again later..")
+                raise RuntimeError(
+                    "Request failed with status code 500: No available agent to submit job, please try again later.."
+                )
 
     remote._submit_job(Head(), entrypoint="python -m grid run x", submission_id="grid-r")
     assert len(calls) == 3

@@ -13,18 +13,31 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from lxml import etree
+from sample_data import HOSTILE_OUTPUT, seed_rows, write_root
 
 from aggregator import ReportError, write_reports
-from aggregator.sample import HOSTILE_OUTPUT, seed_rows, write_root
-from grid.schema import ResultRow, rows_to_table
+from grid.core.schema import ResultRow, rows_to_table
 
 XSD = Path(__file__).parent / "fixtures" / "jenkins-junit.xsd"
-SEED_SECTIONS = ["## Executive Summary", "### Test Environment", "## 🚨 Critical Issues for Framework Maintainers",
-                 "## 📊 Quality Issues in Successful Models", "## 🏆 Performance Highlights",
-                 "### Top 10 Fastest Models", "### Best Quality/Speed Balance", "## 🖥️ Results per Hardware Class",
-                 "### Compatibility Matrix", "### Decode tok/s per Class", "### Peak Memory per Class",
-                 "### Memory-Bandwidth Utilisation", "### Trial Statistics", "## 📋 Actionable Items by Package",
-                 "## 🔧 Suggested Test Matrix", "## Appendix: Full Error Details", "## Full Model Results Table"]
+SEED_SECTIONS = [
+    "## Executive Summary",
+    "### Test Environment",
+    "## 🚨 Critical Issues for Framework Maintainers",
+    "## 📊 Quality Issues in Successful Models",
+    "## 🏆 Performance Highlights",
+    "### Top 10 Fastest Models",
+    "### Best Quality/Speed Balance",
+    "## 🖥️ Results per Hardware Class",
+    "### Compatibility Matrix",
+    "### Decode tok/s per Class",
+    "### Peak Memory per Class",
+    "### Memory-Bandwidth Utilisation",
+    "### Trial Statistics",
+    "## 📋 Actionable Items by Package",
+    "## 🔧 Suggested Test Matrix",
+    "## Appendix: Full Error Details",
+    "## Full Model Results Table",
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +59,13 @@ def row_of(md: str, first_cell: str) -> list[str]:
 def section(md: str, heading: str) -> str:
     start = md.index(heading)
     end = md.find("\n## ", start + len(heading))
-    return md[start:end if end > 0 else None]
+    return md[start : end if end > 0 else None]
 
 
 def test_writes_every_format(seed):
     _, paths = seed
     assert set(paths) == {"md", "html", "json", "csv", "junit"}
-    assert [p.name for p in paths.values()] == ["report.md", "report.html", "summary.json", "results.csv",
-                                                "junit.xml"]
+    assert [p.name for p in paths.values()] == ["report.md", "report.html", "summary.json", "results.csv", "junit.xml"]
     assert all(p.stat().st_size > 1000 for p in paths.values())
     assert not list(paths["md"].parent.glob(".*.tmp"))
 
@@ -85,7 +97,7 @@ def test_critical_issues_grouped_by_root_cause(seed):
     assert len(issues) == 7
     assert issues[0] == ("Lib Version", "model files")  # two models affected: first
     assert ("Processor Error", "mlx-vlm") in issues and ("Type Cast Error", "mlx") in issues
-    kimi = crit[crit.index("Lib Version in"):crit.index("### Issue 2")]
+    kimi = crit[crit.index("Lib Version in") : crit.index("### Issue 2")]
     assert "Kimi-VL-A3B-Thinking-2506-bf16" in kimi and "Kimi-VL-A3B-Thinking-8bit" in kimi
     assert "_validate_images_text_input_order" in kimi and "**Suggested Fix**: Update processing_kimi_vl.py" in kimi
     assert "| M2-Pro-19c-32GB | 2 |" in kimi and "🔴 High" in kimi
@@ -101,30 +113,37 @@ def test_quality_section_lists_flags_with_figures(seed):
 
 def test_top_speed_and_balance(seed):
     perf = section(seed[1]["md"].read_text(), "## 🏆 Performance Highlights")
-    assert row_of(perf, "1")[1:5] == ["`mlx-community/LFM2-VL-1.6B-8bit`", "M4-Max-40c-128GB", "316.8 [313.6–321.6]",
-                                      "53.0 GB"]
-    balance = perf[perf.index("### Best Quality/Speed Balance"):]
+    assert row_of(perf, "1")[1:5] == [
+        "`mlx-community/LFM2-VL-1.6B-8bit`",
+        "M4-Max-40c-128GB",
+        "316.8 [313.6–321.6]",
+        "53.0 GB",
+    ]
+    balance = perf[perf.index("### Best Quality/Speed Balance") :]
     assert row_of(balance, "1")[1:3] == ["`mlx-community/LFM2.5-VL-1.6B-bf16`", "M4-Max-40c-128GB"]
     assert "Qwen3-VL-2B-Instruct`" not in balance  # flagged outputs never count as balanced
 
 
 def test_per_hardware_matrices(seed):
     hw = section(seed[1]["md"].read_text(), "## 🖥️ Results per Hardware Class")
-    compat = hw[hw.index("### Compatibility Matrix"):hw.index("### Decode tok/s")]
+    compat = hw[hw.index("### Compatibility Matrix") : hw.index("### Decode tok/s")]
     assert "| Model | M2-Pro-19c-32GB | M3-Max-30c-96GB | M4-Max-40c-128GB (ref) |" in compat
     assert row_of(compat, "`microsoft/Florence-2-large-ft`")[1:] == ["❌ failed (Weight Mismatch)"] * 3
     assert row_of(compat, "`mlx-community/Qwen2-VL-2B-Instruct-4bit`")[1:] == ["🧠 oom (OOM)"] * 3
     assert row_of(compat, "`mlx-community/LFM2-VL-1.6B-8bit`")[1:] == ["⏭️ skipped", "✅ ok", "✅ ok"]
-    decode = hw[hw.index("### Decode tok/s"):hw.index("### Peak Memory")]
+    decode = hw[hw.index("### Decode tok/s") : hw.index("### Peak Memory")]
     assert row_of(decode, "`mlx-community/SmolVLM2-2.2B-Instruct-mlx`")[1:] == [
-        "46.4 [46.0–47.1] · 0.40×", "81.3 [80.5–82.5] · 0.70×", "116.1 [114.9–117.8] · 1.00×"]
-    memory = hw[hw.index("### Peak Memory"):hw.index("### Memory-Bandwidth")]
+        "46.4 [46.0–47.1] · 0.40×",
+        "81.3 [80.5–82.5] · 0.70×",
+        "116.1 [114.9–117.8] · 1.00×",
+    ]
+    memory = hw[hw.index("### Peak Memory") : hw.index("### Memory-Bandwidth")]
     assert row_of(memory, "`mlx-community/gemma-3-27b-it-qat-8bit`")[1:] == ["—", "34.0 GB", "34.0 GB"]
-    bandwidth = hw[hw.index("### Memory-Bandwidth"):hw.index("### Trial Statistics")]
+    bandwidth = hw[hw.index("### Memory-Bandwidth") : hw.index("### Trial Statistics")]
     # weight bytes set so decode uses 50% of the M4 Max's 546 GB/s: 0.7 × 546/300 → 64% and 0.4 × 546/200 → 55%
     assert row_of(bandwidth, "`qnguyen3/nanoLLaVA`")[1:] == ["55%*", "64%*", "50%*"]
     assert row_of(bandwidth, "`mlx-community/deepseek-vl2-8bit`")[1:] == ["—"] * 3
-    trials = hw[hw.index("### Trial Statistics"):]
+    trials = hw[hw.index("### Trial Statistics") :]
     assert row_of(trials, "`qnguyen3/nanoLLaVA`")[1:] == ["M2-Pro-19c-32GB", "3", "40.0", "39.6–40.6", "1"]
 
 
@@ -172,8 +191,10 @@ def test_results_csv_is_every_row_flat(seed):
     assert nano["trial_decode_tps"] == "98.0;100.0;103.0" and nano["outlier_trials"] == "2"
     hostile = next(r for r in rows if r["model"] == "mlx-community/SmolVLM2-2.2B-Instruct-mlx" and r["status"] == "ok")
     assert hostile["output_text"] == HOSTILE_OUTPUT  # data round-trips unaltered; escaping is the renderer's job
-    assert next(r for r in rows if r["model"] == "Qwen/Qwen3-VL-2B-Instruct")["quality_flags"] == \
-        "verbose(452);bullets(22)"
+    assert (
+        next(r for r in rows if r["model"] == "Qwen/Qwen3-VL-2B-Instruct")["quality_flags"]
+        == "verbose(452);bullets(22)"
+    )
 
 
 def test_junit_validates_against_the_jenkins_schema(seed):
@@ -197,8 +218,12 @@ def test_junit_validates_against_the_jenkins_schema(seed):
 def test_hostile_text_is_escaped_everywhere(tmp_path):
     evil = "```\n<script>alert(1)</script> | \x1b[31m\x00 ]]>"
     rows = seed_rows()
-    rows = [r.replace(error_message=evil, traceback_tail=evil, error_fix="<img src=x onerror=alert(1)>")
-            if r.status == "failed" else r for r in rows]
+    rows = [
+        r.replace(error_message=evil, traceback_tail=evil, error_fix="<img src=x onerror=alert(1)>")
+        if r.status == "failed"
+        else r
+        for r in rows
+    ]
     write_root(tmp_path / "r", rows)
     paths = write_reports(tmp_path / "r", "seed", tmp_path / "out")
     md = paths["md"].read_text()
@@ -230,10 +255,13 @@ def test_user_errors_are_one_line_with_advice(tmp_path):
 def test_reference_class_override_and_fallback(tmp_path):
     write_root(tmp_path / "r", seed_rows())
     md = write_reports(tmp_path / "r", "seed", tmp_path / "o1", formats="md", reference_class="M3-Max-30c-96GB")[
-        "md"].read_text()
-    assert "| `qnguyen3/nanoLLaVA` | 40.0 [39.6–40.6] · 0.57× | 70.0 [69.3–71.0] · 1.00× | 100.0 [99.0–101.5] · 1.43× |" \
+        "md"
+    ].read_text()
+    assert (
+        "| `qnguyen3/nanoLLaVA` | 40.0 [39.6–40.6] · 0.57× | 70.0 [69.3–71.0] · 1.00× | 100.0 [99.0–101.5] · 1.43× |"
         in md
-    no_m4 = {k: v for k, v in __import__("aggregator.sample", fromlist=["CLASSES"]).CLASSES.items() if "M4" not in k}
+    )
+    no_m4 = {k: v for k, v in __import__("sample_data", fromlist=["CLASSES"]).CLASSES.items() if "M4" not in k}
     write_root(tmp_path / "r2", seed_rows(classes=no_m4))
     md = write_reports(tmp_path / "r2", "seed", tmp_path / "o2", formats="md")["md"].read_text()
     assert "### Decode tok/s per Class (ratio to M3-Max-30c-96GB)" in md  # no M4 Max: the fastest class
@@ -241,26 +269,36 @@ def test_reference_class_override_and_fallback(tmp_path):
 
 def test_measured_bandwidth_wins_and_unknown_is_a_dash(tmp_path):
     base = dict(run_id="bw", model="m", status="ok", decode_tps=10.0, trial_decode_tps=[10.0], peak_memory_gb=1.0)
-    rows = [ResultRow(cell_id="a", hw_class="A", bandwidth_fraction=0.42, weight_bytes=10**9, bandwidth_gbps=100.0,
-                      **base),
-            ResultRow(cell_id="b", hw_class="B", **base)]  # neither fraction nor weights nor bandwidth
+    rows = [
+        ResultRow(cell_id="a", hw_class="A", bandwidth_fraction=0.42, weight_bytes=10**9, bandwidth_gbps=100.0, **base),
+        ResultRow(cell_id="b", hw_class="B", **base),
+    ]  # neither fraction nor weights nor bandwidth
     write_root(tmp_path, rows)
     md = write_reports(tmp_path, "bw", tmp_path / "out", formats="md")["md"].read_text()
-    bw = md[md.index("### Memory-Bandwidth"):md.index("### Trial Statistics")]
+    bw = md[md.index("### Memory-Bandwidth") : md.index("### Trial Statistics")]
     assert row_of(bw, "`m`")[1:] == ["42%", "—"]
 
 
 def test_group_of_several_cells_shows_partial_and_pools_trials(tmp_path):
     def cell(i, status, tps=None):
-        return ResultRow(run_id="p", cell_id=f"c{i}", model="m", hw_class="H", status=status, prompt_id=f"p{i}",
-                         decode_tps=tps, trial_decode_tps=[tps, tps] if tps else [],
-                         error_class="Timeout" if status == "timeout" else None)
+        return ResultRow(
+            run_id="p",
+            cell_id=f"c{i}",
+            model="m",
+            hw_class="H",
+            status=status,
+            prompt_id=f"p{i}",
+            decode_tps=tps,
+            trial_decode_tps=[tps, tps] if tps else [],
+            error_class="Timeout" if status == "timeout" else None,
+        )
+
     write_root(tmp_path, [cell(1, "ok", 10.0), cell(2, "ok", 20.0), cell(3, "timeout")])
     paths = write_reports(tmp_path, "p", tmp_path / "out", formats="md,junit")
     md = paths["md"].read_text()
-    assert row_of(md[md.index("### Compatibility"):], "`m`")[1] == "⚠️ partial 2/3 ok; 1 timeout (Timeout)"
+    assert row_of(md[md.index("### Compatibility") :], "`m`")[1] == "⚠️ partial 2/3 ok; 1 timeout (Timeout)"
     # several cells: median and IQR over the cells' medians (10 and 20)
-    assert row_of(md[md.index("### Decode tok/s"):], "`m`")[1] == "15.0 [12.5–17.5] · 1.00×"
+    assert row_of(md[md.index("### Decode tok/s") :], "`m`")[1] == "15.0 [12.5–17.5] · 1.00×"
     error = etree.parse(str(paths["junit"])).find(".//testcase/error")
     assert error is not None and "2/3 cells ok, 1 timeout" in error.get("message")
 
@@ -286,8 +324,9 @@ def test_many_runs_latest_and_all(tmp_path):
 
 def test_recomputed_quality_flags_with_user_thresholds(tmp_path):
     write_root(tmp_path, seed_rows())
-    md = write_reports(tmp_path, "seed", tmp_path / "out", formats="md",
-                       thresholds={"verbose_tokens": 150})["md"].read_text()
+    md = write_reports(tmp_path, "seed", tmp_path / "out", formats="md", thresholds={"verbose_tokens": 150})[
+        "md"
+    ].read_text()
     q = section(md, "## 📊 Quality Issues")
     assert "recomputed with thresholds" in q
     assert "verbose(200) ×3" in row_of(q, "`qnguyen3/nanoLLaVA`")[1]  # 200 generated tokens > 150
@@ -301,8 +340,9 @@ def test_old_files_missing_columns_and_files_with_run_id_column(tmp_path):
     folder = tmp_path / "run_id=old"
     folder.mkdir()
     for r in rows:  # an older schema: no bandwidth_fraction, no quality_flags, run_id inside the file too
-        pq.write_table(rows_to_table([r]).drop_columns(["bandwidth_fraction", "quality_flags"]),
-                       folder / f"{r.cell_id}.parquet")
+        pq.write_table(
+            rows_to_table([r]).drop_columns(["bandwidth_fraction", "quality_flags"]), folder / f"{r.cell_id}.parquet"
+        )
     data = json.loads(write_reports(tmp_path, "old", tmp_path / "out", formats="json,md")["json"].read_text())
     assert data["summary"]["cells"] == 5 and data["runs"] == ["old"]
 
@@ -322,14 +362,19 @@ def test_aggregator_never_imports_mlx(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['mlx'] = None; sys.modules['mlx_vlm'] = None; sys.modules['agent.adapter'] = None\n"
-            "from pathlib import Path\nfrom aggregator import write_reports\nfrom aggregator.compare import compare_runs\n"
-            "from aggregator.sample import seed_rows, write_root\n"
-            f"root = Path({str(tmp_path)!r})\nwrite_root(root, seed_rows(run_id='a')[:6]); "
-            "write_root(root, seed_rows(run_id='b')[:6])\n"
-            "write_reports(root, 'a', root / 'out', thresholds={'max_bullets': 5}); compare_runs(root, 'a', 'b')\n"
-            "assert not [m for m in sys.modules if m.startswith('mlx') and sys.modules[m] is not None]\n")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys; sys.modules['mlx'] = None; sys.modules['mlx_vlm'] = None; sys.modules['agent.adapter'] = None\n"
+        "from pathlib import Path\nfrom aggregator import write_reports\nfrom aggregator.compare import compare_runs\n"
+        "from sample_data import seed_rows, write_root\n"
+        f"root = Path({str(tmp_path)!r})\nwrite_root(root, seed_rows(run_id='a')[:6]); "
+        "write_root(root, seed_rows(run_id='b')[:6])\n"
+        "write_reports(root, 'a', root / 'out', thresholds={'max_bullets': 5}); compare_runs(root, 'a', 'b')\n"
+        "assert not [m for m in sys.modules if m.startswith('mlx') and sys.modules[m] is not None]\n"
+    )
+    from pathlib import Path
+
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent)}  # sample_data lives in tests/
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
 
 

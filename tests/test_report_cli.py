@@ -6,12 +6,11 @@ import json
 
 import pytest
 import typer
+from sample_data import seed_rows, write_root
+from test_compare import run_b_rows  # the constructed regression
 from typer.testing import CliRunner
 
-from aggregator.sample import seed_rows, write_root
 from grid.cli import report
-
-from test_compare import run_b_rows  # the constructed regression
 
 runner = CliRunner()
 
@@ -34,14 +33,34 @@ def root(tmp_path_factory):
 def test_report_writes_the_five_files(app, root, tmp_path):
     res = runner.invoke(app, ["report", "a", "--results", str(root), "--reports", str(tmp_path)])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["junit.xml", "report.html", "report.md",
-                                                                  "results.csv", "summary.json"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        "junit.xml",
+        "report.html",
+        "report.md",
+        "results.csv",
+        "summary.json",
+    ]
     assert "report.md" in res.output
 
 
 def test_report_formats_reference_thresholds_and_latest(app, root, tmp_path):
-    res = runner.invoke(app, ["report", "a", "--results", str(root), "--out", str(tmp_path / "o"), "--format",
-                              "md,json", "--reference", "M3-Max-30c-96GB", "--threshold", "verbose_tokens=150"])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            "a",
+            "--results",
+            str(root),
+            "--out",
+            str(tmp_path / "o"),
+            "--format",
+            "md,json",
+            "--reference",
+            "M3-Max-30c-96GB",
+            "--threshold",
+            "verbose_tokens=150",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["report.md", "summary.json"]
     data = json.loads((tmp_path / "o" / "summary.json").read_text())
@@ -50,17 +69,21 @@ def test_report_formats_reference_thresholds_and_latest(app, root, tmp_path):
     assert res.exit_code == 0 and json.loads((tmp_path / "all" / "summary.json").read_text())["runs"] == ["a", "b"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["report", "nope"], "run nope not found"),
-    (["report", "a", "--format", "pdf"], "unknown report format pdf"),
-    (["report", "a", "--threshold", "bogus=1"], "unknown quality threshold"),
-    (["report", "a", "--threshold", "verbose_tokens"], "expected NAME=VALUE"),
-    (["compare", "a", "a"], "two different runs"),
-    (["compare", "a", "b", "--fail-on", "sometimes"], "choose one of regressions, failures, any"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["report", "nope"], "run nope not found"),
+        (["report", "a", "--format", "pdf"], "unknown report format pdf"),
+        (["report", "a", "--threshold", "bogus=1"], "unknown quality threshold"),
+        (["report", "a", "--threshold", "verbose_tokens"], "expected NAME=VALUE"),
+        (["compare", "a", "a"], "two different runs"),
+        (["compare", "a", "b", "--fail-on", "sometimes"], "choose one of regressions, failures, any"),
+    ],
+)
 def test_user_errors_print_one_line_and_exit_1(app, root, tmp_path, args, message):
-    res = runner.invoke(app, args + ["--results", str(root)] + (["--reports", str(tmp_path)] if args[0] == "report"
-                                                                  else []))
+    res = runner.invoke(
+        app, args + ["--results", str(root)] + (["--reports", str(tmp_path)] if args[0] == "report" else [])
+    )
     assert res.exit_code == 1
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.output
@@ -73,8 +96,9 @@ def test_compare_flags_the_constructed_regression(app, root, tmp_path):
     for fail_on in ("regressions", "failures", "any"):
         res = runner.invoke(app, ["compare", "a", "b", "--results", str(root), "--fail-on", fail_on])
         assert res.exit_code == 1, fail_on
-    res = runner.invoke(app, ["compare", "a", "b", "--results", str(root), "--json", "--min-change", "0.5",
-                              "--fail-on", "regressions"])
+    res = runner.invoke(
+        app, ["compare", "a", "b", "--results", str(root), "--json", "--min-change", "0.5", "--fail-on", "regressions"]
+    )
     assert res.exit_code == 0 and json.loads(res.stdout)["totals"]["regressions"] == 0
 
 

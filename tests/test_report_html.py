@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
+from sample_data import HOSTILE_OUTPUT, seed_rows, write_root
 
 from aggregator import write_reports
-from aggregator.sample import HOSTILE_OUTPUT, seed_rows, write_root
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium: apt-get install -y chromium")
@@ -43,10 +43,26 @@ class Browser:
             os.set_inheritable(4, True)
 
         self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-             "--disable-dev-shm-usage", "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
-            preexec_fn=fds, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-extensions",
+                "--disable-dev-shm-usage",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            preexec_fn=fds,
+            close_fds=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._next = 0
@@ -125,8 +141,11 @@ def load(page: Path, profile: Path, screenshot: Path | None = None, script: str 
         session = b.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Runtime", "Log", "Page"):
             b.send(f"{domain}.enable", session=session)
-        b.send("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 1800, "deviceScaleFactor": 1,
-                                                      "mobile": False}, session=session)
+        b.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1400, "height": 1800, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         b.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         b.wait_event("Page.loadEventFired")
         value = {}
@@ -177,21 +196,36 @@ def test_report_loads_clean_and_charts_render(report, tmp_path):
     assert problems == []
     assert value["ready"] is not None and int(value["ready"]) >= 8  # the script ran to its end
     assert value["chartsSeen"] == "3" and [c["id"] for c in value["charts"]] == [
-        "chart-decode", "chart-memory", "chart-bandwidth"]
+        "chart-decode",
+        "chart-memory",
+        "chart-bandwidth",
+    ]
     assert all(c["bars"] > 20 and c["width"] > 300 for c in value["charts"])
     assert value["scripts"] == 1  # ours; the hostile output did not become a script element
     assert value["hostile"] and HOSTILE_OUTPUT.split(" ")[0] in value["hostile"][0]
     assert value["asc"] <= value["desc"] and value["asc"] != value["desc"]
-    assert value["sections"] == ["summary", "charts", "critical", "quality", "performance", "hardware", "actionable",
-                                 "test-matrix", "errors", "results"]
+    assert value["sections"] == [
+        "summary",
+        "charts",
+        "critical",
+        "quality",
+        "performance",
+        "hardware",
+        "actionable",
+        "test-matrix",
+        "errors",
+        "results",
+    ]
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank image
 
 
 def test_harness_sees_console_errors_and_exceptions(tmp_path):
     """Negative control: a page that logs an error and throws must be reported, or the test above proves nothing."""
     page = tmp_path / "bad.html"
-    page.write_text("<!doctype html><html><body><script>console.error('boom');"
-                    "setTimeout(() => { throw new Error('late'); }, 0);</script></body></html>")
+    page.write_text(
+        "<!doctype html><html><body><script>console.error('boom');"
+        "setTimeout(() => { throw new Error('late'); }, 0);</script></body></html>"
+    )
     _, problems = load(page, tmp_path / "profile")
     assert any("boom" in p for p in problems) and any("late" in p for p in problems)
 

@@ -25,15 +25,17 @@ def real_run(tmp_path_factory, grid_cache):
     from agent.hardware import probe
     from agent.runner import run_group
     from agent.twins import materialize
-    from grid.plan import group_cells, plan_cells
-    from grid.suite import load_suite
+    from grid.core.plan import group_cells, plan_cells
+    from grid.core.suite import load_suite
+
     base = tmp_path_factory.mktemp("real")
     broken = base / "broken-smolvlm"
     shutil.copytree(materialize("twin:smolvlm"), broken)
     for weights in broken.glob("*.safetensors"):  # a conversion that lost its weights: loading really fails
         weights.unlink()
     suite_file = base / "suite.yaml"
-    suite_file.write_text(textwrap.dedent(f"""
+    suite_file.write_text(
+        textwrap.dedent(f"""
         name: report-real
         models:
           - id: twin:smolvlm
@@ -43,7 +45,8 @@ def real_run(tmp_path_factory, grid_cache):
         images:
           - {{id: chart, builtin: chart}}
         generation: {{max_tokens: 12, warmup_runs: 1, trials: 3, exact_tokens: true}}
-    """))
+    """)
+    )
     suite = load_suite(suite_file)
     hw = probe(device_info=False)
     results = base / "results"
@@ -52,8 +55,14 @@ def real_run(tmp_path_factory, grid_cache):
             store.write_row(results, row)
             # the same real rows as a second run at half the decode speed
             slower = [v * 0.5 for v in row.trial_decode_tps]
-            store.write_row(results, row.replace(run_id="real-b", trial_decode_tps=slower,
-                                                 decode_tps=row.decode_tps * 0.5 if row.decode_tps else None))
+            store.write_row(
+                results,
+                row.replace(
+                    run_id="real-b",
+                    trial_decode_tps=slower,
+                    decode_tps=row.decode_tps * 0.5 if row.decode_tps else None,
+                ),
+            )
     rows = {r.model: r for r in store.read_rows(results, "real-a")}
     out = base / "reports"
     return {"results": results, "rows": rows, "paths": write_reports(results, "real-a", out), "broken": str(broken)}
@@ -71,12 +80,12 @@ def test_markdown_shows_the_rows_figures(real_run):
     assert f"`twin:smolvlm` | {ok.decode_tps:,.1f} [" in md  # median of the trials, with their IQR
     assert f"`twin:smolvlm` on {ok.hw_class} ({ok.decode_tps:,.1f} tok/s)" in md  # the fastest model line
     assert f"- **mlx**: {ok.mlx_version}" in md and f"- **mlx-vlm**: {ok.mlx_vlm_version}" in md
-    matrix = md[md.index("### Compatibility Matrix"):md.index("### Decode tok/s")]
+    matrix = md[md.index("### Compatibility Matrix") : md.index("### Decode tok/s")]
     assert f"| `{bad.model}` | ❌ {bad.status} ({bad.error_class}) |" in matrix
     assert f"### Issue 1: {bad.error_class} in `{bad.error_package}`" in md
     assert bad.traceback_tail.strip().splitlines()[-1].strip() in md  # the appendix carries the real traceback
     for flag in ok.quality_flags:
-        assert flag.split("(")[0] in md[md.index("## 📊 Quality Issues"):md.index("## 🏆")]
+        assert flag.split("(")[0] in md[md.index("## 📊 Quality Issues") : md.index("## 🏆")]
 
 
 def test_summary_junit_and_csv(real_run):
@@ -92,8 +101,9 @@ def test_summary_junit_and_csv(real_run):
     schema = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "fixtures" / "jenkins-junit.xsd")))
     doc = etree.parse(str(paths["junit"]))
     schema.assertValid(doc)
-    assert doc.getroot().get("tests") == "2" and int(doc.getroot().get("failures")) + int(
-        doc.getroot().get("errors")) == 1
+    assert (
+        doc.getroot().get("tests") == "2" and int(doc.getroot().get("failures")) + int(doc.getroot().get("errors")) == 1
+    )
     assert len(paths["csv"].read_text().splitlines()) >= 3  # header + 2 rows (outputs may hold newlines)
 
 
@@ -105,7 +115,7 @@ def test_compare_two_real_runs(real_run):
     med = statistics.median(trials)
     mad = statistics.median(abs(v - med) for v in trials)
     spread = 1.4826 * mad if len(trials) >= 3 else 0.0
-    threshold = max(3 * (spread ** 2 + (0.5 * spread) ** 2) ** 0.5, 0.05 * med)
+    threshold = max(3 * (spread**2 + (0.5 * spread) ** 2) ** 0.5, 0.05 * med)
     expected = [("twin:smolvlm", "decode_tps")] if 0.5 * med > threshold else []
     assert [(m.model, m.metric) for m in c.regressions if m.metric == "decode_tps"] == expected
     for m in c.regressions:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from agent.twins import materialize
 from grid import store
 from grid.cli import app
-from grid.schema import RESULT_SCHEMA
+from grid.core.schema import RESULT_SCHEMA
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +22,8 @@ def drop_tensor(folder, name_part):
     path = folder / "model.safetensors"
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
+    header = json.loads(raw[8 : 8 + n])
+    data = raw[8 + n :]
     victim = next(k for k in sorted(header) if name_part in k)
     kept, blobs, offset = {}, [], 0
     for key, meta in header.items():
@@ -48,7 +48,8 @@ def e2e(tmp_path_factory, grid_cache):
     shutil.copytree(materialize("twin:qwen2_vl"), broken)
     victim = drop_tensor(broken, "language_model")
     suite = base / "suite.yaml"
-    suite.write_text(textwrap.dedent(f"""
+    suite.write_text(
+        textwrap.dedent(f"""
         name: e2e
         models:
           - id: twin:qwen2_vl
@@ -61,11 +62,12 @@ def e2e(tmp_path_factory, grid_cache):
         images:
           - {{id: chart, builtin: chart}}
         generation: {{max_tokens: 12, warmup_runs: 1, trials: 2, exact_tokens: true}}
-    """))
+    """)
+    )
     results, reports = base / "results", base / "reports"
     out = CliRunner().invoke(app, ["run", str(suite), "--results", str(results), "--reports", str(reports), "--json"])
     assert out.exit_code == 0, out.output
-    summary = json.loads(out.output[out.output.index("{"):])
+    summary = json.loads(out.output[out.output.index("{") :])
     return {"summary": summary, "results": results, "reports": reports, "broken": str(broken), "victim": victim}
 
 

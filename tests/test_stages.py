@@ -1,7 +1,7 @@
 """Real twins through the real agent (runner -> spawned child -> adapter -> mlx-vlm): the stage timings account for each
 trial's wall time, and exact-token mode decodes exactly N tokens on a twin that would otherwise stop at EOS.
 
-Consistency checks with a stated tolerance (agent.methodology.STAGE_SUM_*), never speed assertions.
+Consistency checks with a stated tolerance (grid.core.methodology.STAGE_SUM_*), never speed assertions.
 """
 
 import json
@@ -9,13 +9,13 @@ import shutil
 
 import pytest
 
-from agent import methodology
 from agent.hardware import probe
 from agent.images import image_path
 from agent.runner import ChildProcess, run_group
 from agent.twins import materialize
-from grid.plan import group_cells, plan_cells
-from grid.suite import parse_suite
+from grid.core import methodology
+from grid.core.plan import group_cells, plan_cells
+from grid.core.suite import parse_suite
 
 pytestmark = pytest.mark.slow
 
@@ -34,24 +34,32 @@ def trials_of(row) -> list[dict]:
 
 
 def test_stage_timings_add_up_to_each_trials_wall_time(grid_cache):
-    rows = rows_for({"models": ["twin:qwen2_vl", "twin:gemma3"],
-                     "generation": {"max_tokens": 24, "trials": 3, "warmup_runs": 1, "exact_tokens": True}})
+    rows = rows_for(
+        {
+            "models": ["twin:qwen2_vl", "twin:gemma3"],
+            "generation": {"max_tokens": 24, "trials": 3, "warmup_runs": 1, "exact_tokens": True},
+        }
+    )
     assert [r.status for r in rows] == ["ok", "ok"], [r.error_message for r in rows]
     for row in rows:
         for trial in trials_of(row):
             gap = methodology.stage_gap_s(trial)
-            assert methodology.stages_add_up(trial), f"{row.model}: {gap * 1e3:.2f} ms of {trial['wall_s'] * 1e3:.1f} ms"
+            assert methodology.stages_add_up(trial), (
+                f"{row.model}: {gap * 1e3:.2f} ms of {trial['wall_s'] * 1e3:.1f} ms"
+            )
             # time to first token is the processor, the vision tower and the prefill (first token included)
             head = trial["processor_s"] + trial["vision_s"] + trial["prefill_s"]
-            assert abs(trial["ttft_s"] - head) <= max(methodology.STAGE_SUM_REL_TOL * trial["ttft_s"],
-                                                      methodology.STAGE_SUM_ABS_TOL_S)
+            assert abs(trial["ttft_s"] - head) <= max(
+                methodology.STAGE_SUM_REL_TOL * trial["ttft_s"], methodology.STAGE_SUM_ABS_TOL_S
+            )
             assert trial["processor_s"] > 0 and trial["vision_s"] > 0 and trial["decode_s"] > 0
         # the row carries the medians, the statistics and the physical-limit figures
         assert row.processor_s == sorted(row.trial_processor_s)[1] and len(row.trial_decode_tps) == 3
         assert row.decode_tps_min <= row.decode_tps <= row.decode_tps_max and row.decode_tps_iqr >= 0
         assert row.cold_decode_tps > 0 and row.cold_ttft_s > 0 and row.slow_first_run is not None
         assert row.bandwidth_gbps and row.bandwidth_fraction == pytest.approx(
-            row.decode_weight_bytes * row.decode_tps / (row.bandwidth_gbps * 1e9))
+            row.decode_weight_bytes * row.decode_tps / (row.bandwidth_gbps * 1e9)
+        )
 
 
 def first_token_id(model_path: str) -> int:
@@ -60,11 +68,27 @@ def first_token_id(model_path: str) -> int:
     try:
         fetched = child.request("fetch", {"model": model_path}, 300)
         assert "error" not in child.request("load", {"path": fetched["path"]}, 300)
-        (cell,) = plan_cells(parse_suite({"models": [model_path], "prompts": [PROMPT],
-                                          "images": [{"id": "chart", "builtin": "chart"}]}, "t.yaml"), "x", [("c", "")])
-        reply = child.request("run", {"prompt": cell.prompt.full_text, "image": image_path(builtin="chart"),
-                                      "max_tokens": 4, "temperature": 0.0, "exact_tokens": False, "seed": 0,
-                                      "warmup_runs": 0, "trials": 1}, 300)
+        (cell,) = plan_cells(
+            parse_suite(
+                {"models": [model_path], "prompts": [PROMPT], "images": [{"id": "chart", "builtin": "chart"}]}, "t.yaml"
+            ),
+            "x",
+            [("c", "")],
+        )
+        reply = child.request(
+            "run",
+            {
+                "prompt": cell.prompt.full_text,
+                "image": image_path(builtin="chart"),
+                "max_tokens": 4,
+                "temperature": 0.0,
+                "exact_tokens": False,
+                "seed": 0,
+                "warmup_runs": 0,
+                "trials": 1,
+            },
+            300,
+        )
         assert "error" not in reply, reply
         return reply["trials"][0]["first_token_id"]
     finally:

@@ -4,7 +4,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from grid import store
-from grid.schema import COLUMNS, RESULT_SCHEMA, SCHEMA_VERSION, ResultRow
+from grid.core.schema import COLUMNS, RESULT_SCHEMA, SCHEMA_VERSION, ResultRow
 
 
 def row(run="r1", cell="c1", status="ok", **kw):

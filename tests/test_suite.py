@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from grid.cli import app
-from grid.plan import group_cells, plan_cells
-from grid.suite import SuiteError, builtin_suites, load_suite, parse_suite
+from grid.core.plan import group_cells, plan_cells
+from grid.core.suite import SuiteError, builtin_suites, load_suite, parse_suite
 
 
 def write(tmp_path, text):
@@ -23,18 +23,21 @@ def test_builtin_smoke_has_three_twins():
     assert suite.hash == load_suite("smoke").hash
 
 
-@pytest.mark.parametrize("body, key, problem", [
-    ("models: []", "models", "non-empty list"),
-    ("models: [{id: twin:qwen2_vl, colour: red}]", "models[0].colour", "unknown key"),
-    ("models: [twin:qwen2_vl]\ngeneration: {trials: 0}", "generation.trials", ">= 1"),
-    ("models: [twin:qwen2_vl]\ngeneration: {max_tokens: many}", "generation.max_tokens", "integer"),
-    ("models: [twin:qwen2_vl]\nimages: [{id: a, builtin: unicorn}]", "images[0].builtin", "unknown image"),
-    ("models: [twin:qwen2_vl]\nimages: [{id: a, path: nope.png}]", "images[0].path", "not found"),
-    ("models: [twin:a, twin:a]", "models", "duplicate"),
-    ("models: [{id: x, trust_remote_code: yes please}]", "models[0].trust_remote_code", "true or false"),
-    ("models: [twin:a]\nprompts: [{id: p}]", "prompts[0].text", "required"),
-    ("models: [twin:a\n", "line", "YAML"),
-])
+@pytest.mark.parametrize(
+    "body, key, problem",
+    [
+        ("models: []", "models", "non-empty list"),
+        ("models: [{id: twin:qwen2_vl, colour: red}]", "models[0].colour", "unknown key"),
+        ("models: [twin:qwen2_vl]\ngeneration: {trials: 0}", "generation.trials", ">= 1"),
+        ("models: [twin:qwen2_vl]\ngeneration: {max_tokens: many}", "generation.max_tokens", "integer"),
+        ("models: [twin:qwen2_vl]\nimages: [{id: a, builtin: unicorn}]", "images[0].builtin", "unknown image"),
+        ("models: [twin:qwen2_vl]\nimages: [{id: a, path: nope.png}]", "images[0].path", "not found"),
+        ("models: [twin:a, twin:a]", "models", "duplicate"),
+        ("models: [{id: x, trust_remote_code: yes please}]", "models[0].trust_remote_code", "true or false"),
+        ("models: [twin:a]\nprompts: [{id: p}]", "prompts[0].text", "required"),
+        ("models: [twin:a\n", "line", "YAML"),
+    ],
+)
 def test_malformed_suites_name_file_key_and_problem(tmp_path, body, key, problem):
     path = write(tmp_path, body)
     with pytest.raises(SuiteError) as info:
@@ -59,8 +62,9 @@ def test_cli_unknown_suite_exits_2():
 
 
 def test_cell_ids_are_deterministic_and_distinct():
-    suite = parse_suite({"models": ["twin:a", "twin:b"], "prompts": [{"id": "p", "text": "t"}, {"id": "q", "text": "u"}]},
-                        "s.yaml")
+    suite = parse_suite(
+        {"models": ["twin:a", "twin:b"], "prompts": [{"id": "p", "text": "t"}, {"id": "q", "text": "u"}]}, "s.yaml"
+    )
     a = plan_cells(suite, "run1", [("M2-10c-16GB", ""), ("M4-Max-40c-128GB", "")])
     b = plan_cells(suite, "run2", [("M2-10c-16GB", ""), ("M4-Max-40c-128GB", "")])
     assert len(a) == 2 * 2 * 1 * 2
@@ -79,7 +83,7 @@ def test_generation_settings_change_cell_ids():
 
 def test_cli_refuses_to_mix_another_suite_into_an_existing_run(tmp_path):
     from grid import store
-    from grid.scheduler import _manifest
+    from grid.driver.scheduler import _manifest
 
     results = tmp_path / "r"
     store.write_manifest(results, "r1", _manifest(load_suite("smoke"), "r1", [("EPYC-2c-24GB", "")], "", False))

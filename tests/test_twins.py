@@ -142,7 +142,9 @@ def checked_quantized(twin_cache) -> dict[str, dict]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("spec", ["twin:qwen3_vl_moe-q4", "twin:glm4v_moe-q4", "twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"])
+@pytest.mark.parametrize(
+    "spec", ["twin:qwen3_vl_moe-q4", "twin:glm4v_moe-q4", "twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"]
+)
 def test_quantized_twins_run_including_moe_on_cpu(spec, checked_quantized, twin_cache):
     """Quantized MoE twins (gather_qmm) run on CPU where bf16 MoE cannot, like the seed's 8-bit deepseek-vl2."""
     row = checked_quantized[spec]
@@ -169,7 +171,9 @@ def test_concurrent_builders_of_one_spec_do_not_break(twin_cache, tmp_path):
     """Two processes building the same spec at once: both succeed and return the same complete folder."""
     code = "import sys; from agent.twins import materialize; print(materialize('twin:gemma3'))"
     env = {**os.environ, "GRID_CACHE": str(tmp_path), "HF_HUB_OFFLINE": "1"}
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300)[0].strip() for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     assert outs[0] == outs[1] == str(tmp_path / "twins" / "gemma3")
@@ -206,12 +210,12 @@ def test_list_twins_names_every_builder():
 @pytest.mark.slow
 def test_expected_failures_come_out_of_the_agent_with_their_class_and_package(twin_cache):
     """Through the real agent (spawned child, runner, error classes) as `grid run twins` runs them."""
+    import dataclasses
+
     from agent.hardware import probe
     from agent.runner import run_group
-    from grid.plan import group_cells, plan_cells
-    from grid.suite import load_suite
-
-    import dataclasses
+    from grid.core.plan import group_cells, plan_cells
+    from grid.core.suite import load_suite
 
     suite = load_suite("twins")
     ids = ["twin:llava"] + ([] if sys.platform == "darwin" else ["twin:deepseek_vl_v2"])  # and one bf16 MoE twin

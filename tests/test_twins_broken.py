@@ -9,7 +9,7 @@ import json
 import pytest
 
 from agent.twins import broken, materialize
-from grid.suite import load_suite
+from grid.core.suite import load_suite
 
 FAILURES = load_suite("failures")
 
@@ -38,7 +38,7 @@ def test_missing_lm_head_twin_really_lacks_the_weight(grid_cache):
 
     folder = materialize("twin-broken:missing_lm_head")
     raw = (folder / "model.safetensors").read_bytes()
-    header = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
+    header = json.loads(raw[8 : 8 + struct.unpack("<Q", raw[:8])[0]])
     assert "language_model.lm_head.weight" not in header
     assert any(k.endswith("embed_tokens.weight") for k in header)
 
@@ -48,7 +48,7 @@ def failure_rows(grid_cache):
     """The failures suite through the agent (no Ray): one spawned child per model, as in `grid run failures`."""
     from agent.hardware import probe
     from agent.runner import run_group
-    from grid.plan import group_cells, plan_cells
+    from grid.core.plan import group_cells, plan_cells
 
     suite = FAILURES
     cells = plan_cells(suite, "twins-broken-test", [("EPYC-2c-24GB", "")])

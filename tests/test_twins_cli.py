@@ -38,7 +38,13 @@ def test_make_writes_a_loadable_looking_folder(tmp_path):
     result = runner.invoke(app, ["make", "qwen2_vl", "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["path"] == str(out)
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json", "chat_template.jinja"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "preprocessor_config.json",
+        "chat_template.jinja",
+    ):
         assert (out / name).is_file(), name
 
 

@@ -46,8 +46,9 @@ def test_real_size_config_keeps_the_published_dimensions_and_validates(arch, siz
     written = json.loads((tmp_path / "config.json").read_text())
     for dotted, value in _leaves(real.config):
         assert _get(written, dotted) == value, f"{dotted} of {real.model_id}"
-    assert files.tokenizer.vocab_size == max(written.get("vocab_size") or 0,
-                                             (written.get("text_config") or {}).get("vocab_size") or 0)
+    assert files.tokenizer.vocab_size == max(
+        written.get("vocab_size") or 0, (written.get("text_config") or {}).get("vocab_size") or 0
+    )
 
 
 # Spot checks against values quoted from the public config.json files (independent of the table above).
@@ -75,8 +76,13 @@ def test_real_size_twins_have_the_published_parameter_count():
         "print(json.dumps({f'{a}@{s}': adapter.count_parameters(twin_files(parse(f'twin:{a}@{s}')).config) "
         "for a, d in sizes.REAL_SIZES.items() for s in d}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     counts = json.loads(out.stdout.strip().splitlines()[-1])
     for arch, size in ENTRIES:
         published = sizes.real_size(arch, size).params_b * 1e9

@@ -4,7 +4,7 @@ marked), `seed-2026-01` names exactly the 36 models of the seed report with trus
 from __future__ import annotations
 
 from agent.twins import list_twins, registry
-from grid.suite import load_suite
+from grid.core.suite import load_suite
 
 # The "Full Model Results Table" of check-models-report-2026-01-16.md, verbatim.
 SEED_MODELS = """

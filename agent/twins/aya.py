@@ -3,8 +3,21 @@ GotOcr2 image processor crops images into tiles plus a global thumbnail)."""
 
 from __future__ import annotations
 
-from agent.twins.common import IMAGE_MEAN, IMAGE_STD, TINY_FFN, TINY_HEAD_DIM, TINY_HEADS, TINY_HIDDEN
-from agent.twins.common import TINY_KV_HEADS, TINY_LAYERS, VISION_FFN, VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    IMAGE_MEAN,
+    IMAGE_STD,
+    TINY_FFN,
+    TINY_HEAD_DIM,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    TINY_LAYERS,
+    VISION_FFN,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
@@ -29,7 +42,12 @@ SPECIALS = (
 def aya_vision(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     vocab = vocab_of(over or {})
     tok = TokenizerSpec(
-        vocab_size=vocab, specials=SPECIALS, bos="<BOS_TOKEN>", eos="<|END_OF_TURN_TOKEN|>", pad="<PAD>", unk="<UNK>",
+        vocab_size=vocab,
+        specials=SPECIALS,
+        bos="<BOS_TOKEN>",
+        eos="<|END_OF_TURN_TOKEN|>",
+        pad="<PAD>",
+        unk="<UNK>",
     )
     image_size, patch, downsample = 32, 8, 2
     base = {
@@ -107,7 +125,7 @@ def aya_vision(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "downsample_factor": cfg["downsample_factor"],
             "image_token": "<image>",
         },
-        chat_template=chat_template("<image>", bos="<BOS_TOKEN>", start="<|START_OF_TURN_TOKEN|>",
-                                    end="<|END_OF_TURN_TOKEN|>", role_end=""),
+        chat_template=chat_template(
+            "<image>", bos="<BOS_TOKEN>", start="<|START_OF_TURN_TOKEN|>", end="<|END_OF_TURN_TOKEN|>", role_end=""
+        ),
     )
-

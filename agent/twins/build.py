@@ -96,7 +96,11 @@ def materialize(spec_text: str, *, cache: Path | None = None) -> Path:
 
             write_twin_files(files, tmp)
             stats = adapter.save_random_weights(
-                files.config, tmp, SEED, tie_embeddings=files.tie_embeddings, drop_weights=files.drop_weights,
+                files.config,
+                tmp,
+                SEED,
+                tie_embeddings=files.tie_embeddings,
+                drop_weights=files.drop_weights,
                 dtype=files.dtype,
             )
             _write_manifest(tmp, spec, digest, {**stats, "trust_remote_code": files.trust_remote_code})

@@ -26,7 +26,10 @@ SPECIALS = (
 def deepseek_vl_v2(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     vocab = vocab_of(over or {})
     tok = TokenizerSpec(
-        vocab_size=vocab, specials=SPECIALS, bos="<｜begin▁of▁sentence｜>", eos="<｜end▁of▁sentence｜>",
+        vocab_size=vocab,
+        specials=SPECIALS,
+        bos="<｜begin▁of▁sentence｜>",
+        eos="<｜end▁of▁sentence｜>",
         pad="<｜▁pad▁｜>",
     )
     side, patch = 32, 8

@@ -6,9 +6,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from agent.twins.tokenizer import TokenizerSpec, write_tokenizer
 
@@ -49,7 +49,8 @@ def chat_template(
         bos
         + "{% for message in messages %}"
         + start
-        + "{{ message['role'] }}" + role_end
+        + "{{ message['role'] }}"
+        + role_end
         + "{% if message['content'] is string %}{{ message['content'] }}"
         "{% else %}{% for item in message['content'] %}"
         "{% if item['type'] == 'image' or item['type'] == 'image_url' %}" + image + "{% endif %}"

@@ -14,7 +14,12 @@ SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<image>")
 def florence2(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     vocab = vocab_of(over or {})
     tok = TokenizerSpec(
-        vocab_size=vocab, specials=SPECIALS, bos="<s>", eos="</s>", pad="<pad>", unk="<unk>",
+        vocab_size=vocab,
+        specials=SPECIALS,
+        bos="<s>",
+        eos="</s>",
+        pad="<pad>",
+        unk="<unk>",
         extra_special_tokens={"image_token": "<image>"},
     )
     dims = [16, 32, 32, TINY_HIDDEN]

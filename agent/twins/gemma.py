@@ -5,8 +5,20 @@ gemma3n (MobileNet-style vision + audio) lives in its own module; it shares noth
 
 from __future__ import annotations
 
-from agent.twins.common import IMAGE_MEAN, IMAGE_STD, TINY_FFN, TINY_HEAD_DIM, TINY_HEADS, TINY_HIDDEN, TINY_LAYERS
-from agent.twins.common import VISION_FFN, VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    IMAGE_MEAN,
+    IMAGE_STD,
+    TINY_FFN,
+    TINY_HEAD_DIM,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_LAYERS,
+    VISION_FFN,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
@@ -199,8 +211,12 @@ def gemma3n(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         pad="<pad>",
         unk="<unk>",
         extra_special_tokens={
-            "boi_token": "<start_of_image>", "eoi_token": "<end_of_image>", "image_token": "<image_soft_token>",
-            "boa_token": "<start_of_audio>", "eoa_token": "<end_of_audio>", "audio_token": "<audio_soft_token>",
+            "boi_token": "<start_of_image>",
+            "eoi_token": "<end_of_image>",
+            "image_token": "<image_soft_token>",
+            "boa_token": "<start_of_audio>",
+            "eoa_token": "<end_of_audio>",
+            "audio_token": "<audio_soft_token>",
         },
         config_extra={"add_bos_token": True},
     )

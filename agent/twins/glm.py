@@ -3,8 +3,17 @@ The image processor is HF's Glm4vImageProcessor (PIL backend without torch)."""
 
 from __future__ import annotations
 
-from agent.twins.common import TINY_FFN, TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS, TINY_LAYERS, VISION_HEADS
-from agent.twins.common import VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    TINY_FFN,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    TINY_LAYERS,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
@@ -61,8 +70,12 @@ def glm4v(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "attention_bias": True,
             "partial_rotary_factor": 0.5,
             # head_dim 16, rotary half of it: the sections sum to 16 * 0.5 / 2
-            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 1, 1], "rope_theta": 10000.0,
-                                "partial_rotary_factor": 0.5},
+            "rope_parameters": {
+                "rope_type": "default",
+                "mrope_section": [2, 1, 1],
+                "rope_theta": 10000.0,
+                "partial_rotary_factor": 0.5,
+            },
             "rope_scaling": {"rope_type": "default", "mrope_section": [2, 1, 1]},
             "eos_token_id": eos,
             "pad_token_id": tok.id("<|endoftext|>"),

@@ -6,8 +6,20 @@ exactly one (image_size / patch)^2 / scale_factor^2 block of <image> tokens (`im
 
 from __future__ import annotations
 
-from agent.twins.common import IMAGE_MEAN, IMAGE_STD, TINY_FFN, TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS, TINY_LAYERS
-from agent.twins.common import VISION_FFN, VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    IMAGE_MEAN,
+    IMAGE_STD,
+    TINY_FFN,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    TINY_LAYERS,
+    VISION_FFN,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
@@ -39,7 +51,9 @@ def _idefics3_like(model_type: str, vision_type: str, over: dict | None, pre: di
         },
     )
     base = {
-        "architectures": ["SmolVLMForConditionalGeneration" if model_type == "smolvlm" else "Idefics3ForConditionalGeneration"],
+        "architectures": [
+            "SmolVLMForConditionalGeneration" if model_type == "smolvlm" else "Idefics3ForConditionalGeneration"
+        ],
         "model_type": model_type,
         "image_token_id": tok.id("<image>"),
         "scale_factor": 2,
@@ -124,8 +138,11 @@ def idefics2(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         eos="<end_of_utterance>",
         pad="<unk>",
         unk="<unk>",
-        extra_special_tokens={"image_token": "<image>", "image_boundary_token": "<fake_token_around_image>",
-                              "end_of_utterance_token": "<end_of_utterance>"},
+        extra_special_tokens={
+            "image_token": "<image>",
+            "image_boundary_token": "<fake_token_around_image>",
+            "end_of_utterance_token": "<end_of_utterance>",
+        },
     )
     base = {
         "architectures": ["Idefics2ForConditionalGeneration"],
@@ -189,7 +206,9 @@ def idefics2(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         config=cfg,
         tokenizer=tok,
         preprocessor_config=preprocessor,
-        processor_config={"processor_class": "Idefics2Processor",
-                          "image_seq_len": cfg["perceiver_config"]["resampler_n_latents"]},
+        processor_config={
+            "processor_class": "Idefics2Processor",
+            "image_seq_len": cfg["perceiver_config"]["resampler_n_latents"],
+        },
         chat_template=chat_template("<image>", bos="<s>", start="", end="<end_of_utterance>\n", role_end=": "),
     )

@@ -5,8 +5,18 @@ auto_map), so loading needs trust_remote_code; mlx_vlm's AutoProcessor patch set
 
 from __future__ import annotations
 
-from agent.twins.common import TINY_FFN, TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS, TINY_LAYERS, VISION_FFN
-from agent.twins.common import VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    TINY_FFN,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    TINY_LAYERS,
+    VISION_FFN,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.remote import remote_file
 from agent.twins.tokenizer import TokenizerSpec

@@ -3,8 +3,19 @@ hybrid conv/attention text model). mlx_vlm patches HF's Lfm2VlProcessor with a n
 
 from __future__ import annotations
 
-from agent.twins.common import IMAGE_MEAN, IMAGE_STD, TINY_FFN, TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS
-from agent.twins.common import VISION_FFN, VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    IMAGE_MEAN,
+    IMAGE_STD,
+    TINY_FFN,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    VISION_FFN,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
@@ -95,8 +106,18 @@ def lfm2_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         },
     }
     cfg = deep_merge(base, over)
-    keys = ("downsample_factor", "encoder_patch_size", "min_image_tokens", "max_image_tokens", "max_num_patches",
-            "tile_size", "min_tiles", "max_tiles", "do_image_splitting", "use_thumbnail")
+    keys = (
+        "downsample_factor",
+        "encoder_patch_size",
+        "min_image_tokens",
+        "max_image_tokens",
+        "max_num_patches",
+        "tile_size",
+        "min_tiles",
+        "max_tiles",
+        "do_image_splitting",
+        "use_thumbnail",
+    )
     preprocessor = deep_merge(
         {
             "image_processor_type": "Lfm2VlImageProcessor",

@@ -19,8 +19,7 @@ def _note(arch: str) -> str | None:
 
 def list_twins() -> list[TwinInfo]:
     out = [
-        TwinInfo(name=f"twin:{arch}", arch=arch, sizes=sizes.sizes_of(arch), buildable=True,
-                 reason=_note(arch))
+        TwinInfo(name=f"twin:{arch}", arch=arch, sizes=sizes.sizes_of(arch), buildable=True, reason=_note(arch))
         for arch in sorted(registry.BUILDERS)
     ]
     out += [

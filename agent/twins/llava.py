@@ -3,8 +3,18 @@ qwen2). The llava twin is an expected failure under transformers 5.x (see regist
 
 from __future__ import annotations
 
-from agent.twins.common import TINY_FFN, TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS, TINY_LAYERS, VISION_FFN
-from agent.twins.common import VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    TINY_FFN,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    TINY_LAYERS,
+    VISION_FFN,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
@@ -181,7 +191,9 @@ def llava_onevision(over: dict | None = None, pre: dict | None = None) -> TwinFi
     cfg = deep_merge(base, over)
     vision = cfg["vision_config"]
     extra = {"image_grid_pinpoints": cfg["image_grid_pinpoints"], "do_pad": True}
-    preprocessor = _clip_preprocessor(vision["image_size"], "LlavaOnevisionImageProcessor", "LlavaOnevisionProcessor", extra)
+    preprocessor = _clip_preprocessor(
+        vision["image_size"], "LlavaOnevisionImageProcessor", "LlavaOnevisionProcessor", extra
+    )
     preprocessor["size"] = {"height": vision["image_size"], "width": vision["image_size"]}
     preprocessor["image_mean"] = preprocessor["image_std"] = [0.5, 0.5, 0.5]
     return TwinFiles(
@@ -197,4 +209,3 @@ def llava_onevision(over: dict | None = None, pre: dict | None = None) -> TwinFi
         },
         chat_template=chat_template("<image>\n"),
     )
-

@@ -3,8 +3,19 @@ pixtral vision tower + patch merger + mistral text). mlx_vlm's numpy PixtralImag
 
 from __future__ import annotations
 
-from agent.twins.common import TINY_FFN, TINY_HEAD_DIM, TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS, TINY_LAYERS
-from agent.twins.common import VISION_FFN, VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    TINY_FFN,
+    TINY_HEAD_DIM,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    TINY_LAYERS,
+    VISION_FFN,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from agent.twins.common import TINY_FFN, TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS, VISION_FFN, VISION_HEADS
-from agent.twins.common import VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    TINY_FFN,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    VISION_FFN,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
@@ -97,7 +106,10 @@ def mllama(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         preprocessor_config=preprocessor,
         processor_config={"processor_class": "MllamaProcessor"},
         chat_template=chat_template(
-            "<|image|>", bos="<|begin_of_text|>", start="<|start_header_id|>", end="<|eot_id|>",
+            "<|image|>",
+            bos="<|begin_of_text|>",
+            start="<|start_header_id|>",
+            end="<|eot_id|>",
             role_end="<|end_header_id|>\n\n",
         ),
     )

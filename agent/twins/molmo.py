@@ -3,8 +3,16 @@ qwen2 text with an additional vocabulary). Config via shipped remote code (confi
 
 from __future__ import annotations
 
-from agent.twins.common import TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS, VISION_FFN, VISION_HEADS, VISION_HIDDEN
-from agent.twins.common import deep_merge, vocab_of
+from agent.twins.common import (
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    VISION_FFN,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles
 from agent.twins.remote import remote_file
 from agent.twins.tokenizer import TokenizerSpec

@@ -34,10 +34,19 @@ def phi3_v(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         "eos_token_id": tok.id("<|end|>"),
         "pad_token_id": tok.id("<|endoftext|>"),
         "tie_word_embeddings": False,
-        "embd_layer": {"embedding_cls": "image", "hd_transform_order": "sub_glb", "projection_cls": "mlp",
-                       "use_hd_transform": True, "with_learnable_separator": True},
-        "img_processor": {"image_dim_out": 1024, "model_name": "openai/clip-vit-large-patch14-336",
-                          "name": "clip_vision_model", "num_img_tokens": 144},
+        "embd_layer": {
+            "embedding_cls": "image",
+            "hd_transform_order": "sub_glb",
+            "projection_cls": "mlp",
+            "use_hd_transform": True,
+            "with_learnable_separator": True,
+        },
+        "img_processor": {
+            "image_dim_out": 1024,
+            "model_name": "openai/clip-vit-large-patch14-336",
+            "name": "clip_vision_model",
+            "num_img_tokens": 144,
+        },
     }
     cfg = deep_merge(base, over)
     preprocessor = deep_merge(

@@ -6,8 +6,18 @@ qwen2 / qwen2.5 (mlx_vlm copies root keys into text_config), a text_config for q
 
 from __future__ import annotations
 
-from agent.twins.common import TINY_FFN, TINY_HEAD_DIM, TINY_HEADS, TINY_HIDDEN, TINY_KV_HEADS, TINY_LAYERS
-from agent.twins.common import VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.common import (
+    TINY_FFN,
+    TINY_HEAD_DIM,
+    TINY_HEADS,
+    TINY_HIDDEN,
+    TINY_KV_HEADS,
+    TINY_LAYERS,
+    VISION_HEADS,
+    VISION_HIDDEN,
+    deep_merge,
+    vocab_of,
+)
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
@@ -285,8 +295,13 @@ def qwen3_5(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "full_attention_interval": 2,
             "rope_scaling": None,
             # head_dim 32 x partial_rotary_factor 0.25 = 8 rotary dims: the mrope sections sum to 4
-            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 1, 1], "rope_theta": 10000000.0,
-                                "partial_rotary_factor": 0.25, "mrope_interleaved": True},
+            "rope_parameters": {
+                "rope_type": "default",
+                "mrope_section": [2, 1, 1],
+                "rope_theta": 10000000.0,
+                "partial_rotary_factor": 0.25,
+                "mrope_interleaved": True,
+            },
         },
         "vision_config": {"model_type": "qwen3_5", "deepstack_visual_indexes": []},
     }

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from agent.twins import aya, bunny, deepseek, florence, gemma, glm, idefics, internvl, kimi, lfm2, llava, mistral, mllama, molmo
-from agent.twins import phi3v, qwen
+from agent.twins import (
+    aya,
+    bunny,
+    deepseek,
+    florence,
+    gemma,
+    glm,
+    idefics,
+    internvl,
+    kimi,
+    lfm2,
+    llava,
+    mistral,
+    mllama,
+    molmo,
+    phi3v,
+    qwen,
+)
 from agent.twins.files import TwinFiles
 
 # A builder takes (config overrides, preprocessor overrides) and returns the files of one twin; tiny when both None.

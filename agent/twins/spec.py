@@ -42,13 +42,13 @@ def is_twin(model_id: str) -> bool:
 
 def parse(spec: str) -> TwinSpec:
     if spec.startswith(BROKEN_PREFIX):
-        case = spec[len(BROKEN_PREFIX):]
+        case = spec[len(BROKEN_PREFIX) :]
         if not re.fullmatch(r"[a-z0-9_]+", case):
             raise TwinError(f"bad broken twin spec {spec!r}: expected twin-broken:<case>")
         return TwinSpec(arch=case, broken=True)
     if not spec.startswith(TWIN_PREFIX):
         raise TwinError(f"not a twin spec {spec!r}: expected twin:<arch>[@<size>][-q4|-q8] or twin-broken:<case>")
-    m = _TWIN_RE.match(spec[len(TWIN_PREFIX):])
+    m = _TWIN_RE.match(spec[len(TWIN_PREFIX) :])
     if not m:
         raise TwinError(f"bad twin spec {spec!r}: expected twin:<arch>[@<size>][-q4|-q8], e.g. twin:qwen2_vl@2b-q4")
     bits = int(m["bits"]) if m["bits"] else None

@@ -17,8 +17,10 @@ app = typer.Typer(
 run.register(app)
 nodes.register(app)
 from grid.cli import lab  # noqa: E402  (resume, prefetch, submit, status, logs, cancel, fetch)
+
 lab.register(app)
 from grid.cli import report  # noqa: E402  (report, compare)
+
 report.register(app)
 app.add_typer(twins.app, name="twins")
 

@@ -8,14 +8,20 @@ from pathlib import Path
 import typer
 
 ResultsOpt = typer.Option(
-    Path(os.environ.get("GRID_RESULTS", "results")), "--results", "-r",
+    Path(os.environ.get("GRID_RESULTS", "results")),
+    "--results",
+    "-r",
     help="Results root: a folder or a pyarrow filesystem URI (s3://bucket/grid). Env: GRID_RESULTS.",
 )
 ReportsOpt = typer.Option(
-    Path(os.environ.get("GRID_REPORTS", "reports")), "--reports", help="Where reports are written. Env: GRID_REPORTS.",
+    Path(os.environ.get("GRID_REPORTS", "reports")),
+    "--reports",
+    help="Where reports are written. Env: GRID_REPORTS.",
 )
 AddressOpt = typer.Option(
-    None, "--address", "-a",
+    None,
+    "--address",
+    "-a",
     help="Ray cluster address (HEAD:6379); without it grid starts an embedded single-node Ray. Env: GRID_ADDRESS.",
     envvar="GRID_ADDRESS",
 )
@@ -30,7 +36,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Every exception type that means 'bad input'. Imported only when a command fails, so start-up stays light."""
     from agent.twins import TwinError
     from aggregator import ReportError
-    from grid.scheduler import SchedulerError
+    from grid.driver.scheduler import SchedulerError
     from grid.store import StoreError
 
     return (UserError, StoreError, SchedulerError, TwinError, ReportError, FileNotFoundError)
@@ -45,7 +51,7 @@ def handle_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from grid.suite import SuiteError
+        from grid.core.suite import SuiteError
 
         try:
             return func(*args, **kwargs)

@@ -13,27 +13,40 @@ from rich.table import Table
 from grid.cli.common import AddressOpt, JsonOpt, ResultsOpt, UserError, handle_errors
 
 console = Console()
-DashboardOpt = typer.Option(..., "--address", "-a", envvar="GRID_DASHBOARD",
-                            help="The head's dashboard / Jobs API URL, http://HEAD:8265. Env: GRID_DASHBOARD.")
+DashboardOpt = typer.Option(
+    ...,
+    "--address",
+    "-a",
+    envvar="GRID_DASHBOARD",
+    help="The head's dashboard / Jobs API URL, http://HEAD:8265. Env: GRID_DASHBOARD.",
+)
 
 
 def register(app: typer.Typer) -> None:
-    for name, func in (("resume", resume_command), ("prefetch", prefetch_command), ("submit", submit_command),
-                       ("status", status_command), ("logs", logs_command), ("cancel", cancel_command),
-                       ("fetch", fetch_command)):
+    for name, func in (
+        ("resume", resume_command),
+        ("prefetch", prefetch_command),
+        ("submit", submit_command),
+        ("status", status_command),
+        ("logs", logs_command),
+        ("cancel", cancel_command),
+        ("fetch", fetch_command),
+    ):
         app.command(name)(func)
 
 
 def remote_errors(func):
     """RemoteError / SchedulerError -> UserError: one line of advice, exit 1."""
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from grid.remote import RemoteError
+        from grid.lab.remote import RemoteError
 
         try:
             return func(*args, **kwargs)
         except RemoteError as e:
             raise UserError(str(e)) from None
+
     return wrapper
 
 
@@ -43,21 +56,28 @@ def resume_command(
     results: Path = ResultsOpt,
     address: str = AddressOpt,
     force: bool = typer.Option(False, "--force", help="Resume even if the run's driver looks alive."),
-    class_wait_s: float = typer.Option(300, "--class-wait", help="Seconds a class may have no live node before its "
-                                       "cells are skipped."),
+    class_wait_s: float = typer.Option(
+        300, "--class-wait", help="Seconds a class may have no live node before its cells are skipped."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run only the cells of RUN that have no terminal row yet; a finished cell never runs twice.
 
     Example: grid resume 20261128-154328-smoke-64f8 --address auto
     """
-    from grid.scheduler import resume_run
+    from grid.driver.scheduler import resume_run
 
     result = resume_run(str(results), run_id, address=address, force=force, class_wait_s=class_wait_s)
-    summary = {"run_id": run_id, "ran": len(result.rows),
-               "by_status": {s: result.count(s) for s in sorted({r.status for r in result.rows})}}
-    typer.echo(json.dumps(summary, indent=2) if as_json else
-               f"resumed {run_id}: {len(result.rows)} cells ran ({summary['by_status'] or 'nothing left'})")
+    summary = {
+        "run_id": run_id,
+        "ran": len(result.rows),
+        "by_status": {s: result.count(s) for s in sorted({r.status for r in result.rows})},
+    }
+    typer.echo(
+        json.dumps(summary, indent=2)
+        if as_json
+        else f"resumed {run_id}: {len(result.rows)} cells ran ({summary['by_status'] or 'nothing left'})"
+    )
 
 
 @handle_errors
@@ -70,8 +90,8 @@ def prefetch_command(
 
     Example: grid prefetch seed-2026-01 --address auto
     """
-    from grid.prefetch import prefetch
-    from grid.suite import load_suite
+    from grid.core.suite import load_suite
+    from grid.lab.prefetch import prefetch
 
     reports = prefetch(load_suite(suite), address)
     if as_json:
@@ -82,8 +102,13 @@ def prefetch_command(
         table.add_column(col)
     for r in reports:
         for m in r["models"] or [{"model": "—", "status": "error", "detail": r.get("error", "")}]:
-            table.add_row(f"{r['hostname']} {r['node_id'][:8]}", r["hw_class"], m["model"], m["status"],
-                          str(m.get("detail", ""))[:60])
+            table.add_row(
+                f"{r['hostname']} {r['node_id'][:8]}",
+                r["hw_class"],
+                m["model"],
+                m["status"],
+                str(m.get("detail", ""))[:60],
+            )
     console.print(table)
     for r in reports:
         held = ", ".join(f"{c['repo']} ({c['size_gb']} GB)" for c in r["cache"]) or "nothing"
@@ -104,7 +129,7 @@ def submit_command(
 
     Example: grid submit smoke --address http://127.0.0.1:8265
     """
-    from grid.remote import submit
+    from grid.lab.remote import submit
 
     rid = submit(suite, address, results=results, reports=reports, run_id=run_id, per_node=per_node)
     typer.echo(rid)
@@ -121,8 +146,14 @@ def _print_status(st: dict) -> None:
         for col in ("state", "model", "class", "node", "cells left", "attempt"):
             table.add_column(col)
         for f in flights:
-            table.add_row(f["state"], f["model"], f["hw_class"], f.get("node_ip") or (f.get("node_id") or "—")[:12],
-                          str(f["cells_left"]), str(f["attempt"]))
+            table.add_row(
+                f["state"],
+                f["model"],
+                f["hw_class"],
+                f.get("node_ip") or (f.get("node_id") or "—")[:12],
+                str(f["cells_left"]),
+                str(f["attempt"]),
+            )
         console.print(table)
     if st["job_status"] == "FAILED" and st["message"]:
         console.print(f"[red]{st['message'].strip().splitlines()[-1]}[/]")
@@ -140,7 +171,7 @@ def status_command(
 
     Example: grid status 20261128-154328-smoke-64f8 --follow --address http://127.0.0.1:8265
     """
-    from grid import remote
+    from grid.lab import remote
 
     show = (lambda st: typer.echo(json.dumps(st))) if as_json else _print_status
     if follow:
@@ -151,13 +182,16 @@ def status_command(
 
 @handle_errors
 @remote_errors
-def logs_command(run_id: str = typer.Argument(...), address: str = DashboardOpt,
-                 raw: bool = typer.Option(False, "--raw", help="Keep the GRID_PROGRESS lines.")) -> None:
+def logs_command(
+    run_id: str = typer.Argument(...),
+    address: str = DashboardOpt,
+    raw: bool = typer.Option(False, "--raw", help="Keep the GRID_PROGRESS lines."),
+) -> None:
     """The driver's log of a submitted run.
 
     Example: grid logs 20261128-154328-smoke-64f8 --address http://127.0.0.1:8265
     """
-    from grid.remote import logs
+    from grid.lab.remote import logs
 
     typer.echo(logs(address, run_id, raw=raw))
 
@@ -169,7 +203,7 @@ def cancel_command(run_id: str = typer.Argument(...), address: str = DashboardOp
 
     Example: grid cancel 20261128-154328-smoke-64f8 --address http://127.0.0.1:8265
     """
-    from grid.remote import cancel
+    from grid.lab.remote import cancel
 
     typer.echo(f"{run_id}: {'stop requested' if cancel(address, run_id) else 'already finished'}")
 
@@ -178,8 +212,13 @@ def cancel_command(run_id: str = typer.Argument(...), address: str = DashboardOp
 @remote_errors
 def fetch_command(
     run_id: str = typer.Argument(...),
-    address: str = typer.Option(None, "--address", "-a", envvar="GRID_DASHBOARD",
-                                help="The head's dashboard URL (fetch through a small export job)."),
+    address: str = typer.Option(
+        None,
+        "--address",
+        "-a",
+        envvar="GRID_DASHBOARD",
+        help="The head's dashboard URL (fetch through a small export job).",
+    ),
     results: str = typer.Option(None, "--results", help="Or a results root readable from here (s3://..., folder)."),
     to: Path = typer.Option(Path("grid-fetch"), "--to", help="Where the files go: <to>/results, <to>/reports."),
 ) -> None:
@@ -187,9 +226,11 @@ def fetch_command(
 
     Example: grid fetch 20261128-154328-smoke-64f8 --address http://127.0.0.1:8265 --to ./lab
     """
-    from grid.remote import fetch
+    from grid.lab.remote import fetch
 
     files = fetch(run_id, to, address=address, results=results)
     parquet = [f for f in files if f.suffix == ".parquet"]
-    typer.echo(f"{len(files)} files ({len(parquet)} Parquet) under {to}; read them with "
-               f"`grid report {run_id} --results {to / 'results'}`")
+    typer.echo(
+        f"{len(files)} files ({len(parquet)} Parquet) under {to}; read them with "
+        f"`grid report {run_id} --results {to / 'results'}`"
+    )

@@ -30,7 +30,7 @@ def _thresholds(values: list[str] | None) -> dict | None:
             out[key.strip()] = json.loads(raw)
         except json.JSONDecodeError:
             raise UserError(f"--threshold {item!r}: the value must be a number") from None
-    from agent.quality import make_thresholds
+    from grid.core.quality import make_thresholds
 
     try:
         make_thresholds(out)
@@ -41,19 +41,30 @@ def _thresholds(values: list[str] | None) -> dict | None:
 
 @handle_errors
 def report_command(
-    run_id: list[str] = typer.Argument(..., help="Run id(s) under --results; 'latest' for the newest; 'all' for every "
-                                                  "run (several ids: one report over all of them)."),
+    run_id: list[str] = typer.Argument(
+        ...,
+        help="Run id(s) under --results; 'latest' for the newest; 'all' for every "
+        "run (several ids: one report over all of them).",
+    ),
     results: Path = ResultsOpt,
     reports: Path = ReportsOpt,
-    format: str = typer.Option("md,html,json,csv,junit", "--format", "-f",
-                               help="Comma-separated: md, html, json, csv, junit."),
+    format: str = typer.Option(
+        "md,html,json,csv,junit", "--format", "-f", help="Comma-separated: md, html, json, csv, junit."
+    ),
     out: Path = typer.Option(None, "--out", "-o", help="Write into this folder (default: <reports>/<run id>)."),
-    reference: str = typer.Option(None, "--reference", help="Hardware class the speed ratios are relative to "
-                                                             "(default: an M4 Max class, else the fastest class)."),
-    threshold: list[str] = typer.Option(None, "--threshold", help="Recompute quality flags with NAME=VALUE "
-                                                                  "(repeatable), e.g. --threshold max_bullets=25."),
-    max_rows: int = typer.Option(1000, "--max-rows", help="Rows shown in the Markdown/HTML results table "
-                                                          "(results.csv always has every row)."),
+    reference: str = typer.Option(
+        None,
+        "--reference",
+        help="Hardware class the speed ratios are relative to (default: an M4 Max class, else the fastest class).",
+    ),
+    threshold: list[str] = typer.Option(
+        None,
+        "--threshold",
+        help="Recompute quality flags with NAME=VALUE (repeatable), e.g. --threshold max_bullets=25.",
+    ),
+    max_rows: int = typer.Option(
+        1000, "--max-rows", help="Rows shown in the Markdown/HTML results table (results.csv always has every row)."
+    ),
 ) -> None:
     """Write report.md, report.html, summary.json, results.csv and junit.xml for a run.
 
@@ -65,8 +76,15 @@ def report_command(
     runs = None if run_id == ["all"] else resolve_runs(results, run_id[0] if len(run_id) == 1 else run_id)
     name = "all" if runs is None else "+".join(runs)
     folder = out or Path(reports) / name
-    paths = write_reports(results, runs, folder, formats=format, thresholds=_thresholds(threshold),
-                          reference_class=reference, max_table_rows=max_rows)
+    paths = write_reports(
+        results,
+        runs,
+        folder,
+        formats=format,
+        thresholds=_thresholds(threshold),
+        reference_class=reference,
+        max_table_rows=max_rows,
+    )
     for fmt, path in paths.items():
         typer.echo(f"{fmt:6} {path}")
 
@@ -78,9 +96,13 @@ def compare_command(
     results: Path = ResultsOpt,
     out: Path = typer.Option(None, "--out", "-o", help="Also write the comparison to this file."),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of Markdown."),
-    fail_on: str = typer.Option(None, "--fail-on", help="Exit 1 when the comparison has: regressions (speed or "
-                                                         "memory beyond noise), failures (newly failing cells), or "
-                                                         "any of them."),
+    fail_on: str = typer.Option(
+        None,
+        "--fail-on",
+        help="Exit 1 when the comparison has: regressions (speed or "
+        "memory beyond noise), failures (newly failing cells), or "
+        "any of them.",
+    ),
     min_relative: float = typer.Option(0.05, "--min-change", help="Smallest relative change ever flagged (0.05 = 5%)."),
     k: float = typer.Option(3.0, "--noise-k", help="Flag changes larger than k × the trials' combined spread."),
 ) -> None:
@@ -100,9 +122,15 @@ def compare_command(
         Path(out).write_text(text + ("\n" if as_json else ""), encoding="utf-8")
     typer.echo(text)
     t = result.totals
-    failing = {"regressions": t["regressions"] > 0, "failures": t["newly_failing"] > 0,
-               "any": t["regressions"] > 0 or t["newly_failing"] > 0}
+    failing = {
+        "regressions": t["regressions"] > 0,
+        "failures": t["newly_failing"] > 0,
+        "any": t["regressions"] > 0 or t["newly_failing"] > 0,
+    }
     if fail_on and failing[fail_on]:
-        typer.echo(f"grid compare: {t['regressions']} regressions, {t['newly_failing']} newly failing cells "
-                   f"(--fail-on {fail_on})", err=True)
+        typer.echo(
+            f"grid compare: {t['regressions']} regressions, {t['newly_failing']} newly failing cells "
+            f"(--fail-on {fail_on})",
+            err=True,
+        )
         raise typer.Exit(1)

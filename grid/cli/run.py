@@ -37,16 +37,23 @@ def run_command(
 
     Example: grid run smoke --results ./results --reports ./reports
     """
-    from grid.scheduler import run_suite
-    from grid.suite import load_suite
+    from grid.core.suite import load_suite
+    from grid.driver.scheduler import run_suite
 
     s = load_suite(suite)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     t0 = time.perf_counter()
     counts = {"done": 0, "failed": 0}
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} not ok[/]"),
-                  TimeElapsedColumn(), console=Console(stderr=True), disable=as_json, transient=False) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} not ok[/]"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=as_json,
+        transient=False,
+    ) as progress:
         task = progress.add_task(f"grid run {s.name}", total=None, ok=0, failed=0)
 
         def on_plan(cells):
@@ -57,8 +64,9 @@ def run_command(
             counts["failed"] += row.status != "ok"
             progress.update(task, advance=1, ok=counts["done"] - counts["failed"], failed=counts["failed"])
 
-        result = run_suite(s, results, run_id=run_id, address=address, per_node=per_node, on_row=on_row,
-                           on_plan=on_plan)
+        result = run_suite(
+            s, results, run_id=run_id, address=address, per_node=per_node, on_row=on_row, on_plan=on_plan
+        )
     wall_s = time.perf_counter() - t0
     paths = {}
     if not no_report:
@@ -66,9 +74,13 @@ def run_command(
 
         paths = write_reports(results, result.run_id, Path(reports) / result.run_id)
     summary = {
-        "run_id": result.run_id, "suite": s.name, "cells": len(result.rows),
+        "run_id": result.run_id,
+        "suite": s.name,
+        "cells": len(result.rows),
         "by_status": {st: result.count(st) for st in sorted({r.status for r in result.rows})},
-        "wall_s": round(wall_s, 2), "results": str(results), "reports": {k: str(v) for k, v in paths.items()},
+        "wall_s": round(wall_s, 2),
+        "results": str(results),
+        "reports": {k: str(v) for k, v in paths.items()},
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -77,9 +89,14 @@ def run_command(
     for col in ("model", "hw_class", "status", "decode tok/s", "peak GB", "error"):
         table.add_column(col)
     for r in sorted(result.rows, key=lambda r: (r.model, r.hw_class, r.prompt_id, r.image_id)):
-        table.add_row(r.model, r.hw_class, r.status, f"{r.decode_tps:.1f}" if r.decode_tps else "—",
-                      f"{r.peak_memory_gb:.3f}" if r.peak_memory_gb is not None else "—",
-                      f"{r.error_class} ({r.error_package})" if r.error_class else "")
+        table.add_row(
+            r.model,
+            r.hw_class,
+            r.status,
+            f"{r.decode_tps:.1f}" if r.decode_tps else "—",
+            f"{r.peak_memory_gb:.3f}" if r.peak_memory_gb is not None else "—",
+            f"{r.error_class} ({r.error_package})" if r.error_class else "",
+        )
     console.print(table)
     console.print(f"{len(result.rows)} cells in {wall_s:.1f} s; rows under {results}/run_id={result.run_id}/")
     for kind, path in paths.items():

@@ -43,8 +43,10 @@ def list_command(as_json: bool = JsonOpt) -> None:
         print(json.dumps([asdict(t) for t in twins], indent=2))
         return
     archs = [t for t in twins if t.name.startswith("twin:")]
-    table = Table(title=f"{sum(t.buildable for t in archs)} of {len(archs)} architectures buildable, "
-                        f"{len(twins) - len(archs)} broken twins")
+    table = Table(
+        title=f"{sum(t.buildable for t in archs)} of {len(archs)} architectures buildable, "
+        f"{len(twins) - len(archs)} broken twins"
+    )
     table.add_column("name", no_wrap=True)
     table.add_column("arch", no_wrap=True)
     for col in ("sizes", "buildable", "note"):
@@ -61,7 +63,9 @@ def _agent_twins(*args: str) -> subprocess.CompletedProcess:
 @app.command("make")
 @handle_errors
 def make_command(
-    arch: str = typer.Argument(..., help="An architecture (qwen2_vl) or a full spec (twin:qwen2_vl@2b-q4, twin-broken:oom)."),
+    arch: str = typer.Argument(
+        ..., help="An architecture (qwen2_vl) or a full spec (twin:qwen2_vl@2b-q4, twin-broken:oom)."
+    ),
     out: Path = typer.Option(None, "--out", "-o", help="Copy the twin here (default: leave it in $GRID_CACHE/twins)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -106,8 +110,13 @@ def check_command(
             table.add_column(col)
         for r in rows:
             detail = repr(r.get("text", ""))[:40] if r["ok"] else r["error"][:120]
-            table.add_row(r["spec"], "yes" if r["ok"] else "[red]no[/]", r.get("processor", ""),
-                          str(r.get("prompt_tokens", "")), detail)
+            table.add_row(
+                r["spec"],
+                "yes" if r["ok"] else "[red]no[/]",
+                r.get("processor", ""),
+                str(r.get("prompt_tokens", "")),
+                detail,
+            )
         console.print(table)
     if len(rows) < len(specs) or not all(r["ok"] for r in rows):
         raise typer.Exit(1)

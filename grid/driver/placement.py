@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grid import memory
-from grid.plan import Cell
-from grid.schema import ResultRow
-from grid.suite import ModelSpec
+from grid.core.plan import Cell
+from grid.core.schema import ResultRow
+from grid.core.suite import ModelSpec
+from grid.driver import memory
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,9 @@ def class_limits(nodes: list[dict]) -> dict[str, ClassLimit]:
     for cls, labels in by_class.items():
         rams = [float(x["ram_gb"]) for x in labels if x.get("ram_gb")]
         sets = [float(x["working_set_gb"]) for x in labels if x.get("working_set_gb")]
-        out[cls] = ClassLimit(cls, min(rams) if rams else None, min(sets) if len(sets) == len(labels) else None,
-                              len(labels))
+        out[cls] = ClassLimit(
+            cls, min(rams) if rams else None, min(sets) if len(sets) == len(labels) else None, len(labels)
+        )
     return out
 
 
@@ -109,25 +110,44 @@ def estimate(model: ModelSpec, max_tokens: int) -> memory.MemoryEstimate | None:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def grid_row(cell: Cell, status: str, error_class: str, message: str, fix: str, **extra) -> ResultRow:
     """A row the driver writes itself (skipped, node_lost): same identity fields as an agent row."""
     now = _now()
     extra.setdefault("node_id", cell.node_id)
-    return ResultRow(run_id=cell.run_id, cell_id=cell.cell_id, model=cell.model.id, hw_class=cell.hw_class,
-                     status=status, suite_name=cell.suite_name, suite_hash=cell.suite_hash,
-                     model_source=cell.model.source, model_revision=cell.model.revision, prompt_id=cell.prompt.id,
-                     image_id=cell.image.id, error_class=error_class, error_package="grid",
-                     error_message=message, error_fix=fix, started_at=now, finished_at=now,
-                     max_tokens=cell.generation.max_tokens, temperature=cell.generation.temperature,
-                     warmup_runs=cell.generation.warmup_runs, trials=cell.generation.trials,
-                     exact_tokens=cell.generation.exact_tokens, seed=cell.generation.seed, **extra)
+    return ResultRow(
+        run_id=cell.run_id,
+        cell_id=cell.cell_id,
+        model=cell.model.id,
+        hw_class=cell.hw_class,
+        status=status,
+        suite_name=cell.suite_name,
+        suite_hash=cell.suite_hash,
+        model_source=cell.model.source,
+        model_revision=cell.model.revision,
+        prompt_id=cell.prompt.id,
+        image_id=cell.image.id,
+        error_class=error_class,
+        error_package="grid",
+        error_message=message,
+        error_fix=fix,
+        started_at=now,
+        finished_at=now,
+        max_tokens=cell.generation.max_tokens,
+        temperature=cell.generation.temperature,
+        warmup_runs=cell.generation.warmup_runs,
+        trials=cell.generation.trials,
+        exact_tokens=cell.generation.exact_tokens,
+        seed=cell.generation.seed,
+        **extra,
+    )
 
 
-def fit_check(cells: list[Cell], limits: dict[str, ClassLimit],
-              estimates: dict[str, memory.MemoryEstimate | None]) -> tuple[list[Cell], list[ResultRow]]:
+def fit_check(
+    cells: list[Cell], limits: dict[str, ClassLimit], estimates: dict[str, memory.MemoryEstimate | None]
+) -> tuple[list[Cell], list[ResultRow]]:
     """Split cells into those to place and `skipped` rows for those predicted not to fit their class."""
     place, skipped = [], []
     for cell in cells:
@@ -140,20 +160,32 @@ def fit_check(cells: list[Cell], limits: dict[str, ClassLimit],
         if ok:
             place.append(cell)
             continue
-        basis = "MLX working set" if lim.working_set_gb else f"{memory.DEFAULT_WORKING_SET_FRACTION:g} x {lim.ram_gb:g} GB RAM"
-        skipped.append(grid_row(
-            cell, "skipped", "Memory Fit",
-            f"predicted {est.total_gb:.2f} GB (weights {est.weight_bytes / memory.GB:.2f} + KV "
-            f"{est.kv_bytes / memory.GB:.2f} + activations {est.activation_bytes / memory.GB:.2f}, from "
-            f"{est.weights_from}) > limit {limit_gb:.2f} GB ({basis}) of {cell.hw_class}",
-            "Run it on a class with more memory, pick a quantized variant, or lower max_tokens.",
-            predicted_memory_gb=est.total_gb, memory_limit_gb=limit_gb, weight_bytes=est.weight_bytes))
+        basis = (
+            "MLX working set"
+            if lim.working_set_gb
+            else f"{memory.DEFAULT_WORKING_SET_FRACTION:g} x {lim.ram_gb:g} GB RAM"
+        )
+        skipped.append(
+            grid_row(
+                cell,
+                "skipped",
+                "Memory Fit",
+                f"predicted {est.total_gb:.2f} GB (weights {est.weight_bytes / memory.GB:.2f} + KV "
+                f"{est.kv_bytes / memory.GB:.2f} + activations {est.activation_bytes / memory.GB:.2f}, from "
+                f"{est.weights_from}) > limit {limit_gb:.2f} GB ({basis}) of {cell.hw_class}",
+                "Run it on a class with more memory, pick a quantized variant, or lower max_tokens.",
+                predicted_memory_gb=est.total_gb,
+                memory_limit_gb=limit_gb,
+                weight_bytes=est.weight_bytes,
+            )
+        )
     return place, skipped
 
 
 def longest_first(groups: list[list[Cell]], estimates: dict[str, memory.MemoryEstimate | None]) -> list[list[Cell]]:
     """Dispatch order: predicted work first, so the biggest groups do not start last and stretch the run.
     Work ~ weight bytes (decode is memory-bound: each token reads the weights) x cells x token budget."""
+
     def work(group: list[Cell]) -> float:
         est = estimates.get(group[0].model.id)
         size = est.weight_bytes if est else 0

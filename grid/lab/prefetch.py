@@ -10,15 +10,15 @@ from __future__ import annotations
 import socket
 import time
 
-from grid.scheduler import NODE_ROLE, SLOT, _ray, connect, grid_nodes
-from grid.suite import Suite
+from grid.core.suite import Suite
+from grid.driver.scheduler import NODE_ROLE, SLOT, _ray, connect, grid_nodes
 
 
 def _warm(models: list[tuple[str, str | None, str]]) -> dict:
     """On a node: fetch each Hugging Face model into the local cache; note local folders and twins."""
     import ray
 
-    from agent.errors import redact
+    from grid.core.failures import redact
 
     out = []
     for model_id, revision, source in models:
@@ -49,8 +49,13 @@ def _warm(models: list[tuple[str, str | None, str]]) -> dict:
     except Exception:  # no cache folder yet
         pass
     labels = ray.get_runtime_context().get_node_labels()
-    return {"node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname(),
-            "hw_class": labels.get("hw_class", ""), "models": out, "cache": sorted(held, key=lambda r: r["repo"])}
+    return {
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "hostname": socket.gethostname(),
+        "hw_class": labels.get("hw_class", ""),
+        "models": out,
+        "cache": sorted(held, key=lambda r: r["repo"]),
+    }
 
 
 def prefetch(suite: Suite, address: str | None = None, timeout_s: float = 3600) -> list[dict]:
@@ -63,9 +68,14 @@ def prefetch(suite: Suite, address: str | None = None, timeout_s: float = 3600) 
         refs = {}
         for node in grid_nodes():
             strategy = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
-            task = ray.remote(_warm).options(num_cpus=0, resources={SLOT: 1}, scheduling_strategy=strategy,
-                                             label_selector={"role": NODE_ROLE}, max_retries=0,
-                                             name=f"grid:prefetch:{suite.name}")
+            task = ray.remote(_warm).options(
+                num_cpus=0,
+                resources={SLOT: 1},
+                scheduling_strategy=strategy,
+                label_selector={"role": NODE_ROLE},
+                max_retries=0,
+                name=f"grid:prefetch:{suite.name}",
+            )
             refs[task.remote(models)] = node
         reports = []
         ready, not_ready = ray.wait(list(refs), num_returns=len(refs), timeout=timeout_s)
@@ -74,14 +84,28 @@ def prefetch(suite: Suite, address: str | None = None, timeout_s: float = 3600) 
                 reports.append(ray.get(ref))
             except Exception as e:
                 node = refs[ref]
-                reports.append({"node_id": node["NodeID"], "hostname": node.get("NodeManagerHostname", ""),
-                                "hw_class": node["Labels"].get("hw_class", ""), "error": f"{type(e).__name__}",
-                                "models": [], "cache": []})
+                reports.append(
+                    {
+                        "node_id": node["NodeID"],
+                        "hostname": node.get("NodeManagerHostname", ""),
+                        "hw_class": node["Labels"].get("hw_class", ""),
+                        "error": f"{type(e).__name__}",
+                        "models": [],
+                        "cache": [],
+                    }
+                )
         for ref in not_ready:
             node = refs[ref]
-            reports.append({"node_id": node["NodeID"], "hostname": node.get("NodeManagerHostname", ""),
-                            "hw_class": node["Labels"].get("hw_class", ""), "error": f"timed out after {timeout_s:.0f} s",
-                            "models": [], "cache": []})
+            reports.append(
+                {
+                    "node_id": node["NodeID"],
+                    "hostname": node.get("NodeManagerHostname", ""),
+                    "hw_class": node["Labels"].get("hw_class", ""),
+                    "error": f"timed out after {timeout_s:.0f} s",
+                    "models": [],
+                    "cache": [],
+                }
+            )
         return sorted(reports, key=lambda r: (r["hw_class"], r["node_id"]))
     finally:
         if started:

@@ -20,11 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from grid import placement, store
-from grid.plan import Cell, group_cells, plan_cells
-from grid.progress import Progress
-from grid.schema import ResultRow
-from grid.suite import Suite, parse_suite
+from grid import store
+from grid.core.plan import Cell, group_cells, plan_cells
+from grid.core.schema import ResultRow
+from grid.core.suite import Suite, parse_suite
+from grid.driver import placement
+from grid.driver.progress import Progress
 
 NODE_ROLE = "grid-node"  # label of nodes that run cells; the head of a lab cluster has none
 SLOT = "grid_slot"  # one per node: one benchmark at a time, measurements never share a machine
@@ -60,7 +61,7 @@ def connect(address: str | None) -> bool:
     if ray.is_initialized():
         return False
     address = address or os.environ.get("RAY_ADDRESS")
-    from grid.cluster import ensure_token, use_token_if_available
+    from grid.driver.ray_auth import ensure_token, use_token_if_available
 
     if address:
         use_token_if_available()
@@ -71,15 +72,25 @@ def connect(address: str | None) -> bool:
     from agent.hardware import probe
 
     hw = probe(device_info=False)
-    ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
-             object_store_memory=100 * 2**20, resources={SLOT: 1},
-             labels={**hw.labels(), "role": NODE_ROLE})
+    ray.init(
+        num_cpus=os.cpu_count() or 1,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=100 * 2**20,
+        resources={SLOT: 1},
+        labels={**hw.labels(), "role": NODE_ROLE},
+    )
     return True
 
 
 def grid_nodes(alive_only: bool = True) -> list[dict]:
-    return [n for n in _ray().nodes() if (n.get("Labels") or {}).get("role") == NODE_ROLE
-            and "hw_class" in (n.get("Labels") or {}) and (n.get("Alive") or not alive_only)]
+    return [
+        n
+        for n in _ray().nodes()
+        if (n.get("Labels") or {}).get("role") == NODE_ROLE
+        and "hw_class" in (n.get("Labels") or {})
+        and (n.get("Alive") or not alive_only)
+    ]
 
 
 def _grid_nodes_safe(alive_only: bool = True) -> list[dict]:
@@ -125,8 +136,14 @@ def _submit(group: list[Cell], attempt: int):
     if group[0].hw_class:
         selector["hw_class"] = group[0].hw_class
     cell = group[0]
-    options = dict(num_returns="streaming", num_cpus=0, resources={SLOT: 1}, label_selector=selector, max_retries=0,
-                   name=f"grid:{cell.run_id}:{cell.model.id}@{cell.hw_class}")
+    options = dict(
+        num_returns="streaming",
+        num_cpus=0,
+        resources={SLOT: 1},
+        label_selector=selector,
+        max_retries=0,
+        name=f"grid:{cell.run_id}:{cell.model.id}@{cell.hw_class}",
+    )
     if group[0].node_id:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -140,6 +157,7 @@ def _submit(group: list[Cell], attempt: int):
 @dataclass
 class Flight:
     """One submitted group: its generator, the cells still without a row, where it runs once started."""
+
     gen: object
     cells: list[Cell]
     attempt: int
@@ -152,8 +170,14 @@ class Flight:
 
 
 class Execution:
-    def __init__(self, results_root, run_id: str, on_row: Callable[[ResultRow], None] | None,
-                 class_wait_s: float, estimates: dict):
+    def __init__(
+        self,
+        results_root,
+        run_id: str,
+        on_row: Callable[[ResultRow], None] | None,
+        class_wait_s: float,
+        estimates: dict,
+    ):
         self.results_root, self.run_id, self.on_row = results_root, run_id, on_row
         self.class_wait_s, self.estimates = class_wait_s, estimates
         self.rows: list[ResultRow] = []
@@ -184,25 +208,39 @@ class Execution:
         except Exception:
             pass
 
-    def fail_over(self, flight: Flight, reason: str, alive_classes: set[str] | None = None,
-                  node_dead: bool = True) -> None:
+    def fail_over(
+        self, flight: Flight, reason: str, alive_classes: set[str] | None = None, node_dead: bool = True
+    ) -> None:
         """Its node (or only its worker process) is gone: retry what is left on a live node of the class (a sibling
         when the node died; the same node may serve again when only the worker was killed), else record node_lost."""
         self._abandon(flight)
         if alive_classes is None:  # the head may still list a dying node as alive for a few seconds: not a sibling
-            alive_classes = {n["Labels"]["hw_class"] for n in _grid_nodes_safe()
-                             if not (node_dead and n["NodeID"] == flight.node_id)}
+            alive_classes = {
+                n["Labels"]["hw_class"] for n in _grid_nodes_safe() if not (node_dead and n["NodeID"] == flight.node_id)
+            }
         per_node = bool(flight.cells[0].node_id)
         if not per_node and flight.hw_class in alive_classes and flight.attempt < MAX_ATTEMPTS:
             self.submit(flight.cells, flight.attempt + 1)
             return
-        why = "its node" if per_node else f"every node of {flight.hw_class}" if flight.attempt < MAX_ATTEMPTS \
+        why = (
+            "its node"
+            if per_node
+            else f"every node of {flight.hw_class}"
+            if flight.attempt < MAX_ATTEMPTS
             else f"{flight.attempt} nodes of {flight.hw_class} in turn"
+        )
         for cell in flight.cells:
-            self.record(placement.grid_row(
-                cell, "node_lost", "Node Lost", f"{why} died under this cell: {reason}"[:1000],
-                "Check the node (`grid nodes`), then `grid resume RUN` to run what is left.",
-                attempt=flight.attempt, node_id=flight.node_id or cell.node_id))
+            self.record(
+                placement.grid_row(
+                    cell,
+                    "node_lost",
+                    "Node Lost",
+                    f"{why} died under this cell: {reason}"[:1000],
+                    "Check the node (`grid nodes`), then `grid resume RUN` to run what is left.",
+                    attempt=flight.attempt,
+                    node_id=flight.node_id or cell.node_id,
+                )
+            )
 
     def watchdog(self) -> None:
         """Compare in-flight groups with the head's node table (cheap GCS call, every WATCHDOG_PERIOD_S)."""
@@ -221,22 +259,31 @@ class Execution:
                 if flight.node_id not in alive:
                     self.fail_over(flight, f"node {flight.node_id[:12]} marked dead by the head", alive_classes)
                 continue
-            target_alive = flight.cells[0].node_id in alive if flight.cells[0].node_id else flight.hw_class in alive_classes
+            target_alive = (
+                flight.cells[0].node_id in alive if flight.cells[0].node_id else flight.hw_class in alive_classes
+            )
             if target_alive:
                 flight.waiting_since = None
             elif flight.waiting_since is None:
                 flight.waiting_since = now
             elif now - flight.waiting_since >= self.class_wait_s:
                 self._abandon(flight)
-                target = f"node {flight.cells[0].node_id[:12]}" if flight.cells[0].node_id else f"class {flight.hw_class}"
+                target = (
+                    f"node {flight.cells[0].node_id[:12]}" if flight.cells[0].node_id else f"class {flight.hw_class}"
+                )
                 lost = flight.attempt > 1  # a retry: its node died under it and no sibling came
                 for cell in flight.cells:
-                    self.record(placement.grid_row(
-                        cell, "node_lost" if lost else "skipped", "Node Lost" if lost else "No Node",
-                        f"no live node of {target} for {self.class_wait_s:.0f} s"
-                        + (" after its node died under it" if lost else ""),
-                        "Join a node of this class (`grid node join HEAD:6379`), then `grid resume RUN`.",
-                        attempt=flight.attempt))
+                    self.record(
+                        placement.grid_row(
+                            cell,
+                            "node_lost" if lost else "skipped",
+                            "Node Lost" if lost else "No Node",
+                            f"no live node of {target} for {self.class_wait_s:.0f} s"
+                            + (" after its node died under it" if lost else ""),
+                            "Join a node of this class (`grid node join HEAD:6379`), then `grid resume RUN`.",
+                            attempt=flight.attempt,
+                        )
+                    )
         self.progress.flush()
 
     def _take(self, flight: Flight) -> None:
@@ -246,21 +293,40 @@ class Execution:
         except StopIteration:
             self._abandon(flight)
             for cell in flight.cells:  # the task ended without a row for these: never silently drop a cell
-                self.record(placement.grid_row(cell, "crashed", "Crash", "grid task ended without a row for this cell",
-                                               "A grid bug: report it with this message.", attempt=flight.attempt))
+                self.record(
+                    placement.grid_row(
+                        cell,
+                        "crashed",
+                        "Crash",
+                        "grid task ended without a row for this cell",
+                        "A grid bug: report it with this message.",
+                        attempt=flight.attempt,
+                    )
+                )
             return
         except (ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as exc:
             self.fail_over(flight, f"{type(exc).__name__}: {exc}")
             return
-        except (ray.exceptions.WorkerCrashedError, ray.exceptions.ActorDiedError,
-                ray.exceptions.TaskCancelledError) as exc:  # the worker died, the node may well be fine
+        except (
+            ray.exceptions.WorkerCrashedError,
+            ray.exceptions.ActorDiedError,
+            ray.exceptions.TaskCancelledError,
+        ) as exc:  # the worker died, the node may well be fine
             self.fail_over(flight, f"{type(exc).__name__}: {exc}", node_dead=False)
             return
         except ray.exceptions.RayTaskError as exc:  # a bug in grid's own agent code, not in the model
             self._abandon(flight)
             for cell in flight.cells:
-                self.record(placement.grid_row(cell, "crashed", "Crash", f"grid agent error: {exc}"[:1000],
-                                               "A grid bug: report it with this message.", attempt=flight.attempt))
+                self.record(
+                    placement.grid_row(
+                        cell,
+                        "crashed",
+                        "Crash",
+                        f"grid agent error: {exc}"[:1000],
+                        "A grid bug: report it with this message.",
+                        attempt=flight.attempt,
+                    )
+                )
             return
         except ray.exceptions.RayError as exc:  # OutOfMemoryError (Ray's memory monitor), RaySystemError, ...
             self.fail_over(flight, f"{type(exc).__name__}: {exc}", node_dead=False)
@@ -288,8 +354,14 @@ class Execution:
         return self.rows
 
 
-def execute(cells: list[Cell], results_root, on_row: Callable[[ResultRow], None] | None = None,
-            class_wait_s: float = DEFAULT_CLASS_WAIT_S, run_id: str = "", limits: dict | None = None) -> list[ResultRow]:
+def execute(
+    cells: list[Cell],
+    results_root,
+    on_row: Callable[[ResultRow], None] | None = None,
+    class_wait_s: float = DEFAULT_CLASS_WAIT_S,
+    run_id: str = "",
+    limits: dict | None = None,
+) -> list[ResultRow]:
     """Place and run cells on the connected cluster, writing each row the moment it arrives."""
     if not cells:
         return []
@@ -309,16 +381,29 @@ def execute(cells: list[Cell], results_root, on_row: Callable[[ResultRow], None]
 def _manifest(suite: Suite, run_id: str, targets, address, per_node) -> dict:
     import datetime
 
-    return {"run_id": run_id, "suite": {k: v for k, v in dataclasses.asdict(suite).items() if k != "source"},
-            "suite_source": suite.source, "suite_hash": suite.hash, "targets": [list(t) for t in targets],
-            "address": address or "", "per_node": per_node,
-            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "run_id": run_id,
+        "suite": {k: v for k, v in dataclasses.asdict(suite).items() if k != "source"},
+        "suite_source": suite.source,
+        "suite_hash": suite.hash,
+        "targets": [list(t) for t in targets],
+        "address": address or "",
+        "per_node": per_node,
+        "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
 
 
-def run_suite(suite: Suite, results_root, run_id: str | None = None, address: str | None = None,
-              per_node: bool = False, on_row: Callable[[ResultRow], None] | None = None,
-              on_plan: Callable[[list[Cell]], None] | None = None, class_wait_s: float = DEFAULT_CLASS_WAIT_S,
-              targets: list[tuple[str, str]] | None = None) -> RunResult:
+def run_suite(
+    suite: Suite,
+    results_root,
+    run_id: str | None = None,
+    address: str | None = None,
+    per_node: bool = False,
+    on_row: Callable[[ResultRow], None] | None = None,
+    on_plan: Callable[[list[Cell]], None] | None = None,
+    class_wait_s: float = DEFAULT_CLASS_WAIT_S,
+    targets: list[tuple[str, str]] | None = None,
+) -> RunResult:
     """Plan the suite over the live hardware classes (or given targets), skip cells that already have a terminal row
     (resume), run the rest."""
     run_id = run_id or store.new_run_id(suite.name)
@@ -327,7 +412,9 @@ def run_suite(suite: Suite, results_root, run_id: str | None = None, address: st
     try:
         targets = [tuple(t) for t in targets] if targets else live_targets(per_node)
         if not targets:
-            raise SchedulerError("no live grid nodes: start one with `grid node join HEAD:6379`, or run without --address")
+            raise SchedulerError(
+                "no live grid nodes: start one with `grid node join HEAD:6379`, or run without --address"
+            )
         cells = plan_cells(suite, run_id, targets)
         finished = store.terminal_cell_ids(results_root, run_id)
         cells = [c for c in cells if c.cell_id not in finished]
@@ -350,8 +437,10 @@ def _check_same_suite(results_root, run_id: str, suite: Suite) -> bool:
         return False
     if manifest.get("suite_hash") not in (None, suite.hash):
         name = manifest.get("suite", {}).get("name", "?")
-        raise SchedulerError(f"run {run_id!r} was started with another suite ({name!r}, different models or settings): "
-                             f"continue it with `grid resume {run_id}`, or give this suite a new --run-id")
+        raise SchedulerError(
+            f"run {run_id!r} was started with another suite ({name!r}, different models or settings): "
+            f"continue it with `grid resume {run_id}`, or give this suite a new --run-id"
+        )
     return True
 
 
@@ -369,15 +458,29 @@ def _driver_alive(progress: dict) -> bool:
     return time.time() - float(progress.get("updated_at_s", 0)) < 30
 
 
-def resume_run(results_root, run_id: str, address: str | None = None, force: bool = False,
-               on_row: Callable[[ResultRow], None] | None = None, on_plan: Callable[[list[Cell]], None] | None = None,
-               class_wait_s: float = DEFAULT_CLASS_WAIT_S) -> RunResult:
+def resume_run(
+    results_root,
+    run_id: str,
+    address: str | None = None,
+    force: bool = False,
+    on_row: Callable[[ResultRow], None] | None = None,
+    on_plan: Callable[[list[Cell]], None] | None = None,
+    class_wait_s: float = DEFAULT_CLASS_WAIT_S,
+) -> RunResult:
     """Run only the cells of RUN without a terminal row, on the run's own targets (so cell ids match)."""
     manifest = store.read_manifest(results_root, run_id)
     live = Progress(results_root, run_id).read()
     if not force and live.get("state") == "running" and _driver_alive(live):
         raise SchedulerError(f"run {run_id} has a live driver ({live.get('driver')}); wait, cancel it, or --force")
     suite = parse_suite(manifest["suite"], manifest.get("suite_source") or f"run {run_id} manifest")
-    return run_suite(suite, results_root, run_id=run_id, address=address or manifest.get("address") or None,
-                     per_node=manifest.get("per_node", False), on_row=on_row, on_plan=on_plan,
-                     class_wait_s=class_wait_s, targets=[tuple(t) for t in manifest["targets"]])
+    return run_suite(
+        suite,
+        results_root,
+        run_id=run_id,
+        address=address or manifest.get("address") or None,
+        per_node=manifest.get("per_node", False),
+        on_row=on_row,
+        on_plan=on_plan,
+        class_wait_s=class_wait_s,
+        targets=[tuple(t) for t in manifest["targets"]],
+    )

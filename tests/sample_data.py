@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from grid.schema import ResultRow, rows_to_table
+from grid.core.schema import ResultRow, rows_to_table
 
 CLASSES = {  # hw_class: (chip, ram_gb, gpu_cores, bandwidth_gbps, speed factor)
     "M4-Max-40c-128GB": ("Apple M4 Max", 128.0, 40, 546.0, 1.00),
@@ -21,29 +21,55 @@ CLASSES = {  # hw_class: (chip, ram_gb, gpu_cores, bandwidth_gbps, speed factor)
     "M2-Pro-19c-32GB": ("Apple M2 Pro", 32.0, 19, 200.0, 0.40),
 }
 ERRORS = {  # error class: (package, message, fix, traceback tail)
-    "Processor Error": ("mlx-vlm", "TypeError: Received a InternVLImageProcessor for argument image_processor, but a "
-                        "ImageProcessingMixin was expected.", "Update InternVLChatProcessor for transformers 5.x "
-                        "type checking", 'File "mlx_vlm/models/internvl_chat/processor.py", line 288, in __init__\n'
-                        "TypeError: Received a InternVLImageProcessor for argument image_processor"),
-    "Lib Version": ("model files", "ImportError: cannot import name '_validate_images_text_input_order' from "
-                    "'transformers.processing_utils'", "Update processing_kimi_vl.py to not use private transformers "
-                    "APIs, or pin transformers", 'File "processing_kimi_vl.py", line 25, in <module>\nImportError: '
-                    "cannot import name '_validate_images_text_input_order'"),
-    "Weight Mismatch": ("mlx", "ValueError: Missing 1 parameters: language_model.lm_head.weight.",
-                        "Re-convert the model with tied weights", 'File "mlx/nn/layers/base.py", line 191, in '
-                        "load_weights\nValueError: Missing 1 parameters: language_model.lm_head.weight."),
-    "Model Error": ("mlx-vlm", "AttributeError: RobertaTokenizer has no attribute additional_special_tokens.",
-                    "Use tokenizer.additional_special_tokens_ids", 'File "processing_florence2.py", line 87\n'
-                    "AttributeError: RobertaTokenizer has no attribute additional_special_tokens."),
-    "Config Missing": ("model files", "OSError: does not appear to have a file named image_processing_phi3_v.py",
-                       "Copy image_processing_phi3_v.py from microsoft/Phi-3.5-vision-instruct",
-                       "OSError: does not appear to have a file named image_processing_phi3_v.py."),
-    "OOM": ("mlx", "RuntimeError: [metal::malloc] Attempting to allocate 135433060352 bytes which is greater than the "
-            "maximum allowed buffer size of 86586540032 bytes.", "Downscale large images before encoding",
-            'File "mlx_vlm/generate.py", line 332, in generate_step\nRuntimeError: [metal::malloc] Attempting to '
-            "allocate 135433060352 bytes"),
-    "Type Cast Error": ("mlx", "RuntimeError: std::bad_cast", "Cast batch_num_tiles explicitly before indexing",
-                        'File "mlx_vlm/models/deepseek_vl_v2/deepseek_vl_v2.py", line 340\nRuntimeError: std::bad_cast'),
+    "Processor Error": (
+        "mlx-vlm",
+        "TypeError: Received a InternVLImageProcessor for argument image_processor, but a "
+        "ImageProcessingMixin was expected.",
+        "Update InternVLChatProcessor for transformers 5.x type checking",
+        'File "mlx_vlm/models/internvl_chat/processor.py", line 288, in __init__\n'
+        "TypeError: Received a InternVLImageProcessor for argument image_processor",
+    ),
+    "Lib Version": (
+        "model files",
+        "ImportError: cannot import name '_validate_images_text_input_order' from 'transformers.processing_utils'",
+        "Update processing_kimi_vl.py to not use private transformers APIs, or pin transformers",
+        'File "processing_kimi_vl.py", line 25, in <module>\nImportError: '
+        "cannot import name '_validate_images_text_input_order'",
+    ),
+    "Weight Mismatch": (
+        "mlx",
+        "ValueError: Missing 1 parameters: language_model.lm_head.weight.",
+        "Re-convert the model with tied weights",
+        'File "mlx/nn/layers/base.py", line 191, in '
+        "load_weights\nValueError: Missing 1 parameters: language_model.lm_head.weight.",
+    ),
+    "Model Error": (
+        "mlx-vlm",
+        "AttributeError: RobertaTokenizer has no attribute additional_special_tokens.",
+        "Use tokenizer.additional_special_tokens_ids",
+        'File "processing_florence2.py", line 87\n'
+        "AttributeError: RobertaTokenizer has no attribute additional_special_tokens.",
+    ),
+    "Config Missing": (
+        "model files",
+        "OSError: does not appear to have a file named image_processing_phi3_v.py",
+        "Copy image_processing_phi3_v.py from microsoft/Phi-3.5-vision-instruct",
+        "OSError: does not appear to have a file named image_processing_phi3_v.py.",
+    ),
+    "OOM": (
+        "mlx",
+        "RuntimeError: [metal::malloc] Attempting to allocate 135433060352 bytes which is greater than the "
+        "maximum allowed buffer size of 86586540032 bytes.",
+        "Downscale large images before encoding",
+        'File "mlx_vlm/generate.py", line 332, in generate_step\nRuntimeError: [metal::malloc] Attempting to '
+        "allocate 135433060352 bytes",
+    ),
+    "Type Cast Error": (
+        "mlx",
+        "RuntimeError: std::bad_cast",
+        "Cast batch_num_tiles explicitly before indexing",
+        'File "mlx_vlm/models/deepseek_vl_v2/deepseek_vl_v2.py", line 340\nRuntimeError: std::bad_cast',
+    ),
 }
 # model, arch, decode tok/s (None: failed), peak GB, quality flags or error class
 SEED = [
@@ -85,44 +111,93 @@ SEED = [
     ("qnguyen3/nanoLLaVA", "llava", 100.0, 7.8, []),
 ]
 HOSTILE_MODEL = "mlx-community/SmolVLM2-2.2B-Instruct-mlx"
-HOSTILE_OUTPUT = "<script>alert(1)</script> A lighthouse & \"quotes\" </td></tr> ``` | pipe \x1b[31m"
-VERSIONS = dict(python_version="3.13.9", mlx_version="0.30.4.dev20260116+3fe7794f", mlx_vlm_version="0.3.10",
-                mlx_lm_version="0.30.2", transformers_version="5.0.0rc3", grid_version="0.1.0")
+HOSTILE_OUTPUT = '<script>alert(1)</script> A lighthouse & "quotes" </td></tr> ``` | pipe \x1b[31m'
+VERSIONS = dict(
+    python_version="3.13.9",
+    mlx_version="0.30.4.dev20260116+3fe7794f",
+    mlx_vlm_version="0.3.10",
+    mlx_lm_version="0.30.2",
+    transformers_version="5.0.0rc3",
+    grid_version="0.1.0",
+)
 TRIAL_FACTORS = (0.98, 1.00, 1.03)
 
 
-def seed_rows(run_id: str = "seed", classes: dict = CLASSES, versions: dict | None = None,
-              speed: dict[str, float] | None = None) -> list[ResultRow]:
+def seed_rows(
+    run_id: str = "seed", classes: dict = CLASSES, versions: dict | None = None, speed: dict[str, float] | None = None
+) -> list[ResultRow]:
     """`speed` multiplies a model's decode tok/s (to build regressions for compare)."""
     rows = []
     for hw_class, (chip, ram, cores, bw, factor) in classes.items():
         for i, (model, arch, tps, peak, extra) in enumerate(SEED):
-            base = dict(run_id=run_id, cell_id=f"{hw_class}-{i:02d}", model=model, hw_class=hw_class, arch=arch,
-                        prompt_id="describe", image_id="lighthouse", chip=chip, ram_gb=ram, gpu_cores=cores,
-                        backend="metal", os_name="macOS", os_version="26.2", hostname=f"mac-{hw_class.lower()}",
-                        node_id=f"node-{hw_class.lower()}", suite_name="seed-2026-01", bandwidth_gbps=bw,
-                        started_at="2026-01-16T21:50:00Z", finished_at="2026-01-16T22:01:14Z", wall_s=18.0, trials=3,
-                        **(versions or VERSIONS))
+            base = dict(
+                run_id=run_id,
+                cell_id=f"{hw_class}-{i:02d}",
+                model=model,
+                hw_class=hw_class,
+                arch=arch,
+                prompt_id="describe",
+                image_id="lighthouse",
+                chip=chip,
+                ram_gb=ram,
+                gpu_cores=cores,
+                backend="metal",
+                os_name="macOS",
+                os_version="26.2",
+                hostname=f"mac-{hw_class.lower()}",
+                node_id=f"node-{hw_class.lower()}",
+                suite_name="seed-2026-01",
+                bandwidth_gbps=bw,
+                started_at="2026-01-16T21:50:00Z",
+                finished_at="2026-01-16T22:01:14Z",
+                wall_s=18.0,
+                trials=3,
+                **(versions or VERSIONS),
+            )
             if isinstance(extra, str):
                 pkg, msg, fix, tb = ERRORS[extra]
                 status = "oom" if extra == "OOM" else "failed"
-                rows.append(ResultRow(status=status, error_class=extra, error_package=pkg, error_message=msg,
-                                      error_fix=fix, traceback_tail=tb, **base))
+                rows.append(
+                    ResultRow(
+                        status=status,
+                        error_class=extra,
+                        error_package=pkg,
+                        error_message=msg,
+                        error_fix=fix,
+                        traceback_tail=tb,
+                        **base,
+                    )
+                )
                 continue
             if peak > ram * 0.75:  # the planner would not place it: predicted memory over the class's working set
-                rows.append(ResultRow(status="skipped", error_message="predicted memory exceeds the working set",
-                                      **base))
+                rows.append(
+                    ResultRow(status="skipped", error_message="predicted memory exceeds the working set", **base)
+                )
                 continue
             median = round(tps * factor * (speed or {}).get(model, 1.0), 4)
             trials = [round(median * f, 4) for f in TRIAL_FACTORS]
             text = HOSTILE_OUTPUT if model == HOSTILE_MODEL else f"A red-brick lighthouse on rocks, by {model}."
             weight = int(0.5 * 546e9 / tps)  # weights that make decode 50% of the M4 Max's bandwidth
-            rows.append(ResultRow(
-                status="ok", decode_tps=median, trial_decode_tps=trials, decode_tps_iqr=round(
-                    (trials[2] - trials[0]) / 2, 4), peak_memory_gb=peak, trial_peak_memory_gb=[peak] * 3,
-                ttft_s=0.5, trial_ttft_s=[0.5] * 3, generation_tokens=200, weight_bytes=weight, load_s=2.0,
-                quality_flags=list(extra), output_text=text, finish_reason="stop",
-                outlier_trials=[2] if model == "qnguyen3/nanoLLaVA" else [], **base))
+            rows.append(
+                ResultRow(
+                    status="ok",
+                    decode_tps=median,
+                    trial_decode_tps=trials,
+                    decode_tps_iqr=round((trials[2] - trials[0]) / 2, 4),
+                    peak_memory_gb=peak,
+                    trial_peak_memory_gb=[peak] * 3,
+                    ttft_s=0.5,
+                    trial_ttft_s=[0.5] * 3,
+                    generation_tokens=200,
+                    weight_bytes=weight,
+                    load_s=2.0,
+                    quality_flags=list(extra),
+                    output_text=text,
+                    finish_reason="stop",
+                    outlier_trials=[2] if model == "qnguyen3/nanoLLaVA" else [],
+                    **base,
+                )
+            )
     return rows
 
 

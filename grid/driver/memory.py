@@ -28,8 +28,21 @@ ACTIVATION_RUNTIME_BYTES = 256 * 1024**2  # MLX allocator slack, compiled kernel
 ACTIVATION_LIVE_BUFFERS = 4  # hidden + MLP intermediate buffers alive at once during prefill
 
 SAFETENSORS_DTYPE_BYTES = {
-    "F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2, "U16": 2,
-    "F8_E4M3": 1, "F8_E5M2": 1, "I8": 1, "U8": 1, "BOOL": 1,
+    "F64": 8,
+    "I64": 8,
+    "U64": 8,
+    "F32": 4,
+    "I32": 4,
+    "U32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I16": 2,
+    "U16": 2,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
 }
 CONFIG_DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 _MAX_HEADER = 100 * 1024**2  # the format caps headers at 100 MB; a bigger length means a corrupt file
@@ -103,7 +116,9 @@ def _text_config(config: dict) -> dict:
 
 def _dtype_bytes(config: dict) -> int:
     text = config.get("text_config") or {}
-    name = text.get("torch_dtype") or text.get("dtype") or config.get("torch_dtype") or config.get("dtype") or "bfloat16"
+    name = (
+        text.get("torch_dtype") or text.get("dtype") or config.get("torch_dtype") or config.get("dtype") or "bfloat16"
+    )
     return CONFIG_DTYPE_BYTES.get(str(name), 2)
 
 
@@ -118,7 +133,10 @@ def config_weight_bytes(config: dict) -> int:
     t = _text_config(config)
     hidden, layers = int(t.get("hidden_size", 0)), int(t.get("num_hidden_layers", 0))
     inter, vocab = int(t.get("intermediate_size", 4 * hidden)), int(t.get("vocab_size", 0))
-    heads, kv_heads = int(t.get("num_attention_heads") or 1), int(t.get("num_key_value_heads") or t.get("num_attention_heads") or 1)
+    heads, kv_heads = (
+        int(t.get("num_attention_heads") or 1),
+        int(t.get("num_key_value_heads") or t.get("num_attention_heads") or 1),
+    )
     hd = _head_dim(t)
     attn = hidden * hd * (heads + 2 * kv_heads) + heads * hd * hidden
     params = layers * (attn + 3 * hidden * inter) + vocab * hidden * (1 if t.get("tie_word_embeddings", True) else 2)
@@ -171,8 +189,13 @@ def load_config(model_dir: Path) -> dict:
         raise ModelSizeError(f"{path}: not JSON ({e})") from None
 
 
-def predict_memory(config: dict, max_tokens: int, prompt_tokens_hint: int = DEFAULT_PROMPT_TOKENS,
-                   weight_bytes: int | None = None, weights_from: str = "config") -> MemoryEstimate:
+def predict_memory(
+    config: dict,
+    max_tokens: int,
+    prompt_tokens_hint: int = DEFAULT_PROMPT_TOKENS,
+    weight_bytes: int | None = None,
+    weights_from: str = "config",
+) -> MemoryEstimate:
     """Estimate from a config dict; weight_bytes from headers or hub metadata when known, else from the dims."""
     if weight_bytes is None:
         weight_bytes, weights_from = config_weight_bytes(config), "config"
@@ -184,11 +207,15 @@ def predict_memory(config: dict, max_tokens: int, prompt_tokens_hint: int = DEFA
     )
 
 
-def predict_memory_gb(model_dir: Path, max_tokens: int, prompt_tokens_hint: int = DEFAULT_PROMPT_TOKENS) -> MemoryEstimate:
+def predict_memory_gb(
+    model_dir: Path, max_tokens: int, prompt_tokens_hint: int = DEFAULT_PROMPT_TOKENS
+) -> MemoryEstimate:
     """Estimate for a model folder (config.json + optional *.safetensors)."""
     config = load_config(model_dir)
     weights = safetensors_weight_bytes(Path(model_dir))
-    return predict_memory(config, max_tokens, prompt_tokens_hint, weights, "safetensors" if weights is not None else "config")
+    return predict_memory(
+        config, max_tokens, prompt_tokens_hint, weights, "safetensors" if weights is not None else "config"
+    )
 
 
 def memory_limit_gb(ram_gb: float | None, working_set_gb: float | None) -> float | None:
@@ -197,7 +224,9 @@ def memory_limit_gb(ram_gb: float | None, working_set_gb: float | None) -> float
     return round(ram_gb * DEFAULT_WORKING_SET_FRACTION, 2) if ram_gb else None
 
 
-def fits(estimate: MemoryEstimate, hardware_ram_gb: float | None, working_set_gb: float | None = None) -> tuple[bool, float | None]:
+def fits(
+    estimate: MemoryEstimate, hardware_ram_gb: float | None, working_set_gb: float | None = None
+) -> tuple[bool, float | None]:
     """(fits, limit_gb). Unknown limit -> fits (placement never blocks on missing facts)."""
     limit = memory_limit_gb(hardware_ram_gb, working_set_gb)
     if limit is None:

@@ -23,7 +23,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agent.hardware import Hardware, label_value
-from grid.node_processes import _alive, _is_raylet, _psutil, kill_processes, node_processes  # noqa: F401
+from grid.driver.ray_auth import (  # noqa: F401
+    auth_advice,
+    ensure_token,
+    secure_token_file,
+    token_path,
+    token_sources,
+    use_token_if_available,
+)
+from grid.lab.node_processes import _alive, _is_raylet, _psutil, kill_processes, node_processes  # noqa: F401
 
 GRID_SLOT = "grid_slot"
 NODE_ROLE = "grid-node"
@@ -102,78 +110,6 @@ def ray_executable() -> str:
     return found
 
 
-def token_path() -> Path:
-    return Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
-def ensure_token() -> Path:
-    """Create the cluster token (256 random bits, Ray's own generator) at token_path() unless one exists; 0600.
-    An existing token readable by others is made private (Ray's own embedded start writes it 0644)."""
-    path = token_path()
-    if not path.exists() and not os.environ.get("RAY_AUTH_TOKEN"):
-        from ray._private.authentication.authentication_token_generator import generate_new_authentication_token
-
-        _write_private(path, generate_new_authentication_token())
-    secure_token_file(path)
-    return path
-
-
-def secure_token_file(path: Path | None = None, warn=None) -> bool:
-    """Make a token file readable by its owner only; True if it had to be repaired (and `warn` was told)."""
-    path = path or token_path()
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        return False
-    if not mode & 0o077:
-        return False
-    path.chmod(0o600)
-    if warn:
-        warn(f"the Ray token {path} was readable by others (mode {mode:o}); grid made it 0600")
-    return True
-
-
-def token_sources() -> str:
-    """Where a client looks for the token, for advice: RAY_AUTH_TOKEN, then RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token."""
-    return f"RAY_AUTH_TOKEN (unset) and {token_path()}" if not os.environ.get("RAY_AUTH_TOKEN") else "RAY_AUTH_TOKEN"
-
-
-def use_token_if_available() -> bool:
-    """Client side (laptop, `grid nodes`, a driver): talk token auth when a token is at hand and RAY_AUTH_MODE is
-    unset, so copying the token is all a laptop needs. An explicit RAY_AUTH_MODE always wins.
-
-    Ray reads the mode into its cached config when ray._raylet is first imported, so setting the variable afterwards
-    is not enough: the config is re-read, as Ray's own ray.init does (authentication_token_setup._enable_token_auth)."""
-    secure_token_file(warn=lambda m: print(f"warning: {m}", file=sys.stderr))
-    if "RAY_AUTH_MODE" not in os.environ and (os.environ.get("RAY_AUTH_TOKEN") or token_path().exists()):
-        os.environ["RAY_AUTH_MODE"] = "token"
-        if "ray._raylet" in sys.modules:
-            from ray._raylet import AuthenticationTokenLoader, Config
-
-            Config.initialize("")
-            AuthenticationTokenLoader.instance().reset_cache()
-    return os.environ.get("RAY_AUTH_MODE") == "token"
-
-
-def auth_advice(error: BaseException) -> str | None:
-    """One line of advice for a Ray authentication failure (missing or wrong token), naming where grid looked."""
-    text = f"{type(error).__name__}: {error}"
-    if "AuthenticationError" not in text and "authentication token" not in text.lower() and "401" not in text:
-        return None
-    if os.environ.get("RAY_AUTH_MODE") != "token":
-        return (f"the head wants Ray's token and none was found (looked in {token_sources()}): copy the head's "
-                "~/.ray/auth_token here (mode 0600) or export RAY_AUTH_TOKEN")
-    return (f"the head refused this machine's Ray token (from {token_sources()}): copy the head's ~/.ray/auth_token "
-            "here again, it may have been regenerated")
-
-
 def _env(auth: bool, extra: dict | None = None) -> dict:
     env = dict(os.environ)
     env["RAY_AUTH_MODE"] = "token" if auth else "disabled"
@@ -206,12 +142,23 @@ def default_temp_dir(name: str) -> str:
 # --- head -----------------------------------------------------------------------------------------------------------------
 
 
-def start_head(*, port: int = DEFAULT_PORT, dashboard_host: str = "127.0.0.1", dashboard_port: int = DEFAULT_DASHBOARD_PORT,
-               node_ip: str | None = None, auth: bool = True, num_cpus: int | None = None,
-               object_store_memory: int | None = None, node_timeout_s: float = 30, name: str = "head",
-               temp_dir: str | None = None, ray_client_server_port: int | None = None,
-               autoscaling_config: str | None = None, dashboard_agent_port: int | None = None,
-               dashboard: bool = True) -> NodeRecord:
+def start_head(
+    *,
+    port: int = DEFAULT_PORT,
+    dashboard_host: str = "127.0.0.1",
+    dashboard_port: int = DEFAULT_DASHBOARD_PORT,
+    node_ip: str | None = None,
+    auth: bool = True,
+    num_cpus: int | None = None,
+    object_store_memory: int | None = None,
+    node_timeout_s: float = 30,
+    name: str = "head",
+    temp_dir: str | None = None,
+    ray_client_server_port: int | None = None,
+    autoscaling_config: str | None = None,
+    dashboard_agent_port: int | None = None,
+    dashboard: bool = True,
+) -> NodeRecord:
     """`ray start --head` with the dashboard (the Jobs API lives there), no grid_slot and label role=grid-head so cells
     never land on it. node_timeout_s: how long a silent node takes to be marked dead (Ray's default is ~65 s).
     dashboard=False: a head on a machine with Ray's minimal install; `grid run --address` works there, submit does not."""
@@ -219,24 +166,56 @@ def start_head(*, port: int = DEFAULT_PORT, dashboard_host: str = "127.0.0.1", d
     if auth:
         ensure_token()
     threshold = max(2, round(node_timeout_s / 2))
-    env = _env(auth, {"RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "1000",
-                      "RAY_health_check_failure_threshold": str(threshold)})
-    args = head_args(port=port, dashboard_host=dashboard_host, dashboard_port=dashboard_port, temp_dir=temp_dir,
-                     node_ip=node_ip, num_cpus=num_cpus, object_store_memory=object_store_memory,
-                     ray_client_server_port=ray_client_server_port, autoscaling_config=autoscaling_config,
-                     dashboard_agent_port=dashboard_agent_port, dashboard=dashboard)
+    env = _env(
+        auth,
+        {
+            "RAY_health_check_period_ms": "1000",
+            "RAY_health_check_timeout_ms": "1000",
+            "RAY_health_check_failure_threshold": str(threshold),
+        },
+    )
+    args = head_args(
+        port=port,
+        dashboard_host=dashboard_host,
+        dashboard_port=dashboard_port,
+        temp_dir=temp_dir,
+        node_ip=node_ip,
+        num_cpus=num_cpus,
+        object_store_memory=object_store_memory,
+        ray_client_server_port=ray_client_server_port,
+        autoscaling_config=autoscaling_config,
+        dashboard_agent_port=dashboard_agent_port,
+        dashboard=dashboard,
+    )
     _ray_start(args, env)
     address = (Path(temp_dir) / "ray_current_cluster").read_text().strip()
-    rec = NodeRecord(name=name, role="head", temp_dir=temp_dir, address=address, node_ip=address.rsplit(":", 1)[0],
-                     dashboard_url=f"http://{dashboard_host}:{dashboard_port}" if dashboard else None, auth=auth)
+    rec = NodeRecord(
+        name=name,
+        role="head",
+        temp_dir=temp_dir,
+        address=address,
+        node_ip=address.rsplit(":", 1)[0],
+        dashboard_url=f"http://{dashboard_host}:{dashboard_port}" if dashboard else None,
+        auth=auth,
+    )
     save_record(rec)
     return rec
 
 
-def head_args(*, port: int, dashboard_host: str, dashboard_port: int, temp_dir: str, node_ip: str | None = None,
-              num_cpus: int | None = None, object_store_memory: int | None = None,
-              ray_client_server_port: int | None = None, autoscaling_config: str | None = None,
-              dashboard_agent_port: int | None = None, dashboard: bool = True) -> list[str]:
+def head_args(
+    *,
+    port: int,
+    dashboard_host: str,
+    dashboard_port: int,
+    temp_dir: str,
+    node_ip: str | None = None,
+    num_cpus: int | None = None,
+    object_store_memory: int | None = None,
+    ray_client_server_port: int | None = None,
+    autoscaling_config: str | None = None,
+    dashboard_agent_port: int | None = None,
+    dashboard: bool = True,
+) -> list[str]:
     args = ["--head", f"--port={port}", f"--temp-dir={temp_dir}", f"--labels=role={HEAD_ROLE}"]
     if dashboard:
         args += ["--include-dashboard=true", f"--dashboard-host={dashboard_host}", f"--dashboard-port={dashboard_port}"]
@@ -264,13 +243,26 @@ def node_labels(hw: Hardware) -> dict[str, str]:
     return {**hw.labels(), "role": NODE_ROLE}
 
 
-def join_args(address: str, hw: Hardware, temp_dir: str, *, node_ip: str | None = None, num_cpus: int | None = None,
-              object_store_memory: int | None = None, dashboard_agent_port: int | None = None) -> list[str]:
+def join_args(
+    address: str,
+    hw: Hardware,
+    temp_dir: str,
+    *,
+    node_ip: str | None = None,
+    num_cpus: int | None = None,
+    object_store_memory: int | None = None,
+    dashboard_agent_port: int | None = None,
+) -> list[str]:
     labels = ",".join(f"{k}={v}" for k, v in node_labels(hw).items())
     # no log monitor: grid drivers never stream worker logs (log_to_driver=False), and one Python process fewer per
     # node is less noise beside a benchmark (and no orphan after a raylet dies, ../shared/notes/ray.md §3)
-    args = [f"--address={address}", f"--labels={labels}", f"--resources={json.dumps({GRID_SLOT: 1})}",
-            f"--temp-dir={temp_dir}", "--include-log-monitor=false"]
+    args = [
+        f"--address={address}",
+        f"--labels={labels}",
+        f"--resources={json.dumps({GRID_SLOT: 1})}",
+        f"--temp-dir={temp_dir}",
+        "--include-log-monitor=false",
+    ]
     if node_ip:
         args.append(f"--node-ip-address={node_ip}")
     if num_cpus is not None:
@@ -283,8 +275,9 @@ def join_args(address: str, hw: Hardware, temp_dir: str, *, node_ip: str | None 
     return args
 
 
-def join(address: str, hw: Hardware, *, name: str | None = None, auth: bool = True, attempts: int = 3,
-         **kw) -> NodeRecord:
+def join(
+    address: str, hw: Hardware, *, name: str | None = None, auth: bool = True, attempts: int = 3, **kw
+) -> NodeRecord:
     name = name or label_value(f"node-{socket.gethostname()}")
     temp_dir = kw.pop("temp_dir", None) or default_temp_dir(name)
     if any(p.is_running() for p in node_processes(temp_dir)):
@@ -298,14 +291,32 @@ def join(address: str, hw: Hardware, *, name: str | None = None, auth: bool = Tr
             if attempt == attempts:
                 raise
             time.sleep(2 * attempt)
-    rec = NodeRecord(name=name, role="node", temp_dir=temp_dir, address=address, node_ip=kw.get("node_ip"),
-                     hw_class=hw.hw_class, labels=node_labels(hw), auth=auth)
+    rec = NodeRecord(
+        name=name,
+        role="node",
+        temp_dir=temp_dir,
+        address=address,
+        node_ip=kw.get("node_ip"),
+        hw_class=hw.hw_class,
+        labels=node_labels(hw),
+        auth=auth,
+    )
     save_record(rec)
     return rec
 
 
-def supervise(address: str, hw: Hardware, *, name: str | None = None, auth: bool = True, poll_s: float = 2.0,
-              retry_s: float = 5.0, max_rejoins: int | None = None, log=print, **kw) -> None:
+def supervise(
+    address: str,
+    hw: Hardware,
+    *,
+    name: str | None = None,
+    auth: bool = True,
+    poll_s: float = 2.0,
+    retry_s: float = 5.0,
+    max_rejoins: int | None = None,
+    log=print,
+    **kw,
+) -> None:
     """Join, then rejoin whenever this node's raylet exits (Ray marks a partitioned or stalled node dead and its raylet
     exits for good once it can reach the GCS again). Ends on SIGTERM/SIGINT by leaving."""
     name = name or label_value(f"node-{socket.gethostname()}")
@@ -391,8 +402,10 @@ def dashboard_address(address: str | None) -> str:
     except ClusterError:
         raise ClusterError(f"no head started here: pass --address http://HEAD:{DEFAULT_DASHBOARD_PORT}") from None
     if not rec.dashboard_url:
-        raise ClusterError("the head here was started with --no-dashboard: restart it with the dashboard "
-                           "(it needs the packages of Ray's 'default' extra) to list nodes or submit")
+        raise ClusterError(
+            "the head here was started with --no-dashboard: restart it with the dashboard "
+            "(it needs the packages of Ray's 'default' extra) to list nodes or submit"
+        )
     return rec.dashboard_url
 
 
@@ -420,12 +433,18 @@ def list_grid_nodes(address: str | None = None) -> list[dict]:
     out = []
     for n in nodes:
         labels = n.labels or {}
-        out.append({
-            "node_id": n.node_id, "node_ip": n.node_ip, "node_name": n.node_name,
-            "role": labels.get("role", "head" if n.is_head_node else ""),
-            "hw_class": labels.get("hw_class", ""), "chip": labels.get("chip", ""),
-            "ram_gb": float(labels["ram_gb"]) if labels.get("ram_gb") else None,
-            "backend": labels.get("backend", ""), "alive": n.state == "ALIVE",
-            "running": running.get(n.node_id, []),
-        })
+        out.append(
+            {
+                "node_id": n.node_id,
+                "node_ip": n.node_ip,
+                "node_name": n.node_name,
+                "role": labels.get("role", "head" if n.is_head_node else ""),
+                "hw_class": labels.get("hw_class", ""),
+                "chip": labels.get("chip", ""),
+                "ram_gb": float(labels["ram_gb"]) if labels.get("ram_gb") else None,
+                "backend": labels.get("backend", ""),
+                "alive": n.state == "ALIVE",
+                "running": running.get(n.node_id, []),
+            }
+        )
     return sorted(out, key=lambda d: (d["role"] != HEAD_ROLE, d["hw_class"], d["node_ip"]))

@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from grid import store
-from grid.progress import last_progress_in_log
+from grid.driver.progress import last_progress_in_log
 
 DEFAULT_RESULTS = "~/grid-results"  # on the head
 DEFAULT_REPORTS = "~/grid-reports"
@@ -42,7 +42,7 @@ class RemoteError(RuntimeError):
 
 
 def client(address: str):
-    from grid.cluster import auth_advice, use_token_if_available
+    from grid.driver.ray_auth import auth_advice, use_token_if_available
 
     use_token_if_available()  # before the SDK's first request: Ray caches the auth mode
     from ray.job_submission import JobSubmissionClient
@@ -52,8 +52,9 @@ def client(address: str):
     try:
         return JobSubmissionClient(address)
     except Exception as e:  # connection refused, auth failure: one line, not a traceback
-        raise RemoteError(auth_advice(e) or f"cannot reach the Jobs API at {address}: "
-                          f"{str(e).splitlines()[0] if str(e) else e}") from None
+        raise RemoteError(
+            auth_advice(e) or f"cannot reach the Jobs API at {address}: {str(e).splitlines()[0] if str(e) else e}"
+        ) from None
 
 
 def submission_id(run_id: str) -> str:
@@ -86,10 +87,16 @@ def _stage_suite(suite, folder: Path) -> str:
     return "suite.yaml"
 
 
-def submit(suite_arg: str, address: str, results: str = DEFAULT_RESULTS, reports: str = DEFAULT_REPORTS,
-           run_id: str | None = None, per_node: bool = False) -> str:
+def submit(
+    suite_arg: str,
+    address: str,
+    results: str = DEFAULT_RESULTS,
+    reports: str = DEFAULT_REPORTS,
+    run_id: str | None = None,
+    per_node: bool = False,
+) -> str:
     """Validate the suite here, submit its run as a Ray Job, return the run id (the job id is grid-<run id>)."""
-    from grid.suite import load_suite
+    from grid.core.suite import load_suite
 
     suite = load_suite(suite_arg)  # a malformed suite fails here, on the laptop, before anything is sent
     run_id = run_id or store.new_run_id(suite.name)
@@ -98,13 +105,22 @@ def submit(suite_arg: str, address: str, results: str = DEFAULT_RESULTS, reports
     env_vars.update({k: os.environ[k] for k in _FORWARDED_ENV if os.environ.get(k)})
     with tempfile.TemporaryDirectory(prefix="grid-submit-") as staging:
         suite_file = _stage_suite(suite, Path(staging))
-        entrypoint = (f"python -m grid run {suite_file} --address auto --run-id {shlex.quote(run_id)} "
-                      f"--results {_head_path(results)} --reports {_head_path(reports)}"
-                      + (" --per-node" if per_node else ""))
-        _submit_job(c, entrypoint=entrypoint, submission_id=submission_id(run_id),
-                    runtime_env={"working_dir": staging, "env_vars": env_vars},
-                    metadata={"grid_run_id": run_id, "grid_suite": suite.name, "grid_results": results,
-                              "grid_reports": reports})
+        entrypoint = (
+            f"python -m grid run {suite_file} --address auto --run-id {shlex.quote(run_id)} "
+            f"--results {_head_path(results)} --reports {_head_path(reports)}" + (" --per-node" if per_node else "")
+        )
+        _submit_job(
+            c,
+            entrypoint=entrypoint,
+            submission_id=submission_id(run_id),
+            runtime_env={"working_dir": staging, "env_vars": env_vars},
+            metadata={
+                "grid_run_id": run_id,
+                "grid_suite": suite.name,
+                "grid_results": results,
+                "grid_reports": reports,
+            },
+        )
     return run_id
 
 
@@ -123,7 +139,9 @@ def _submit_job(c, wait_s: float = 180, **kw) -> None:
             if ("try again later" in text or "No available agent" in text) and time.monotonic() < end:
                 time.sleep(3)
                 continue
-            raise RemoteError(f"the head refused the job: {text.splitlines()[0] if text else type(e).__name__}") from None
+            raise RemoteError(
+                f"the head refused the job: {text.splitlines()[0] if text else type(e).__name__}"
+            ) from None
 
 
 def _job(c, run_id: str):
@@ -138,8 +156,13 @@ def status(address: str, run_id: str) -> dict:
     c = client(address)
     info = _job(c, run_id)
     progress = last_progress_in_log(c.get_job_logs(submission_id(run_id)))
-    return {"run_id": run_id, "job_status": str(info.status.value if hasattr(info.status, "value") else info.status),
-            "message": info.message or "", "progress": progress, "results": (info.metadata or {}).get("grid_results")}
+    return {
+        "run_id": run_id,
+        "job_status": str(info.status.value if hasattr(info.status, "value") else info.status),
+        "message": info.message or "",
+        "progress": progress,
+        "results": (info.metadata or {}).get("grid_results"),
+    }
 
 
 def follow(address: str, run_id: str, on_update, poll_s: float = 2.0, timeout_s: float | None = None) -> dict:
@@ -189,7 +212,7 @@ def export(run_id: str, results: str, reports: str | None, out=sys.stdout) -> No
             if info.type == pafs.FileType.File and not info.base_name.startswith("."):
                 with fs.open_input_stream(info.path) as f:
                     data = f.read()
-                _add(tar, f"results/run_id={run_id}/{info.path[len(folder) + 1:]}", data)
+                _add(tar, f"results/run_id={run_id}/{info.path[len(folder) + 1 :]}", data)
         report_dir = Path(os.path.expanduser(reports)) / run_id if reports else None
         if report_dir and report_dir.is_dir():
             for p in sorted(report_dir.rglob("*")):
@@ -199,7 +222,7 @@ def export(run_id: str, results: str, reports: str | None, out=sys.stdout) -> No
     out.write(f"{_BEGIN} {run_id} {len(blob)} {hashlib.sha256(blob).hexdigest()}\n")
     encoded = base64.b64encode(blob).decode()
     for i in range(0, len(encoded), 4096):
-        out.write(encoded[i:i + 4096] + "\n")
+        out.write(encoded[i : i + 4096] + "\n")
     out.write(f"{_END}\n")
     out.flush()
 
@@ -219,7 +242,7 @@ def unpack_export(log_text: str, to: Path) -> list[Path]:
     except StopIteration:
         raise RemoteError("the export job printed no files (see `grid logs`)") from None
     _, _, size, digest = lines[start].split()
-    blob = base64.b64decode("".join(lines[start + 1:end]))
+    blob = base64.b64decode("".join(lines[start + 1 : end]))
     if len(blob) != int(size) or hashlib.sha256(blob).hexdigest() != digest:
         raise RemoteError("the fetched archive is corrupt (length or checksum mismatch); fetch again")
     to.mkdir(parents=True, exist_ok=True)
@@ -228,8 +251,9 @@ def unpack_export(log_text: str, to: Path) -> list[Path]:
         return [to / m.name for m in tar.getmembers() if m.isfile()]
 
 
-def fetch(run_id: str, to: Path, address: str | None = None, results: str | None = None,
-          timeout_s: float = 600) -> list[Path]:
+def fetch(
+    run_id: str, to: Path, address: str | None = None, results: str | None = None, timeout_s: float = 600
+) -> list[Path]:
     """Copy the run's Parquet files and reports here: through an export job on the head, or straight from a results
     root this machine can read (a URI or a shared folder)."""
     if address:
@@ -239,8 +263,14 @@ def fetch(run_id: str, to: Path, address: str | None = None, results: str | None
         results = results or meta.get("grid_results") or DEFAULT_RESULTS
         reports = meta.get("grid_reports") or DEFAULT_REPORTS
         job = f"grid-fetch-{run_id}-{uuid.uuid4().hex[:6]}"
-        _submit_job(c, entrypoint=(f"python -m grid.remote export {shlex.quote(run_id)} {_head_path(results)} "
-                                   f"{_head_path(reports)}"), submission_id=job, metadata={"grid_fetch": run_id})
+        _submit_job(
+            c,
+            entrypoint=(
+                f"python -m grid.lab.remote export {shlex.quote(run_id)} {_head_path(results)} {_head_path(reports)}"
+            ),
+            submission_id=job,
+            metadata={"grid_fetch": run_id},
+        )
         end = time.monotonic() + timeout_s
         while (state := str(c.get_job_status(job).value)) not in TERMINAL_JOB_STATES:
             if time.monotonic() > end:
@@ -258,13 +288,17 @@ def fetch(run_id: str, to: Path, address: str | None = None, results: str | None
     fs, base = store._fs(results)
     dest = to / "results" / f"run_id={run_id}"
     dest.mkdir(parents=True, exist_ok=True)
-    pafs.copy_files(f"{base}/run_id={run_id}", str(dest.resolve()), source_filesystem=fs,
-                    destination_filesystem=pafs.LocalFileSystem())
+    pafs.copy_files(
+        f"{base}/run_id={run_id}",
+        str(dest.resolve()),
+        source_filesystem=fs,
+        destination_filesystem=pafs.LocalFileSystem(),
+    )
     return sorted(p for p in dest.rglob("*") if p.is_file())
 
 
-if __name__ == "__main__":  # python -m grid.remote export RUN RESULTS [REPORTS]  (the export job's entrypoint)
+if __name__ == "__main__":  # python -m grid.lab.remote export RUN RESULTS [REPORTS]  (the export job's entrypoint)
     if len(sys.argv) >= 4 and sys.argv[1] == "export":
         export(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     else:
-        raise SystemExit("usage: python -m grid.remote export RUN_ID RESULTS [REPORTS]")
+        raise SystemExit("usage: python -m grid.lab.remote export RUN_ID RESULTS [REPORTS]")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 
 def _psutil():
-    import ray  # noqa: F401  (puts Ray's vendored psutil on sys.path)
     import psutil
+    import ray  # noqa: F401  (puts Ray's vendored psutil on sys.path)
 
     return psutil
 

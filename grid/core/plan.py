@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from grid.suite import Generation, ImageSpec, ModelSpec, PromptSpec, Suite
+from grid.core.suite import Generation, ImageSpec, ModelSpec, PromptSpec, Suite
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,25 @@ class Cell:
         return (self.model.id, self.hw_class, self.node_id)
 
 
-def cell_id_for(model: ModelSpec, prompt: PromptSpec, image: ImageSpec, gen: Generation, image_digest: str,
-                hw_class: str, node_id: str = "") -> str:
+def cell_id_for(
+    model: ModelSpec,
+    prompt: PromptSpec,
+    image: ImageSpec,
+    gen: Generation,
+    image_digest: str,
+    hw_class: str,
+    node_id: str = "",
+) -> str:
     defining = {
-        "model": model.id, "revision": model.revision, "trust_remote_code": model.trust_remote_code,
+        "model": model.id,
+        "revision": model.revision,
+        "trust_remote_code": model.trust_remote_code,
         "memory_limit_gb": model.memory_limit_gb,
-        "prompt": [prompt.text, prompt.context], "image": [image.builtin, image_digest],
-        "generation": asdict(gen), "hw_class": hw_class, "node_id": node_id,
+        "prompt": [prompt.text, prompt.context],
+        "image": [image.builtin, image_digest],
+        "generation": asdict(gen),
+        "hw_class": hw_class,
+        "node_id": node_id,
     }
     return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -60,11 +72,21 @@ def plan_cells(suite: Suite, run_id: str, targets: list[tuple[str, str]]) -> lis
         for model in suite.models:
             for prompt in suite.prompts:
                 for im, data, digest in images:
-                    cells.append(Cell(
-                        cell_id=cell_id_for(model, prompt, im, suite.generation, digest, hw_class, node_id),
-                        run_id=run_id, suite_name=suite.name, suite_hash=suite.hash, model=model, prompt=prompt,
-                        image=im, generation=suite.generation, hw_class=hw_class, node_id=node_id, image_bytes=data,
-                    ))
+                    cells.append(
+                        Cell(
+                            cell_id=cell_id_for(model, prompt, im, suite.generation, digest, hw_class, node_id),
+                            run_id=run_id,
+                            suite_name=suite.name,
+                            suite_hash=suite.hash,
+                            model=model,
+                            prompt=prompt,
+                            image=im,
+                            generation=suite.generation,
+                            hw_class=hw_class,
+                            node_id=node_id,
+                            image_bytes=data,
+                        )
+                    )
     return cells
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-# The methodology's defaults have one home (agent.methodology, pure Python, no mlx); suites inherit them.
-from agent.methodology import DEFAULT_SEED, DEFAULT_TRIALS, DEFAULT_WARMUP_RUNS
+# The methodology's defaults have one home (grid.core.methodology, pure Python, no mlx); suites inherit them.
+from grid.core.methodology import DEFAULT_SEED, DEFAULT_TRIALS, DEFAULT_WARMUP_RUNS
 
 BUILTIN_IMAGES = ("chart", "photo", "text", "tiny", "large")
 
@@ -91,17 +91,18 @@ class Suite:
 
 
 def builtin_suites() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("grid.suites").iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in resources.files("grid.core.suites").iterdir() if p.name.endswith(".yaml"))
 
 
 def load_suite(name_or_path: str | Path) -> Suite:
     """Load a built-in suite by name (`smoke`) or a YAML file by path."""
     path = Path(name_or_path).expanduser()
     if not path.exists() and str(name_or_path) in builtin_suites():
-        path = Path(str(resources.files("grid.suites") / f"{name_or_path}.yaml"))
+        path = Path(str(resources.files("grid.core.suites") / f"{name_or_path}.yaml"))
     if not path.exists():
-        raise SuiteError(str(name_or_path), "suite",
-                         f"no such file or built-in suite; built-ins: {', '.join(builtin_suites())}")
+        raise SuiteError(
+            str(name_or_path), "suite", f"no such file or built-in suite; built-ins: {', '.join(builtin_suites())}"
+        )
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
@@ -118,23 +119,35 @@ def parse_suite(data, file: str) -> Suite:
     models = tuple(_model(v, m, f"models[{i}]") for i, m in enumerate(v.nonempty_list(top.get("models"), "models")))
     prompts = tuple(
         _prompt(v, p, f"prompts[{i}]")
-        for i, p in enumerate(v.nonempty_list(top.get("prompts", [{"id": "describe", "text": "Describe this image."}]), "prompts"))
+        for i, p in enumerate(
+            v.nonempty_list(top.get("prompts", [{"id": "describe", "text": "Describe this image."}]), "prompts")
+        )
     )
     images = tuple(
         _image(v, im, f"images[{i}]", Path(file).parent)
         for i, im in enumerate(v.nonempty_list(top.get("images", [{"id": "chart", "builtin": "chart"}]), "images"))
     )
-    for what, items in (("models", [m.id for m in models]), ("prompts", [p.id for p in prompts]),
-                        ("images", [im.id for im in images])):
+    for what, items in (
+        ("models", [m.id for m in models]),
+        ("prompts", [p.id for p in prompts]),
+        ("images", [im.id for im in images]),
+    ):
         dupes = sorted({x for x in items if items.count(x) > 1})
         if dupes:
             raise SuiteError(file, what, f"duplicate id {dupes[0]!r}; ids must be unique")
     gen = _generation(v, top.get("generation", {}) or {})
-    return Suite(name=name, description=str(top.get("description", "") or ""), models=models, prompts=prompts,
-                 images=images, generation=gen, source=file)
+    return Suite(
+        name=name,
+        description=str(top.get("description", "") or ""),
+        models=models,
+        prompts=prompts,
+        images=images,
+        generation=gen,
+        source=file,
+    )
 
 
-def _model(v: "_Validator", m, key: str) -> ModelSpec:
+def _model(v: _Validator, m, key: str) -> ModelSpec:
     if isinstance(m, str):
         m = {"id": m}
     m = v.mapping(m, key, {"id", "trust_remote_code", "revision", "notes", "timeout_s", "memory_limit_gb", "expect"})
@@ -145,17 +158,22 @@ def _model(v: "_Validator", m, key: str) -> ModelSpec:
         notes=v.optional_string(m.get("notes"), f"{key}.notes"),
         timeout_s=v.optional_number(m.get("timeout_s"), f"{key}.timeout_s", positive=True),
         memory_limit_gb=v.optional_number(m.get("memory_limit_gb"), f"{key}.memory_limit_gb", positive=True),
-        expect=v.mapping(m["expect"], f"{key}.expect", {"status", "error_class", "error_package"}) if m.get("expect") else None,
+        expect=v.mapping(m["expect"], f"{key}.expect", {"status", "error_class", "error_package"})
+        if m.get("expect")
+        else None,
     )
 
 
-def _prompt(v: "_Validator", p, key: str) -> PromptSpec:
+def _prompt(v: _Validator, p, key: str) -> PromptSpec:
     p = v.mapping(p, key, {"id", "text", "context"})
-    return PromptSpec(id=v.string(p.get("id"), f"{key}.id"), text=v.string(p.get("text"), f"{key}.text"),
-                      context=v.optional_string(p.get("context"), f"{key}.context"))
+    return PromptSpec(
+        id=v.string(p.get("id"), f"{key}.id"),
+        text=v.string(p.get("text"), f"{key}.text"),
+        context=v.optional_string(p.get("context"), f"{key}.context"),
+    )
 
 
-def _image(v: "_Validator", im, key: str, base: Path) -> ImageSpec:
+def _image(v: _Validator, im, key: str, base: Path) -> ImageSpec:
     im = v.mapping(im, key, {"id", "builtin", "path"})
     ident = v.string(im.get("id"), f"{key}.id")
     builtin, path = im.get("builtin"), im.get("path")
@@ -163,7 +181,9 @@ def _image(v: "_Validator", im, key: str, base: Path) -> ImageSpec:
         raise SuiteError(v.file, key, "give exactly one of `builtin` or `path`")
     if builtin is not None:
         if builtin not in BUILTIN_IMAGES:
-            raise SuiteError(v.file, f"{key}.builtin", f"unknown image {builtin!r}; built-ins: {', '.join(BUILTIN_IMAGES)}")
+            raise SuiteError(
+                v.file, f"{key}.builtin", f"unknown image {builtin!r}; built-ins: {', '.join(BUILTIN_IMAGES)}"
+            )
         return ImageSpec(id=ident, builtin=builtin)
     resolved = (base / v.string(path, f"{key}.path")).expanduser().resolve()
     if not resolved.is_file():
@@ -171,7 +191,7 @@ def _image(v: "_Validator", im, key: str, base: Path) -> ImageSpec:
     return ImageSpec(id=ident, path=str(resolved))
 
 
-def _generation(v: "_Validator", g) -> Generation:
+def _generation(v: _Validator, g) -> Generation:
     g = v.mapping(g, "generation", {f for f in Generation.__dataclass_fields__})
     d = Generation()
     return Generation(
@@ -197,8 +217,10 @@ class _Validator:
             self.fail(key, f"expected a mapping, got {type(x).__name__}")
         unknown = sorted(set(x) - allowed)
         if unknown:
-            self.fail(f"{key}.{unknown[0]}" if key != "suite" else unknown[0],
-                      f"unknown key; allowed: {', '.join(sorted(allowed))}")
+            self.fail(
+                f"{key}.{unknown[0]}" if key != "suite" else unknown[0],
+                f"unknown key; allowed: {', '.join(sorted(allowed))}",
+            )
         return x
 
     def nonempty_list(self, x, key: str) -> list:

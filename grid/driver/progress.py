@@ -29,9 +29,15 @@ class Progress:
 
     # --- events from the driver ---
     def queued(self, flight) -> None:
-        self.flights[id(flight)] = {"model": flight.cells[0].model.id, "hw_class": flight.hw_class,
-                                    "state": "queued", "node_id": None, "node_ip": None,
-                                    "cells_left": len(flight.cells), "attempt": flight.attempt}
+        self.flights[id(flight)] = {
+            "model": flight.cells[0].model.id,
+            "hw_class": flight.hw_class,
+            "state": "queued",
+            "node_id": None,
+            "node_ip": None,
+            "cells_left": len(flight.cells),
+            "attempt": flight.attempt,
+        }
         self._dirty = True
 
     def started(self, flight) -> None:
@@ -66,9 +72,14 @@ class Progress:
         for entry in self.flights.values():
             if entry["node_id"] and not entry["node_ip"]:
                 entry["node_ip"] = self.node_ips.get(entry["node_id"])
-        return {"run_id": self.run_id, "state": self.state, "updated_at_s": time.time(),
-                "driver": f"{socket.gethostname()}:{os.getpid()}", "done": dict(sorted(self.by_status.items())),
-                "flights": sorted(self.flights.values(), key=lambda e: (e["state"] != "running", e["hw_class"]))}
+        return {
+            "run_id": self.run_id,
+            "state": self.state,
+            "updated_at_s": time.time(),
+            "driver": f"{socket.gethostname()}:{os.getpid()}",
+            "done": dict(sorted(self.by_status.items())),
+            "flights": sorted(self.flights.values(), key=lambda e: (e["state"] != "running", e["hw_class"])),
+        }
 
     def flush(self, force: bool = False) -> None:
         """Write when something changed (at most every second), and at least every FLUSH_EVERY_S as a heartbeat."""
@@ -100,7 +111,7 @@ def last_progress_in_log(text: str) -> dict:
     for line in reversed(text.splitlines()):
         if line.startswith(LOG_PREFIX):
             try:
-                return json.loads(line[len(LOG_PREFIX):])
+                return json.loads(line[len(LOG_PREFIX) :])
             except ValueError:
                 continue
     return {}

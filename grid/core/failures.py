@@ -81,39 +81,107 @@ def _caller_of(frames: list[Frame], model_dir: str | None, raiser: str) -> str |
 #             __getattr__ / kwargs validation): then the caller that used the removed API or passed the bad argument;
 #             a package name = fixed owner (the frames cannot tell better, e.g. a missing file in the model repo).
 _RULES: tuple[tuple[str, tuple[str, ...] | None, str, str, str], ...] = (
-    ("OOM", None, r"metal::malloc|out of memory|Attempting to allocate|std::bad_alloc|Cannot allocate memory|MemoryError",
-     "mlx", "Use a smaller image (resize_shape), fewer max_tokens, a quantized variant, or a machine with more memory."),
-    ("Repo Not Found", ("RepositoryNotFoundError", "RevisionNotFoundError"), r"", "huggingface-hub",
-     "Check the repo id and revision on the Hub; private repos need HF_TOKEN in the worker's environment."),
-    ("Gated Model", ("GatedRepoError",), r"", "huggingface-hub",
-     "Accept the model's licence on the Hub and give the workers an HF_TOKEN with access."),
-    ("No Network", ("LocalEntryNotFoundError", "OfflineModeIsEnabled", "ConnectionError", "ConnectTimeout"), r"",
-     "huggingface-hub", "The node cannot reach the Hub: run `grid prefetch` with network, or unset HF_HUB_OFFLINE."),
-    ("Lib Version", ("ImportError", "ModuleNotFoundError"), r"cannot import name|No module named", "raiser",
-     "Pin the transformers version the model's code was written for, or update its code to public APIs."),
-    ("Processor Error", ("TypeError",), r"Received a .* for argument .*, but a .* was expected", "caller",
-     "Make the custom processor pass the classes transformers' ProcessorMixin expects (or pin transformers)."),
-    ("Weight Mismatch", ("ValueError",), r"Missing \d+ parameters|parameters not in model|Expected shape .* but received",
-     "model files", "Re-convert the model so every parameter is saved (tied lm_head included), or tie it at load."),
-    ("Config Missing", ("OSError", "FileNotFoundError", "EnvironmentError"),
-     r"does not appear to have a file named|No such file|not found|Can't load", "model files",
-     "Add the missing file (copy it from the original model repo) or fix the conversion that dropped it."),
-    ("Type Cast Error", None, r"std::bad_cast|bad_cast", "mlx",
-     "Cast indices/shapes to Python ints or mx.int32 before indexing; report to mlx with the model code line."),
+    (
+        "OOM",
+        None,
+        r"metal::malloc|out of memory|Attempting to allocate|std::bad_alloc|Cannot allocate memory|MemoryError",
+        "mlx",
+        "Use a smaller image (resize_shape), fewer max_tokens, a quantized variant, or a machine with more memory.",
+    ),
+    (
+        "Repo Not Found",
+        ("RepositoryNotFoundError", "RevisionNotFoundError"),
+        r"",
+        "huggingface-hub",
+        "Check the repo id and revision on the Hub; private repos need HF_TOKEN in the worker's environment.",
+    ),
+    (
+        "Gated Model",
+        ("GatedRepoError",),
+        r"",
+        "huggingface-hub",
+        "Accept the model's licence on the Hub and give the workers an HF_TOKEN with access.",
+    ),
+    (
+        "No Network",
+        ("LocalEntryNotFoundError", "OfflineModeIsEnabled", "ConnectionError", "ConnectTimeout"),
+        r"",
+        "huggingface-hub",
+        "The node cannot reach the Hub: run `grid prefetch` with network, or unset HF_HUB_OFFLINE.",
+    ),
+    (
+        "Lib Version",
+        ("ImportError", "ModuleNotFoundError"),
+        r"cannot import name|No module named",
+        "raiser",
+        "Pin the transformers version the model's code was written for, or update its code to public APIs.",
+    ),
+    (
+        "Processor Error",
+        ("TypeError",),
+        r"Received a .* for argument .*, but a .* was expected",
+        "caller",
+        "Make the custom processor pass the classes transformers' ProcessorMixin expects (or pin transformers).",
+    ),
+    (
+        "Weight Mismatch",
+        ("ValueError",),
+        r"Missing \d+ parameters|parameters not in model|Expected shape .* but received",
+        "model files",
+        "Re-convert the model so every parameter is saved (tied lm_head included), or tie it at load.",
+    ),
+    (
+        "Config Missing",
+        ("OSError", "FileNotFoundError", "EnvironmentError"),
+        r"does not appear to have a file named|No such file|not found|Can't load",
+        "model files",
+        "Add the missing file (copy it from the original model repo) or fix the conversion that dropped it.",
+    ),
+    (
+        "Type Cast Error",
+        None,
+        r"std::bad_cast|bad_cast",
+        "mlx",
+        "Cast indices/shapes to Python ints or mx.int32 before indexing; report to mlx with the model code line.",
+    ),
     # mlx's own error format "[Primitive::eval...] ..." comes from evaluating the graph in mlx's C++ backend; these
     # say the backend has no kernel for the case (e.g. CPU GatherMM is float32-only, so bf16 MoE fails on CPU)
-    ("Model Error", ("RuntimeError",), r"\[\w+::eval\w*\] .*(only supports|not supported|Not implemented)", "mlx",
-     "mlx has no kernel for this dtype on this backend: run a quantized variant, another backend (Metal), or upcast."),
-    ("API Mismatch", ("AttributeError",), r"has no attribute", "api",
-     "The caller uses an API the installed library no longer has: update the caller or pin the library."),
-    ("API Mismatch", ("TypeError", "ValueError"), r"unexpected keyword argument|takes \d+ positional", "api",
-     "The caller passes arguments the installed library rejects: update the caller or pin the library."),
-    ("Processor Error", ("ValueError", "TypeError", "KeyError"), r"Failed to process inputs|processor|image_token",
-     "raiser", "The model's processor files do not match its code: check preprocessor/processor configs."),
+    (
+        "Model Error",
+        ("RuntimeError",),
+        r"\[\w+::eval\w*\] .*(only supports|not supported|Not implemented)",
+        "mlx",
+        "mlx has no kernel for this dtype on this backend: run a quantized variant, another backend (Metal), or upcast.",
+    ),
+    (
+        "API Mismatch",
+        ("AttributeError",),
+        r"has no attribute",
+        "api",
+        "The caller uses an API the installed library no longer has: update the caller or pin the library.",
+    ),
+    (
+        "API Mismatch",
+        ("TypeError", "ValueError"),
+        r"unexpected keyword argument|takes \d+ positional",
+        "api",
+        "The caller passes arguments the installed library rejects: update the caller or pin the library.",
+    ),
+    (
+        "Processor Error",
+        ("ValueError", "TypeError", "KeyError"),
+        r"Failed to process inputs|processor|image_token",
+        "raiser",
+        "The model's processor files do not match its code: check preprocessor/processor configs.",
+    ),
 )
 
-TIMEOUT = ErrorInfo("Timeout", "grid", "The cell outran its wall-clock limit: raise timeout_s, or look for a hang "
-                    "(a stuck processor, a deadlock in model code).")
+TIMEOUT = ErrorInfo(
+    "Timeout",
+    "grid",
+    "The cell outran its wall-clock limit: raise timeout_s, or look for a hang "
+    "(a stuck processor, a deadlock in model code).",
+)
 
 
 def crash_info(exit_code: int | None, detail: str = "", memory_limited: bool = False) -> ErrorInfo:
@@ -122,18 +190,41 @@ def crash_info(exit_code: int | None, detail: str = "", memory_limited: bool = F
     memory_limited: the child ran under an address-space cap (memory_limit_gb). mlx's CPU allocator does not check
     for a failed malloc, so hitting the cap kills the process with SIGSEGV instead of raising: that death is an OOM."""
     if memory_limited and exit_code in (-11, -7, -6, -9):
-        return ErrorInfo("OOM", "mlx", "The cell needed more memory than its memory_limit_gb (the allocation failed; "
-                         "mlx's CPU backend segfaults rather than raising): use a smaller image or a larger limit.")
+        return ErrorInfo(
+            "OOM",
+            "mlx",
+            "The cell needed more memory than its memory_limit_gb (the allocation failed; "
+            "mlx's CPU backend segfaults rather than raising): use a smaller image or a larger limit.",
+        )
     if exit_code == -9 and "MemoryError" not in detail:
-        return ErrorInfo("OOM", "mlx", "The process was killed (SIGKILL), most often by the OOM killer: use a smaller "
-                         "model, image or token budget, or a machine with more memory.")
-    owner = "mlx" if re.search(r"libmlx|mlx/core", detail) else "model files" if "transformers_modules" in detail else "python"
-    return ErrorInfo("Crash", owner, "The process died from a signal (abort/segfault): the native stack in the "
-                     "traceback tail shows where; report it to the owning package with the model id.")
+        return ErrorInfo(
+            "OOM",
+            "mlx",
+            "The process was killed (SIGKILL), most often by the OOM killer: use a smaller "
+            "model, image or token budget, or a machine with more memory.",
+        )
+    owner = (
+        "mlx"
+        if re.search(r"libmlx|mlx/core", detail)
+        else "model files"
+        if "transformers_modules" in detail
+        else "python"
+    )
+    return ErrorInfo(
+        "Crash",
+        owner,
+        "The process died from a signal (abort/segfault): the native stack in the "
+        "traceback tail shows where; report it to the owning package with the model id.",
+    )
 
 
-def classify(exc_type: str, message: str, frames: list[Frame], model_dir: str | None = None,
-             chain: list[tuple[str, str, list[Frame]]] | None = None) -> ErrorInfo:
+def classify(
+    exc_type: str,
+    message: str,
+    frames: list[Frame],
+    model_dir: str | None = None,
+    chain: list[tuple[str, str, list[Frame]]] | None = None,
+) -> ErrorInfo:
     """Classify an exception. `chain` holds the causes (innermost last) for wrapped errors: their type, message and
     frames are tried first, since a wrapper like 'Failed to process inputs' hides the real failure."""
     candidates = list(reversed(chain or [])) + [(exc_type, message, frames)]
@@ -145,8 +236,9 @@ def classify(exc_type: str, message: str, frames: list[Frame], model_dir: str | 
                 continue
             return ErrorInfo(class_name, _owner(owner_rule, fr, frames, model_dir), fix)
     owner = _innermost(frames, model_dir, skip=("python", "grid")) or "python"
-    return ErrorInfo("Model Error", owner,
-                     "An exception inside model code: see the traceback tail; report it to the owning package.")
+    return ErrorInfo(
+        "Model Error", owner, "An exception inside model code: see the traceback tail; report it to the owning package."
+    )
 
 
 # Libraries whose strict validation (transformers' __getattr__ / kwargs checks, huggingface_hub's typed dataclasses)

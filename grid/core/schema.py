@@ -122,12 +122,12 @@ class ResultRow:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ResultRow":
+    def from_dict(cls, data: dict) -> ResultRow:
         """Build a row from a dict (e.g. a Parquet record); unknown keys are ignored, lists come back as lists."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items() if k in names})
 
-    def replace(self, **changes) -> "ResultRow":
+    def replace(self, **changes) -> ResultRow:
         return dataclasses.replace(self, **changes)
 
 

@@ -19,8 +19,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-KINDS = ("verbose", "bullets", "formatting", "context-ignored", "hallucination", "language-mixing", "repetition",
-         "refusal")
+KINDS = (
+    "verbose",
+    "bullets",
+    "formatting",
+    "context-ignored",
+    "hallucination",
+    "language-mixing",
+    "repetition",
+    "refusal",
+)
 
 
 @dataclass(frozen=True)
@@ -41,20 +49,25 @@ class QualityThresholds:
 # Fabricated dialogue turns or prompt-template echoes: a model that writes the next "User:" turn, or a caption about
 # something the prompt never mentioned, is continuing a conversation it made up.
 HALLUCINATION_MARKERS = (
-    r"(?m)^\s*(?:user|human|question|q)\s*:", r"<\|?(?:user|im_start)\|?>", r"(?m)^\s*###\s*(?:instruction|human)\b",
+    r"(?m)^\s*(?:user|human|question|q)\s*:",
+    r"<\|?(?:user|im_start)\|?>",
+    r"(?m)^\s*###\s*(?:instruction|human)\b",
 )
 REFUSAL_PATTERNS = (
     r"\bI(?:'m| am) (?:sorry|unable|not able)\b",
     r"\bI (?:can(?:'|no)t|cannot|won't) (?:help|assist|provide|describe|see|view|identify|comply)",
-    r"\bas an AI\b", r"\bI do not have the ability to (?:see|view)",
+    r"\bas an AI\b",
+    r"\bI do not have the ability to (?:see|view)",
 )
 # Leaked special tokens are a formatting defect: the chat template or the tokenizer's decoding is wrong.
 SPECIAL_TOKEN = re.compile(r"<\|[A-Za-z_][\w-]{0,30}\|>|</?s>|<end_of_turn>|<start_of_turn>|<image>|\[/?INST\]")
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+\S")
 _HEADER = re.compile(r"(?m)^\s{0,3}#{1,6}\s+\S")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-_STOPWORDS = frozenset("""a an and are as at be by for from has have in is it its of on or that the this to was were
-with image photo picture taken shows describe description caption context date location time""".split())
+_STOPWORDS = frozenset(
+    """a an and are as at be by for from has have in is it its of on or that the this to was were
+with image photo picture taken shows describe description caption context date location time""".split()
+)
 
 
 def make_thresholds(thresholds: QualityThresholds | Mapping | None) -> QualityThresholds:
@@ -169,7 +182,7 @@ def repetition(text: str, t: QualityThresholds) -> str | None:
     n = t.repetition_ngram
     if len(words) < n * t.repetition_min_repeats:
         return None
-    grams = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     gram, count = grams.most_common(1)[0]
     if count >= t.repetition_min_repeats and count * n / len(words) >= t.repetition_min_coverage:
         return f"repetition(x{count})"
@@ -181,16 +194,27 @@ def refusal(text: str) -> str | None:
     return "refusal" if any(re.search(p, head, flags=re.IGNORECASE) for p in REFUSAL_PATTERNS) else None
 
 
-def flags(output_text: str | None, prompt_text: str | None = None, context=None,
-          thresholds: QualityThresholds | Mapping | None = None, *, generation_tokens: int | None = None) -> list[str]:
+def flags(
+    output_text: str | None,
+    prompt_text: str | None = None,
+    context=None,
+    thresholds: QualityThresholds | Mapping | None = None,
+    *,
+    generation_tokens: int | None = None,
+) -> list[str]:
     """All quality flags of one output, in KINDS order. `context` is the extra context the prompt gave the model
     (a string, a dict of fields such as location/date, or a list of terms); None when the prompt had none."""
     if not output_text:
         return []
     t = make_thresholds(thresholds)
     found = [
-        verbose(output_text, t, generation_tokens), bullets(output_text, t), formatting(output_text, t),
-        context_ignored(output_text, context, t), hallucination(output_text, prompt_text),
-        language_mixing(output_text, prompt_text, context, t), repetition(output_text, t), refusal(output_text),
+        verbose(output_text, t, generation_tokens),
+        bullets(output_text, t),
+        formatting(output_text, t),
+        context_ignored(output_text, context, t),
+        hallucination(output_text, prompt_text),
+        language_mixing(output_text, prompt_text, context, t),
+        repetition(output_text, t),
+        refusal(output_text),
     ]
     return [f for f in found if f]

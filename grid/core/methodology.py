@@ -89,8 +89,16 @@ def summarize(values: list[float]) -> Summary:
     mean = statistics.fmean(s)
     cv = statistics.stdev(s) / mean if len(s) > 1 and mean else None
     q1, q3 = quantile(s, 0.25), quantile(s, 0.75)
-    return Summary(median=statistics.median(s), q1=q1, q3=q3, iqr=q3 - q1, min=s[0], max=s[-1], cv=cv,
-                   outliers=mad_outliers(list(values)))
+    return Summary(
+        median=statistics.median(s),
+        q1=q1,
+        q3=q3,
+        iqr=q3 - q1,
+        min=s[0],
+        max=s[-1],
+        cv=cv,
+        outliers=mad_outliers(list(values)),
+    )
 
 
 def coefficient_of_variation(values: list[float]) -> float | None:
@@ -100,7 +108,9 @@ def coefficient_of_variation(values: list[float]) -> float | None:
     return statistics.stdev(values) / mean if mean else None
 
 
-def slow_first_run(cold_wall_s: float | None, trial_wall_s: list[float], factor: float = SLOW_FIRST_FACTOR) -> bool | None:
+def slow_first_run(
+    cold_wall_s: float | None, trial_wall_s: list[float], factor: float = SLOW_FIRST_FACTOR
+) -> bool | None:
     if cold_wall_s is None or not trial_wall_s:
         return None
     return cold_wall_s > factor * statistics.median(trial_wall_s)
@@ -110,8 +120,9 @@ def median_or_none(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def bandwidth_fraction(decode_weight_bytes: int | None, decode_tps: float | None,
-                       bandwidth_gbps: float | None) -> float | None:
+def bandwidth_fraction(
+    decode_weight_bytes: int | None, decode_tps: float | None, bandwidth_gbps: float | None
+) -> float | None:
     """Share of the memory bandwidth that decode uses, if it reads the language model's weights once per token."""
     if not decode_weight_bytes or not decode_tps or not bandwidth_gbps:
         return None
@@ -132,12 +143,24 @@ def stages_add_up(trial: dict, rel_tol: float = STAGE_SUM_REL_TOL, abs_tol_s: fl
 
 
 # Per-trial keys of the child's measurements and the row columns they become (median -> column, raw -> trial_column).
-TRIAL_METRICS = ("ttft_s", "prompt_tokens", "prefill_tps", "generation_tokens", "decode_tps", "peak_memory_gb",
-                 "wall_s", "processor_s", "vision_s", "prefill_s", "decode_s")
+TRIAL_METRICS = (
+    "ttft_s",
+    "prompt_tokens",
+    "prefill_tps",
+    "generation_tokens",
+    "decode_tps",
+    "peak_memory_gb",
+    "wall_s",
+    "processor_s",
+    "vision_s",
+    "prefill_s",
+    "decode_s",
+)
 
 
-def trial_fields(cold: dict | None, trials: list[dict], decode_weight_bytes: int | None = None,
-                 bandwidth_gbps: float | None = None) -> dict:
+def trial_fields(
+    cold: dict | None, trials: list[dict], decode_weight_bytes: int | None = None, bandwidth_gbps: float | None = None
+) -> dict:
     """The statistics columns of an ok row from the cold run and the timed trials (as the child measured them).
 
     The cell's own wall_s is not set here: the runner measures it around the whole cell.
@@ -151,16 +174,24 @@ def trial_fields(cold: dict | None, trials: list[dict], decode_weight_bytes: int
     decode = summarize(col("decode_tps"))
     fields = {f"trial_{k}": col(k) for k in TRIAL_METRICS}
     fields.update(
-        ttft_s=median_or_none(col("ttft_s")), prompt_tokens=int(statistics.median(col("prompt_tokens"))),
+        ttft_s=median_or_none(col("ttft_s")),
+        prompt_tokens=int(statistics.median(col("prompt_tokens"))),
         prefill_tps=median_or_none(col("prefill_tps")),
         generation_tokens=int(statistics.median(col("generation_tokens"))),
-        decode_tps=decode.median, peak_memory_gb=max(col("peak_memory_gb")),
-        processor_s=median_or_none(col("processor_s")), vision_s=median_or_none(col("vision_s")),
-        prefill_s=median_or_none(col("prefill_s")), decode_s=median_or_none(col("decode_s")),
-        decode_tps_iqr=decode.iqr, decode_tps_min=decode.min, decode_tps_max=decode.max, decode_tps_cv=decode.cv,
+        decode_tps=decode.median,
+        peak_memory_gb=max(col("peak_memory_gb")),
+        processor_s=median_or_none(col("processor_s")),
+        vision_s=median_or_none(col("vision_s")),
+        prefill_s=median_or_none(col("prefill_s")),
+        decode_s=median_or_none(col("decode_s")),
+        decode_tps_iqr=decode.iqr,
+        decode_tps_min=decode.min,
+        decode_tps_max=decode.max,
+        decode_tps_cv=decode.cv,
         outlier_trials=list(decode.outliers),
         slow_first_run=slow_first_run(cold["wall_s"] if cold else None, col("wall_s")),
-        cold_ttft_s=cold["ttft_s"] if cold else None, cold_decode_tps=cold["decode_tps"] if cold else None,
+        cold_ttft_s=cold["ttft_s"] if cold else None,
+        cold_decode_tps=cold["decode_tps"] if cold else None,
         bandwidth_gbps=bandwidth_gbps,
         bandwidth_fraction=bandwidth_fraction(decode_weight_bytes, decode.median, bandwidth_gbps),
     )
