@@ -25,10 +25,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from grid.core.errors import GridError
 from grid.core.schema import RESULT_SCHEMA
 
 
-class ReportError(RuntimeError):
+class ReportError(GridError, RuntimeError):
     """A report cannot be built for a reason the user can fix; the message is one line with advice."""
 
 

@@ -16,12 +16,13 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from grid.core.errors import GridError
 from grid.core.schema import RESULT_SCHEMA, TERMINAL_STATUSES, ResultRow, rows_to_table
 
 MANIFEST = "_run.json"  # leading underscore: pyarrow and DuckDB globs over *.parquet skip it
 
 
-class StoreError(RuntimeError):
+class StoreError(GridError, RuntimeError):
     pass
 
 

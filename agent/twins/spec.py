@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from grid.core.errors import GridError
+
 TWIN_PREFIX = "twin:"
 BROKEN_PREFIX = "twin-broken:"
 _TWIN_RE = re.compile(r"^(?P<arch>[a-z0-9_]+)(?:@(?P<size>[a-z0-9_.]+))?(?:-q(?P<bits>4|8))?$")
 
 
-class TwinError(ValueError):
+class TwinError(GridError, ValueError):
     """A twin spec that names nothing buildable; the message is one line listing what exists."""
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from grid.core.errors import GridError
+
 ResultsOpt = typer.Option(
     Path(os.environ.get("GRID_RESULTS", "results")),
     "--results",
@@ -28,7 +30,7 @@ AddressOpt = typer.Option(
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
 
 
-class UserError(Exception):
+class UserError(GridError):
     """A mistake the user can fix: printed as one line of advice, exit code 1."""
 
 

@@ -10,14 +10,18 @@ from pathlib import Path
 
 import yaml
 
+from grid.core.errors import GridError
+
 # The methodology's defaults have one home (grid.core.methodology, pure Python, no mlx); suites inherit them.
 from grid.core.methodology import DEFAULT_SEED, DEFAULT_TRIALS, DEFAULT_WARMUP_RUNS
 
 BUILTIN_IMAGES = ("chart", "photo", "text", "tiny", "large")
 
 
-class SuiteError(ValueError):
+class SuiteError(GridError, ValueError):
     """A malformed suite: one line naming the file, the key and what to do."""
+
+    exit_code = 2
 
     def __init__(self, file: str, key: str, problem: str):
         self.file, self.key, self.problem = file, key, problem

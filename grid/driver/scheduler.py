@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from grid import store
+from grid.core.errors import GridError
 from grid.core.plan import Cell, group_cells, plan_cells
 from grid.core.schema import ResultRow
 from grid.core.suite import Suite, parse_suite
@@ -34,7 +35,7 @@ DEFAULT_CLASS_WAIT_S = float(os.environ.get("GRID_CLASS_WAIT_S", 300))
 WATCHDOG_PERIOD_S = 2.0
 
 
-class SchedulerError(RuntimeError):
+class SchedulerError(GridError, RuntimeError):
     pass
 
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agent.hardware import Hardware, label_value
+from grid.core.errors import GridError
 from grid.driver.ray_auth import (  # noqa: F401
     auth_advice,
     ensure_token,
@@ -41,7 +42,7 @@ DEFAULT_DASHBOARD_PORT = 8265
 NODE_OBJECT_STORE_BYTES = 256 * 1024**2
 
 
-class ClusterError(RuntimeError):
+class ClusterError(GridError, RuntimeError):
     """A user-facing problem (one line of advice)."""
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from grid import store
+from grid.core.errors import GridError
 from grid.driver.progress import last_progress_in_log
 
 DEFAULT_RESULTS = "~/grid-results"  # on the head
@@ -37,7 +38,7 @@ _FORWARDED_ENV = ("GRID_CLASS_WAIT_S", "GRID_FETCH_TIMEOUT_S")  # grid settings 
 _BEGIN, _END = "GRID_EXPORT_BEGIN", "GRID_EXPORT_END"
 
 
-class RemoteError(RuntimeError):
+class RemoteError(GridError, RuntimeError):
     """A user-facing problem with the head or a run (one line of advice)."""
 
 

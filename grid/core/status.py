@@ -1,0 +1,52 @@
+"""A cell's status as a type (Ray's `JobStatus` is the model): every status word lives here, nowhere else."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """How a cell ended. Stored in rows as the plain string value (`Status.OK == "ok"`)."""
+
+    OK = "ok"
+    FAILED = "failed"  # the model code raised
+    TIMEOUT = "timeout"  # the cell ran past its wall-clock limit
+    CRASHED = "crashed"  # the isolated child died (abort, segfault) or grid's own task failed
+    OOM = "oom"  # out of memory (Metal/CUDA allocation failure or the OS killed the child)
+    SKIPPED = "skipped"  # never ran: predicted not to fit, no live node of its class
+    NODE_LOST = "node_lost"  # every node of the class died under it
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the cell has its final row. Every status written to a row is terminal for that attempt."""
+        return True
+
+    @property
+    def is_problem(self) -> bool:
+        """Whether a report counts it against the model (anything but ok)."""
+        return self is not Status.OK
+
+    @property
+    def label(self) -> str:
+        """A reader's word for it, in tables and charts."""
+        return _LABELS[self]
+
+    @classmethod
+    def parse(cls, value: str) -> Status:
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"status {value!r} is not one of {', '.join(s.value for s in cls)}") from None
+
+
+_LABELS = {
+    Status.OK: "ok",
+    Status.FAILED: "failed",
+    Status.TIMEOUT: "timed out",
+    Status.CRASHED: "crashed",
+    Status.OOM: "out of memory",
+    Status.SKIPPED: "skipped",
+    Status.NODE_LOST: "node lost",
+}
+
+PROBLEM_STATUSES = tuple(s.value for s in Status if s.is_problem)
