@@ -71,6 +71,7 @@ class Hardware:
     bandwidth_gbps: float | None
     working_set_gb: float | None  # memory the accelerator may use: Metal's recommended working set, GPU memory on cuda
     hostname: str
+    simulated: bool = False  # class, RAM or working set pretended (grid node join --simulate-*), not probed
 
     def labels(self) -> dict[str, str]:
         """Ray node labels for this machine (values must match Ray's label syntax, hence label_value)."""

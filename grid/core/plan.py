@@ -27,6 +27,7 @@ class Cell:
     hw_class: str  # the class it must run on ("" = wherever the driver runs it)
     node_id: str = ""  # set with --per-node
     image_bytes: bytes | None = None  # user images travel with the cell: nodes may not share the driver's disk
+    predicted_memory_gb: float | None = None  # set by placement before dispatch (grid.driver.placement.estimate)
 
     @property
     def timeout_s(self) -> float:
