@@ -21,9 +21,10 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
+
+from grid.core.files import atomic_write_text
 
 BANDWIDTH_BUFFER_BYTES = 256 * 2**20  # well past any L3 cache, small enough for a 8 GB Mac
 BANDWIDTH_REPEATS = 5
@@ -46,13 +47,7 @@ def read_cached(hostname: str, hw_class: str) -> dict | None:
 
 def write_cached(hostname: str, hw_class: str, record: dict) -> Path:
     """Atomic write (temp file + rename): two workers on one node may measure at once; either result is fine."""
-    path = cache_path(hostname, hw_class)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bw-", suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(cache_path(hostname, hw_class), json.dumps(record, indent=2))
 
 
 def usable_cores() -> int:
@@ -97,15 +92,17 @@ def measure() -> dict:
     }
 
 
-def node_bandwidth_gbps(hostname: str, hw_class: str, table_gbps: float | None) -> tuple[float | None, str]:
+def node_bandwidth_gbps(
+    hostname: str, hw_class: str, table_gbps: float | None, measure_bandwidth: bool = True
+) -> tuple[float | None, str]:
     """(GB/s, source): the spec table's figure, else the cached measurement, else measure now and cache it.
-    GRID_MEASURE_BANDWIDTH=0 turns measuring off (the row then has no bandwidth_fraction)."""
+    measure_bandwidth=False (RunOptions.measure_bandwidth) turns measuring off (the row then has no bandwidth_fraction)."""
     if table_gbps:
         return table_gbps, "table"
     cached = read_cached(hostname, hw_class)
     if cached:
         return float(cached["bandwidth_gbps"]), "measured (cached)"
-    if os.environ.get("GRID_MEASURE_BANDWIDTH", "1") == "0":
+    if not measure_bandwidth:
         return None, "off"
     record = measure() | {"hostname": hostname, "hw_class": hw_class}
     write_cached(hostname, hw_class, record)

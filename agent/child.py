@@ -1,45 +1,88 @@
 """The isolated child process: it alone imports mlx (through agent.adapter), loads one model and serves its cells.
 
-The parent (agent/runner.py) spawns it with the `spawn` start method and talks over a Pipe:
-  ("fetch", {...}) -> {"path", "download_s", "download_bytes"}      model to local disk, before any timer
-  ("load",  {...}) -> adapter.load_model info                        timed load
-  ("run",   {...}) -> {"cold": {...} | None, "trials": [{...}, ...]} warmup, then timed trials
-  ("exit",  {})
-Any exception becomes {"error": {...}} with the frames the classifier needs. A segfault or abort kills only this process;
-faulthandler writes its stack to the log file the parent reads back.
+The parent (agent/runner.py) spawns it with the `spawn` start method, the run's grid.core.options.RunOptions as an
+argument (the pre-import and the MLX device are settled before any request), and talks over a Pipe. Each request is
+one of the frozen dataclasses below; each reply a typed measurement of grid.core.measurements (both cross the pipe
+as pickles):
+  FetchRequest -> FetchInfo    model to local disk, before any timer
+  LoadRequest  -> LoadInfo     timed load
+  RunRequest   -> CellTrials   warmup (the cold run kept apart), then timed trials
+  ExitRequest  -> (no reply)   the loop ends
+Any exception becomes a ChildError reply with the frames the classifier needs. A segfault or abort kills only this
+process; faulthandler writes its stack to the log file the parent reads back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import os
 import resource
 import sys
 import time
-import traceback
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from grid.core.measurements import CellTrials, ChildError, FetchInfo, LoadInfo
+from grid.core.options import RunOptions
+
+if TYPE_CHECKING:  # the child starts with as few imports as it can (the plan pulls in the suite parser and yaml)
+    from grid.core.plan import Cell
 
 
-def _frames(tb) -> list[list]:
-    return [[f.filename, f.lineno, f.name] for f in traceback.extract_tb(tb)]
+@dataclass(frozen=True)
+class FetchRequest:
+    op: ClassVar[str] = "fetch"
+    model: str  # a Hugging Face repo id, a local folder, or a twin spec (twin:..., twin-broken:...)
+    revision: str | None = None
 
 
-def describe_exception(exc: BaseException) -> dict:
-    chain = []
-    inner = exc.__cause__ or exc.__context__
-    while inner is not None and len(chain) < 5:
-        chain.append([type(inner).__name__, str(inner), _frames(inner.__traceback__)])
-        inner = inner.__cause__ or inner.__context__
-    return {
-        "type": type(exc).__name__,
-        "message": str(exc),
-        "frames": _frames(exc.__traceback__),
-        "chain": chain,
-        "traceback": "".join(traceback.format_exception(exc)),
-    }
+@dataclass(frozen=True)
+class LoadRequest:
+    op: ClassVar[str] = "load"
+    path: str  # FetchInfo.path
+    trust_remote_code: bool = False
+    memory_limit_gb: float | None = None  # address-space cap above what is mapped now, GB (None: no cap)
 
 
-def _fetch(model: str, revision: str | None) -> dict:
+@dataclass(frozen=True)
+class RunRequest:
+    op: ClassVar[str] = "run"
+    prompt: str
+    image: str | None  # a local image file, or None for a text-only prompt
+    max_tokens: int
+    temperature: float
+    exact_tokens: bool
+    seed: int
+    warmup_runs: int
+    trials: int
+
+    @classmethod
+    def for_cell(cls, cell: Cell, image: str | None) -> RunRequest:
+        gen = cell.generation
+        return cls(
+            prompt=cell.prompt.full_text,
+            image=image,
+            max_tokens=gen.max_tokens,
+            temperature=gen.temperature,
+            exact_tokens=gen.exact_tokens,
+            seed=gen.seed,
+            warmup_runs=gen.warmup_runs,
+            trials=gen.trials,
+        )
+
+
+@dataclass(frozen=True)
+class ExitRequest:
+    op: ClassVar[str] = "exit"
+
+
+Request = FetchRequest | LoadRequest | RunRequest | ExitRequest
+Reply = FetchInfo | LoadInfo | CellTrials | ChildError
+
+
+def _fetch(model: str, revision: str | None) -> FetchInfo:
     t0 = time.perf_counter()
     if model.startswith(("twin:", "twin-broken:")):
         from agent.twins import materialize
@@ -52,7 +95,7 @@ def _fetch(model: str, revision: str | None) -> dict:
 
         path = Path(snapshot_download(model, revision=revision))
     size = sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
-    return {"path": str(path), "download_s": time.perf_counter() - t0, "download_bytes": size}
+    return FetchInfo(path=str(path), download_s=time.perf_counter() - t0, download_bytes=size)
 
 
 def _limit_memory(limit_gb: float) -> None:
@@ -64,16 +107,16 @@ def _limit_memory(limit_gb: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
-def _run(adapter, model, processor, p: dict) -> dict:
+def _run(adapter, model, processor, r: RunRequest) -> CellTrials:
     def once():
         return adapter.generate_timed(
-            model, processor, p["prompt"], p["image"], p["max_tokens"], p["temperature"], p["exact_tokens"], p["seed"]
+            model, processor, r.prompt, r.image, r.max_tokens, r.temperature, r.exact_tokens, r.seed
         )
 
-    cold = once() if p["warmup_runs"] > 0 else None  # the first run after load: JIT and caches, recorded apart
-    for _ in range(max(p["warmup_runs"] - 1, 0)):
+    cold = once() if r.warmup_runs > 0 else None  # the first run after load: JIT and caches, recorded apart
+    for _ in range(max(r.warmup_runs - 1, 0)):
         once()
-    return {"cold": cold, "trials": [once() for _ in range(p["trials"])]}
+    return CellTrials(cold=cold, trials=tuple(once() for _ in range(r.trials)))
 
 
 # Imported ahead of the first request (see Preimport): mlx + mlx_vlm (via the adapter) and the modules every load and
@@ -81,6 +124,7 @@ def _run(adapter, model, processor, p: dict) -> dict:
 PREIMPORT_MODULES = (
     "agent.twins",
     "agent.adapter",
+    "agent.twins.weights",  # a twin built in the fetch (first use on a node) writes its weights through it
     "mlx_vlm.utils",
     "mlx_vlm.prompt_utils",
     "mlx_vlm.generate.dispatch",
@@ -154,47 +198,52 @@ def _lower_thread_priority(tid: int) -> None:
         pass
 
 
-def main(conn, log_path: str) -> None:
+class Session:
+    """The child's state between requests: the pre-import thread, then the loaded model."""
+
+    def __init__(self, options: RunOptions):
+        self.options = options
+        self.preimport = Preimport() if options.preimport else None
+        self.adapter = self.model = self.processor = None
+
+    def serve(self, request: Request) -> Reply:
+        if isinstance(request, FetchRequest):
+            if self.preimport is not None:
+                self.preimport.boost()  # building a twin imports mlx too
+            return _fetch(request.model, request.revision)
+        if isinstance(request, LoadRequest):
+            if request.memory_limit_gb:
+                _limit_memory(request.memory_limit_gb)
+            waited = self.preimport.wait() if self.preimport is not None else None
+            from agent import adapter  # imports mlx here, in the child only
+
+            self.adapter = adapter
+            self.model, self.processor, info = adapter.load_model(
+                request.path, request.trust_remote_code, self.options.mlx_device
+            )
+            return dataclasses.replace(info, preimport_wait_s=waited)
+        if isinstance(request, RunRequest):
+            return _run(self.adapter, self.model, self.processor, request)
+        return ChildError(exc_type="ValueError", message=f"unknown request {request!r}", frames=())
+
+
+def main(conn, log_path: str, options: RunOptions | None = None) -> None:
+    """The child's loop (the spawn target). `options`: the run's settings, as the parent's pool spawned it."""
     log = open(log_path, "a", buffering=1)
     os.dup2(log.fileno(), 1)  # model code prints; keep it out of the parent's terminal and the protocol
     os.dup2(log.fileno(), 2)
     faulthandler.enable(file=log)
-    preimport = Preimport() if os.environ.get("GRID_PREIMPORT", "1") != "0" else None
-    adapter = model = processor = None
+    session = Session(options or RunOptions())
     while True:
         try:
-            op, payload = conn.recv()
+            request = conn.recv()
         except EOFError:
             return
-        if op == "exit":
+        if isinstance(request, ExitRequest):
             return
         try:
-            if op == "fetch":
-                if preimport is not None:
-                    preimport.boost()  # building a twin imports the adapter too
-                reply = _fetch(payload["model"], payload.get("revision"))
-            elif op == "load":
-                if payload.get("memory_limit_gb"):
-                    _limit_memory(payload["memory_limit_gb"])
-                waited = preimport.wait() if preimport is not None else None
-                from agent import adapter  # noqa: PLW0621 — imports mlx here, in the child only
-
-                model, processor, reply = adapter.load_model(payload["path"], payload.get("trust_remote_code", False))
-                reply["preimport_wait_s"] = waited
-                reply["backend"] = adapter.backend_name()
-            elif op == "run":
-                reply = _run(adapter, model, processor, payload)
-            else:
-                reply = {
-                    "error": {
-                        "type": "ValueError",
-                        "message": f"unknown op {op}",
-                        "frames": [],
-                        "chain": [],
-                        "traceback": "",
-                    }
-                }
+            reply = session.serve(request)
         except BaseException as exc:  # noqa: BLE001 — every failure inside model code is data for the row
-            reply = {"error": describe_exception(exc)}
+            reply = ChildError.from_exception(exc)
         sys.stdout.flush()
         conn.send(reply)

@@ -21,6 +21,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from grid.core.options import NodeOptions
+
 GIB = 1024**3
 
 # Peak memory bandwidth in GB/s, keyed by chip (brand string without "Apple ") and, where one chip name ships with
@@ -84,6 +86,8 @@ class Hardware:
         }
         if self.working_set_gb:  # the driver's memory-fit check reads it from the node's labels
             labels["working_set_gb"] = f"{self.working_set_gb:.1f}"
+        if self.simulated:
+            labels["simulated"] = "true"
         return labels
 
     def to_dict(self) -> dict:
@@ -364,9 +368,10 @@ def _read(path: str) -> str:
         return ""
 
 
-def probe(device_info: bool = True) -> Hardware:
+def probe(device_info: bool = True, simulate: NodeOptions | None = None) -> Hardware:
     """Probe this machine. `device_info=False` skips the mlx subprocess (fast; working set stays None on a Mac).
-    `GRID_HW_CLASS` overrides the class label (tests use it to make several classes on one machine)."""
+    `simulate` pretends a class, RAM or working set (`grid node join --simulate-*`); without it the GRID_HW_CLASS /
+    GRID_RAM_GB / GRID_WORKING_SET_GB variables do (`grid node join` gives them to a simulated node's processes)."""
     hostname = socket.gethostname()
     if sys.platform == "darwin" and platform.machine() == "arm64":
         hw = apple_hardware(
@@ -389,16 +394,38 @@ def probe(device_info: bool = True) -> Hardware:
             hostname=hostname,
             model_id=_read("/sys/class/dmi/id/product_name").strip(),
         )
-    # Simulation hooks: tests (and demos on one box) make several "classes" of one machine. GRID_RAM_GB and
-    # GRID_WORKING_SET_GB pretend a memory size so that placement and fit checks can be exercised without that Mac.
-    if os.environ.get("GRID_RAM_GB"):
-        hw = dataclasses.replace(hw, ram_gb=float(os.environ["GRID_RAM_GB"]))
-    if os.environ.get("GRID_WORKING_SET_GB"):
-        hw = dataclasses.replace(hw, working_set_gb=float(os.environ["GRID_WORKING_SET_GB"]))
-    override = os.environ.get("GRID_HW_CLASS", "").strip()
-    if override:
-        hw = dataclasses.replace(hw, hw_class=label_value(override))
-    return hw
+    return simulated(hw, simulate if simulate is not None else simulation_from_env())
+
+
+# --- simulated hardware: tests (and demos on one box) make several "classes" of one machine ----------------------------
+
+SIMULATION_ENV = {  # NodeOptions field -> the variable a simulated node's processes carry
+    "simulate_hw_class": "GRID_HW_CLASS",
+    "simulate_ram_gb": "GRID_RAM_GB",
+    "simulate_working_set_gb": "GRID_WORKING_SET_GB",
+}
+
+
+def simulation_from_env() -> NodeOptions:
+    """The simulation a node's environment asks for (read at call time, never at import)."""
+    env = {name: os.environ.get(variable, "").strip() for name, variable in SIMULATION_ENV.items()}
+    return NodeOptions(
+        simulate_hw_class=env["simulate_hw_class"],
+        simulate_ram_gb=float(env["simulate_ram_gb"]) if env["simulate_ram_gb"] else None,
+        simulate_working_set_gb=float(env["simulate_working_set_gb"]) if env["simulate_working_set_gb"] else None,
+    )
+
+
+def simulated(hw: Hardware, options: NodeOptions) -> Hardware:
+    """`hw` with the pretended class, RAM and working set applied, marked simulated; unchanged when none is asked."""
+    changes: dict = {}
+    if options.simulate_ram_gb:
+        changes["ram_gb"] = float(options.simulate_ram_gb)
+    if options.simulate_working_set_gb:
+        changes["working_set_gb"] = float(options.simulate_working_set_gb)
+    if options.simulate_hw_class.strip():
+        changes["hw_class"] = label_value(options.simulate_hw_class)
+    return dataclasses.replace(hw, simulated=True, **changes) if changes else hw
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+
+from grid.core.files import atomic_write_bytes
 
 SIZES = {"chart": (320, 240), "photo": (320, 240), "text": (320, 160), "tiny": (32, 32), "large": (4096, 3072)}
 
@@ -52,15 +55,13 @@ def image_path(builtin: str | None = None, data: bytes | None = None, suffix: st
     if builtin:
         path = folder / f"{builtin}.png"
         if not path.exists():
-            tmp = folder / f".{builtin}.{os.getpid()}.png"
-            _draw(builtin).save(tmp)
-            os.replace(tmp, path)
+            png = io.BytesIO()
+            _draw(builtin).save(png, format="PNG")
+            atomic_write_bytes(path, png.getvalue())
         return str(path)
     if data is None:
         raise ValueError("an image needs a built-in name or its bytes")
     path = folder / f"user-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     if not path.exists():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        atomic_write_bytes(path, data)
     return str(path)

@@ -2,30 +2,33 @@
 
 One child serves one model group (all its prompts × images on this node): it fetches, loads once, and runs each cell.
 If a cell hangs or kills the child, that cell gets its row (timeout / crashed / oom) and a fresh child takes the rest.
-This process never imports mlx.
+The run's settings come as a grid.core.options.RunOptions (from the Ray task; None means the defaults), never from
+the environment. This process never imports mlx.
 """
 
 from __future__ import annotations
 
-import datetime
+import json
 import multiprocessing
 import os
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from agent.child import FetchRequest, LoadRequest, Reply, Request, RunRequest
 from agent.hardware import Hardware
 from agent.images import image_path
 from agent.provenance import versions
-from grid.core import failures as errors
-from grid.core import methodology
-from grid.core.failures import ErrorInfo, Frame
+from grid.core import failures, rows
+from grid.core.measurements import CellTrials, ChildError, FetchInfo, LoadInfo
+from grid.core.options import RunOptions
 from grid.core.plan import Cell
 from grid.core.schema import ResultRow
+from grid.core.status import Status
 
-FETCH_TIMEOUT_S = float(os.environ.get("GRID_FETCH_TIMEOUT_S", 3600))
-TAIL_CHARS = 4000
+TAIL_CHARS = rows.TAIL_CHARS
 
 
 class ChildDied(Exception):
@@ -40,29 +43,36 @@ class ChildTimeout(Exception):
 
 class ChildProcess:
     """A spawned agent.child process and its pipe. The `spawn` start method gives a fresh interpreter: nothing of the
-    parent's imports, threads or Ray state leaks into the measurement."""
+    parent's imports, threads or Ray state leaks into the measurement. `options` go to the child as it starts (its
+    pre-import thread and MLX device are settled before the first request)."""
 
-    def __init__(self):
+    def __init__(self, options: RunOptions | None = None):
+        self.options = options or RunOptions()
         ctx = multiprocessing.get_context("spawn")
         self._conn, child_conn = ctx.Pipe()
         fd, self.log_path = tempfile.mkstemp(prefix="grid-child-", suffix=".log")
         os.close(fd)
         from agent import child
 
-        self.process = ctx.Process(target=child.main, args=(child_conn, self.log_path), daemon=True)
+        self.process = ctx.Process(target=child.main, args=(child_conn, self.log_path, self.options), daemon=True)
         self.process.start()
         child_conn.close()
 
-    def request(self, op: str, payload: dict, timeout_s: float) -> dict:
+    def request(self, request: Request, timeout_s: float) -> Reply:
+        """Send one request and wait up to timeout_s for its typed reply (a ChildError when the child raised)."""
         try:
-            self._conn.send((op, payload))
+            self._conn.send(request)
             if not self._conn.poll(timeout_s):
                 self.kill()
-                raise ChildTimeout(f"{op} exceeded {timeout_s:.0f} s")
+                raise ChildTimeout(f"{request.op} exceeded {timeout_s:.0f} s")
             return self._conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
             self.process.join(5)
             raise ChildDied(self.process.exitcode, self.log_tail()) from None
+
+    def serves(self, options: RunOptions) -> bool:
+        """Whether this child was started with the settings a child of `options` needs."""
+        return (self.options.preimport, self.options.mlx_device) == (options.preimport, options.mlx_device)
 
     def log_tail(self) -> str:
         try:
@@ -83,7 +93,7 @@ class ChildProcess:
         if not wait and self.process.is_alive():
             self.process.kill()
             self._conn.close()
-            _DYING.append(self)
+            _POOL.dying.append(self)
             return
         self.kill()
         self._conn.close()
@@ -97,97 +107,100 @@ class ChildProcess:
         return True
 
 
-# Warm spare children per worker process (the Ray worker that runs model groups on this node): spawned as soon as a
-# child is taken, each imports mlx / mlx_vlm at low priority (agent.child.Preimport) while the current model runs, so
-# the next model group does not wait for a fresh interpreter. Every model still gets its own process.
-# GRID_SPARE_CHILD=0 turns them off; GRID_SPARE_CHILDREN=k keeps k (default 1: enough where a child starts faster
-# than a model group runs; more where start-up is slow and groups are short, BENCHMARKS.md P3).
-_SPARES: list[ChildProcess] = []
-_DYING: list[ChildProcess] = []  # killed, not yet reaped (see ChildProcess.close)
+def spare_count(options: RunOptions) -> int:
+    return max(options.spare_children, 0)
 
 
-def spare_count() -> int:
-    if os.environ.get("GRID_SPARE_CHILD", "1") == "0":
-        return 0
-    try:
-        return max(int(os.environ.get("GRID_SPARE_CHILDREN", "1")), 0)
-    except ValueError:
-        return 1
-
-
-def trace(event: str, **fields) -> None:
-    """GRID_TRACE=<file>: append one JSON line per runner event (wall clock, pid); bench/ uses it to see where time goes."""
-    path = os.environ.get("GRID_TRACE")
+def trace(path: str, event: str, **fields: Any) -> None:
+    """RunOptions.trace_path: append one JSON line per runner event (wall clock, pid); bench/ uses it to see where
+    time goes. "" = off."""
     if path:
-        import json
-        import time
-
         with open(path, "a") as f:
             f.write(json.dumps({"t": time.time(), "pid": os.getpid(), "event": event, **fields}) + "\n")
 
 
-def take_child() -> ChildProcess:
-    """The oldest live spare (the likeliest to have finished its imports), else a fresh child; then top the spares up."""
-    _DYING[:] = [c for c in _DYING if not c.reaped()]
-    child = None
-    while _SPARES and child is None:
-        candidate = _SPARES.pop(0)
-        if candidate.process.is_alive():
-            child = candidate
-        else:
-            candidate.close()
-    spare_hit = child is not None
-    if child is None:
-        child = ChildProcess()
-    trace("child_taken", spare_hit=spare_hit)
-    while len(_SPARES) < spare_count():
-        _SPARES.append(ChildProcess())
-    return child
+class ChildPool:
+    """Warm spare children of one worker process (the Ray worker that runs model groups on this node): spawned as soon
+    as a child is taken, each imports mlx / mlx_vlm at low priority (agent.child.Preimport) while the current model
+    runs, so the next model group does not wait for a fresh interpreter. Every model still gets its own process.
+    RunOptions.spare_children=0 turns them off; k keeps k (default 1: enough where a child starts faster than a model
+    group runs; more where start-up is slow and groups are short, BENCHMARKS.md P3)."""
+
+    def __init__(self) -> None:
+        self.spares: list[ChildProcess] = []
+        self.dying: list[ChildProcess] = []  # killed, not yet reaped (see ChildProcess.close)
+
+    def take(self, options: RunOptions) -> ChildProcess:
+        """The oldest live spare started with these settings (the likeliest to have finished its imports), else a
+        fresh child; then top the spares up. A spare started with other settings is closed, never used."""
+        self.dying[:] = [c for c in self.dying if not c.reaped()]
+        child = None
+        while self.spares and child is None:
+            candidate = self.spares.pop(0)
+            if candidate.process.is_alive() and candidate.serves(options):
+                child = candidate
+            else:
+                candidate.close()
+        spare_hit = child is not None
+        if child is None:
+            child = ChildProcess(options)
+        trace(options.trace_path, "child_taken", spare_hit=spare_hit)
+        while len(self.spares) < spare_count(options):
+            self.spares.append(ChildProcess(options))
+        return child
+
+    def close(self) -> None:
+        """Close every spare and reap every killed child (end of a bench or test; Ray workers just exit)."""
+        while self.spares:
+            self.spares.pop().close()
+        for dying in self.dying:
+            dying.kill()
+            dying.reaped()
+        self.dying.clear()
+
+
+_POOL = ChildPool()  # one per worker process: spares outlive a model group, so the next group finds one warm
+
+
+def take_child(options: RunOptions | None = None) -> ChildProcess:
+    return _POOL.take(options or RunOptions())
 
 
 def close_spare() -> None:
-    """Close every spare and reap every killed child (end of a bench or test; Ray workers just exit)."""
-    while _SPARES:
-        _SPARES.pop().close()
-    for dying in _DYING:
-        dying.kill()
-        dying.reaped()
-    _DYING.clear()
+    _POOL.close()
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def _status_for(info: ErrorInfo) -> str:
-    return {"OOM": "oom", "Timeout": "timeout", "Crash": "crashed"}.get(info.error_class, "failed")
+Outcome = tuple[Status, dict[str, Any]]  # a cell's status and the columns its outcome adds
 
 
 class GroupRun:
     """Runs one model group on this node, yielding a row per cell as each finishes."""
 
-    def __init__(self, cells: list[Cell], hardware: Hardware, node_id: str = "", attempt: int = 1):
+    def __init__(
+        self,
+        cells: list[Cell],
+        hardware: Hardware,
+        node_id: str = "",
+        attempt: int = 1,
+        options: RunOptions | None = None,
+    ):
         self.cells, self.hw, self.node_id, self.attempt = cells, hardware, node_id, attempt
-        self.fetch: dict = {}
-        self.load: dict = {}
+        self.options = options or RunOptions()
+        self.fetch: FetchInfo | None = None
+        self.load: LoadInfo | None = None
+        self.load_error: ChildError | None = None  # a model that cannot load fails every cell of its group
         self.child: ChildProcess | None = None
         self.bandwidth_gbps: float | None = hardware.bandwidth_gbps
 
-    # --- row building ------------------------------------------------------------------------------------------------
-    def _base(self, cell: Cell, started: str) -> dict:
+    def _trace(self, event: str, **fields: Any) -> None:
+        trace(self.options.trace_path, event, **fields)
+
+    # --- row building (grid.core.rows) --------------------------------------------------------------------------------
+    def _node_fields(self, cell: Cell) -> dict[str, Any]:
+        """What this node and run add to every row: the hardware, the settings, the versions that ran the cell."""
         hw = self.hw
         return dict(
-            run_id=cell.run_id,
-            cell_id=cell.cell_id,
-            model=cell.model.id,
             hw_class=hw.hw_class,
-            suite_name=cell.suite_name,
-            suite_hash=cell.suite_hash,
-            model_source=cell.model.source,
-            model_revision=cell.model.revision,
-            arch=self.load.get("arch"),
-            prompt_id=cell.prompt.id,
-            image_id=cell.image.id,
             hostname=hw.hostname,
             node_id=self.node_id,
             chip=hw.chip,
@@ -195,85 +208,48 @@ class GroupRun:
             gpu_cores=hw.gpu_cores,
             os_name=hw.os_name,
             os_version=hw.os_version,
-            backend=self.load.get("backend", hw.backend),
-            started_at=started,
-            finished_at=_now(),
+            backend=hw.backend,
+            simulated=hw.simulated,
             attempt=self.attempt,
-            max_tokens=cell.generation.max_tokens,
-            temperature=cell.generation.temperature,
-            warmup_runs=cell.generation.warmup_runs,
-            trials=cell.generation.trials,
-            exact_tokens=cell.generation.exact_tokens,
-            seed=cell.generation.seed,
-            download_s=self.fetch.get("download_s"),
-            download_bytes=self.fetch.get("download_bytes"),
-            load_s=self.load.get("load_s"),
-            weight_bytes=self.load.get("weight_bytes"),
-            decode_weight_bytes=self.load.get("decode_weight_bytes"),
             bandwidth_gbps=self.bandwidth_gbps,
             memory_limit_gb=cell.model.memory_limit_gb,
+            **rows.settings(self.options),
             **versions(),
         )
 
-    def _failure_row(self, cell: Cell, started: str, info: ErrorInfo, message: str, tail: str) -> ResultRow:
-        return ResultRow(
-            **self._base(cell, started),
-            status=_status_for(info),
-            error_class=info.error_class,
-            error_package=info.error_package,
-            error_fix=info.error_fix,
-            error_message=errors.redact(message)[:2000],
-            traceback_tail=errors.redact(tail[-TAIL_CHARS:]),
+    def _row(self, cell: Cell, outcome: Outcome, started: str, wall_s: float) -> ResultRow:
+        status, fields = outcome
+        return rows.build(
+            cell,
+            status,
+            self._node_fields(cell),
+            rows.fetched(self.fetch),
+            rows.loaded(self.load),
+            fields,
+            started_at=started,
+            finished_at=rows.now(),
+            wall_s=wall_s,
         )
 
-    def _error_row(self, cell: Cell, started: str, err: dict) -> ResultRow:
-        def frames(raw):
-            return [Frame(*f) for f in raw]
-
-        info = errors.classify(
-            err["type"],
-            err["message"],
-            frames(err["frames"]),
-            self.fetch.get("path"),
-            [(t, m, frames(f)) for t, m, f in err.get("chain", [])],
-        )
-        return self._failure_row(cell, started, info, f"{err['type']}: {err['message']}", err.get("traceback", ""))
-
-    def _ok_row(self, cell: Cell, started: str, result: dict) -> ResultRow:
-        stats = methodology.trial_fields(
-            result["cold"], result["trials"], self.load.get("decode_weight_bytes"), self.bandwidth_gbps
-        )
-        last = result["trials"][-1]
-        return ResultRow(
-            **{**self._base(cell, started), **stats},
-            status="ok",
-            output_text=last["text"],
-            finish_reason=last["finish_reason"],
-            quality_flags=_quality_flags(last["text"], cell),
-        )
+    def _child_error(self, err: ChildError) -> Outcome:
+        return rows.child_error(err, self.fetch.path if self.fetch is not None else None)
 
     # --- child lifecycle ---------------------------------------------------------------------------------------------
-    def _start_child(self, cell: Cell) -> dict | None:
-        """Spawn, fetch, load. Returns an error dict/exception marker on failure, None when ready."""
-        self.child = take_child()
-        reply = self.child.request("fetch", {"model": cell.model.id, "revision": cell.model.revision}, FETCH_TIMEOUT_S)
-        if "error" in reply:
-            return reply["error"]
+    def _start_child(self, cell: Cell) -> ChildError | None:
+        """Spawn, fetch, load. Returns the child's error on failure, None when ready."""
+        self.child = take_child(self.options)
+        fetch = FetchRequest(model=cell.model.id, revision=cell.model.revision)
+        reply = self.child.request(fetch, self.options.fetch_timeout_s)
+        if isinstance(reply, ChildError):
+            return reply
         self.fetch = reply
-        trace("fetched", model=cell.model.id)
-        reply = self.child.request(
-            "load",
-            {
-                "path": reply["path"],
-                "trust_remote_code": cell.model.trust_remote_code,
-                "memory_limit_gb": cell.model.memory_limit_gb,
-            },
-            cell.timeout_s,
-        )
-        if "error" in reply:
-            return reply["error"]
+        self._trace("fetched", model=cell.model.id)
+        load = LoadRequest(reply.path, cell.model.trust_remote_code, cell.model.memory_limit_gb)
+        reply = self.child.request(load, cell.timeout_s)
+        if isinstance(reply, ChildError):
+            return reply
         self.load = reply
-        trace("loaded", model=cell.model.id, load_s=reply.get("load_s"), preimport_wait_s=reply.get("preimport_wait_s"))
+        self._trace("loaded", model=cell.model.id, load_s=reply.load_s, preimport_wait_s=reply.preimport_wait_s)
         return None
 
     def _stop_child(self, wait: bool = True) -> None:
@@ -287,54 +263,50 @@ class GroupRun:
             from agent.bandwidth import node_bandwidth_gbps
 
             try:
-                self.bandwidth_gbps, _ = node_bandwidth_gbps(self.hw.hostname, self.hw.hw_class, None)
+                self.bandwidth_gbps, _ = node_bandwidth_gbps(
+                    self.hw.hostname, self.hw.hw_class, None, measure_bandwidth=self.options.measure_bandwidth
+                )
             except (OSError, MemoryError, ImportError):  # a figure we cannot get must not fail the cells
                 self.bandwidth_gbps = None
 
+    def _run_cell(self, cell: Cell) -> Outcome:
+        """One cell's outcome: measured, or the failure that stopped it (a hang or a dead child ends this child)."""
+        try:
+            if self.child is None and self.load_error is None:
+                self.load_error = self._start_child(cell)
+            if self.load_error is not None:
+                return self._child_error(self.load_error)
+            reply = self.child.request(RunRequest.for_cell(cell, _cell_image(cell)), cell.timeout_s)
+            if isinstance(reply, ChildError):
+                return self._child_error(reply)
+            return self._measured(cell, reply)
+        except ChildTimeout as exc:
+            outcome = rows.failure(failures.TIMEOUT, f"Timeout: {exc}", self.child.log_tail())
+            self._stop_child()
+            return outcome
+        except ChildDied as exc:
+            info = failures.crash_info(exc.exit_code, exc.log_tail, cell.model.memory_limit_gb is not None)
+            outcome = rows.failure(info, f"child process died (exit code {exc.exit_code})", exc.log_tail)
+            self._stop_child()
+            return outcome
+
+    def _measured(self, cell: Cell, result: CellTrials) -> Outcome:
+        decode_bytes = self.load.decode_weight_bytes if self.load is not None else None
+        return Status.OK, rows.measured(result, cell, decode_bytes, self.bandwidth_gbps)
+
     def __iter__(self) -> Iterator[ResultRow]:
-        load_error = None
-        trace("group_start", model=self.cells[0].model.id if self.cells else None)
+        self._trace("group_start", model=self.cells[0].model.id if self.cells else None)
         self._measure_bandwidth()
         try:
             for cell in self.cells:
-                started = _now()
+                started = rows.now()
                 wall0 = time.perf_counter()
-                try:
-                    if self.child is None and load_error is None:
-                        load_error = self._start_child(cell)
-                    if load_error is not None:  # a model that cannot load fails every cell of its group
-                        row = self._error_row(cell, started, load_error)
-                    else:
-                        payload = {
-                            "prompt": cell.prompt.full_text,
-                            "image": _cell_image(cell),
-                            "max_tokens": cell.generation.max_tokens,
-                            "temperature": cell.generation.temperature,
-                            "exact_tokens": cell.generation.exact_tokens,
-                            "seed": cell.generation.seed,
-                            "warmup_runs": cell.generation.warmup_runs,
-                            "trials": cell.generation.trials,
-                        }
-                        reply = self.child.request("run", payload, cell.timeout_s)
-                        row = (
-                            self._error_row(cell, started, reply["error"])
-                            if "error" in reply
-                            else self._ok_row(cell, started, reply)
-                        )
-                except ChildTimeout as exc:
-                    row = self._failure_row(cell, started, errors.TIMEOUT, f"Timeout: {exc}", self.child.log_tail())
-                    self._stop_child()
-                except ChildDied as exc:
-                    info = errors.crash_info(exc.exit_code, exc.log_tail, cell.model.memory_limit_gb is not None)
-                    row = self._failure_row(
-                        cell, started, info, f"child process died (exit code {exc.exit_code})", exc.log_tail
-                    )
-                    self._stop_child()
-                trace("cell_done", model=cell.model.id, trials_s=sum(row.trial_wall_s))
-                yield row.replace(wall_s=time.perf_counter() - wall0, finished_at=_now())
+                outcome = self._run_cell(cell)
+                self._trace("cell_done", model=cell.model.id, trials_s=sum(outcome[1].get("trial_wall_s", ())))
+                yield self._row(cell, outcome, started, time.perf_counter() - wall0)
         finally:
             self._stop_child(wait=False)
-            trace("group_end")
+            self._trace("group_end")
 
 
 def _cell_image(cell: Cell) -> str | None:
@@ -343,11 +315,8 @@ def _cell_image(cell: Cell) -> str | None:
     return image_path(data=cell.image_bytes, suffix=Path(cell.image.path or "x.png").suffix or ".png")
 
 
-def _quality_flags(text: str, cell: Cell) -> list[str]:
-    from grid.core import quality
-
-    return quality.flags(text, cell.prompt.text, cell.prompt.context)
-
-
-def run_group(cells: list[Cell], hardware: Hardware, node_id: str = "", attempt: int = 1) -> Iterator[ResultRow]:
-    return iter(GroupRun(cells, hardware, node_id, attempt))
+def run_group(
+    cells: list[Cell], hardware: Hardware, node_id: str = "", attempt: int = 1, options: RunOptions | None = None
+) -> Iterator[ResultRow]:
+    """Rows of one model group run on this node, each as its cell finishes. options=None: RunOptions() defaults."""
+    return iter(GroupRun(cells, hardware, node_id, attempt, options))

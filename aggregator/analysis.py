@@ -12,10 +12,9 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from aggregator.dataset import ResultsDataset
+from aggregator.dataset import ReportError, ResultsDataset
+from aggregator.statuses import OK, PARTIAL, PROBLEM_SQL, PROBLEMS, SKIPPED, STATUS_ORDER
 
-PROBLEM_STATUSES = ("failed", "timeout", "crashed", "oom", "node_lost")
-STATUS_ORDER = ("ok", "failed", "timeout", "crashed", "oom", "node_lost", "skipped")
 VERSION_COLUMNS = {
     "mlx": "mlx_version",
     "mlx-vlm": "mlx_vlm_version",
@@ -24,7 +23,6 @@ VERSION_COLUMNS = {
     "python": "python_version",
     "grid": "grid_version",
 }
-_PROBLEM_SQL = "(" + ", ".join(f"'{s}'" for s in PROBLEM_STATUSES) + ")"
 
 
 @dataclass
@@ -55,15 +53,18 @@ class Group:
     def __post_init__(self) -> None:
         # Read thousands of times by the renderers: computed once (counts never change after construction).
         self.total = sum(self.counts.values())
-        self.ran = self.total - self.counts.get("skipped", 0)
-        self.problems = sum(self.counts.get(s, 0) for s in PROBLEM_STATUSES)
-        if self.ran == 0:
-            self.status = "skipped"
-        elif self.problems == 0:
-            self.status = "ok"
-        else:  # the dominant problem, or "partial" when some cells are ok
-            worst = max(PROBLEM_STATUSES, key=lambda s: self.counts.get(s, 0))
-            self.status = "partial" if self.counts.get("ok", 0) else worst
+        self.ran = self.total - self.counts.get(SKIPPED, 0)
+        self.problems = sum(self.counts.get(s, 0) for s in PROBLEMS)
+        self.status = SKIPPED if self.ran == 0 else OK if self.problems == 0 else PARTIAL if self.ok else self.worst
+
+    @property
+    def ok(self) -> int:
+        return self.counts.get(OK, 0)
+
+    @property
+    def worst(self) -> str:
+        """The dominant problem status (the first in PROBLEMS on a tie)."""
+        return max(PROBLEMS, key=lambda s: self.counts.get(s, 0)).value
 
     def to_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k not in ("tps_sum", "tps_n")}
@@ -102,81 +103,84 @@ class Summary:
     total_wall_s: float | None
 
 
+_GROUP_SQL = f"""
+    SELECT model, hw_class, any_value(arch) AS arch,
+           {", ".join(f"count(*) FILTER (status = '{s}') AS n_{s}" for s in STATUS_ORDER)},
+           mode(error_class) FILTER (status IN {PROBLEM_SQL}) AS error_class,
+           quantile_cont(decode_tps, [0.25, 0.5, 0.75]) FILTER (status = '{OK}') AS q,
+           coalesce(sum(trials) FILTER (status = '{OK}'), 0) AS trials,
+           max(peak_memory_gb) FILTER (status = '{OK}') AS peak_memory_gb,
+           median(ttft_s) FILTER (status = '{OK}') AS ttft_s,
+           median(bandwidth_fraction) FILTER (status = '{OK}') AS bw_measured,
+           median(weight_bytes * decode_tps / (bandwidth_gbps * 1e9))
+               FILTER (status = '{OK}' AND bandwidth_gbps > 0) AS bw_derived,
+           coalesce(sum(len(outlier_trials)) FILTER (status = '{OK}'), 0) AS outliers,
+           sum(decode_tps) FILTER (status = '{OK}') AS tps_sum, count(decode_tps) FILTER (status = '{OK}') AS tps_n,
+           min(nullif(started_at, '')) AS started, max(nullif(finished_at, '')) AS finished, sum(wall_s) AS wall
+    FROM rows GROUP BY model, hw_class ORDER BY model, hw_class"""
+
+
 def _groups(ds: ResultsDataset) -> list[Group]:
     """One scan for every per-group figure. The spread is the IQR of the raw trials when a group has one ok cell, and
     of the cells' medians when it has several (across prompts and images that spread dominates the trial noise);
     pooling every raw trial of a million rows would cost seconds and say little more."""
-    status_cols = ", ".join(f"count(*) FILTER (status = '{s}') AS n_{s}" for s in STATUS_ORDER)
-    records = ds.records(f"""
-        SELECT model, hw_class, any_value(arch) AS arch, {status_cols},
-               mode(error_class) FILTER (status IN {_PROBLEM_SQL}) AS error_class,
-               quantile_cont(decode_tps, [0.25, 0.5, 0.75]) FILTER (status = 'ok') AS q,
-               coalesce(sum(trials) FILTER (status = 'ok'), 0) AS trials,
-               max(peak_memory_gb) FILTER (status = 'ok') AS peak_memory_gb,
-               median(ttft_s) FILTER (status = 'ok') AS ttft_s,
-               median(bandwidth_fraction) FILTER (status = 'ok') AS bw_measured,
-               median(weight_bytes * decode_tps / (bandwidth_gbps * 1e9))
-                   FILTER (status = 'ok' AND bandwidth_gbps > 0) AS bw_derived,
-               coalesce(sum(len(outlier_trials)) FILTER (status = 'ok'), 0) AS outliers,
-               sum(decode_tps) FILTER (status = 'ok') AS tps_sum, count(decode_tps) FILTER (status = 'ok') AS tps_n,
-               min(nullif(started_at, '')) AS started, max(nullif(finished_at, '')) AS finished, sum(wall_s) AS wall
-        FROM rows GROUP BY model, hw_class ORDER BY model, hw_class""")
-    # Raw trial lists are the costliest column to read: fetched only for the groups with a single ok cell.
-    single = [(r["model"], r["hw_class"]) for r in records if r["n_ok"] == 1]
-    trials: dict[tuple[str, str], list[float]] = {}
-    if single:
-        import pyarrow as pa
+    records = ds.records(_GROUP_SQL)
+    trials = _single_cell_trials(ds, [(r["model"], r["hw_class"]) for r in records if r[f"n_{OK}"] == 1])
+    return [_group(r, trials.get((r["model"], r["hw_class"]), [])) for r in records]
 
-        ds.con.register(
-            "single_cell_groups", pa.table({"model": [m for m, _ in single], "hw_class": [h for _, h in single]})
-        )
-        for t in ds.records(
-            "SELECT model, hw_class, trial_decode_tps AS t FROM rows JOIN single_cell_groups "
-            "USING (model, hw_class) WHERE status = 'ok'"
-        ):
-            trials[(t["model"], t["hw_class"])] = t["t"] or []
-        ds.con.unregister("single_cell_groups")
-    groups = []
-    for r in records:
-        q = r["q"] or [None, None, None]
-        spread = None
-        one = trials.get((r["model"], r["hw_class"]), [])
-        if r["n_ok"] == 1 and len(one) >= 2:
-            t = sorted(one)
-            q = [_quantile(t, 0.25), q[1], _quantile(t, 0.75)]
-            spread = "trials"
-        elif r["n_ok"] >= 2 and q[1] is not None:
-            spread = "cells"
-        measured = r["bw_measured"]
-        groups.append(
-            Group(
-                model=r["model"],
-                hw_class=r["hw_class"],
-                arch=r["arch"],
-                counts={s: r[f"n_{s}"] for s in STATUS_ORDER if r[f"n_{s}"]},
-                error_class=r["error_class"],
-                decode_tps=q[1],
-                decode_q1=q[0] if spread else None,
-                decode_q3=q[2] if spread else None,
-                spread_over=spread,
-                trials=int(r["trials"]),
-                outliers=int(r["outliers"]),
-                peak_memory_gb=r["peak_memory_gb"],
-                ttft_s=r["ttft_s"],
-                bandwidth_fraction=measured if measured is not None else r["bw_derived"],
-                bandwidth_source="measured"
-                if measured is not None
-                else "derived"
-                if r["bw_derived"] is not None
-                else None,
-                wall_s=r["wall"],
-                tps_sum=r["tps_sum"] or 0.0,
-                tps_n=r["tps_n"],
-                started_at=r["started"],
-                finished_at=r["finished"],
-            )
-        )
-    return groups
+
+def _single_cell_trials(ds: ResultsDataset, single: list[tuple[str, str]]) -> dict[tuple[str, str], list[float]]:
+    """Raw trial lists are the costliest column to read: fetched only for the groups with a single ok cell."""
+    trials: dict[tuple[str, str], list[float]] = {}
+    if not single:
+        return trials
+    import pyarrow as pa
+
+    ds.con.register(
+        "single_cell_groups", pa.table({"model": [m for m, _ in single], "hw_class": [h for _, h in single]})
+    )
+    for t in ds.records(
+        "SELECT model, hw_class, trial_decode_tps AS t FROM rows JOIN single_cell_groups "
+        f"USING (model, hw_class) WHERE status = '{OK}'"
+    ):
+        trials[(t["model"], t["hw_class"])] = t["t"] or []
+    ds.con.unregister("single_cell_groups")
+    return trials
+
+
+def _group(r: dict, one_cell_trials: list[float]) -> Group:
+    """A Group from its aggregate record; `one_cell_trials`: the raw trials when the group has a single ok cell."""
+    q = r["q"] or [None, None, None]
+    spread = None
+    if r[f"n_{OK}"] == 1 and len(one_cell_trials) >= 2:
+        t = sorted(one_cell_trials)
+        q = [_quantile(t, 0.25), q[1], _quantile(t, 0.75)]
+        spread = "trials"
+    elif r[f"n_{OK}"] >= 2 and q[1] is not None:
+        spread = "cells"
+    measured, derived = r["bw_measured"], r["bw_derived"]
+    return Group(
+        model=r["model"],
+        hw_class=r["hw_class"],
+        arch=r["arch"],
+        counts={s.value: r[f"n_{s}"] for s in STATUS_ORDER if r[f"n_{s}"]},
+        error_class=r["error_class"],
+        decode_tps=q[1],
+        decode_q1=q[0] if spread else None,
+        decode_q3=q[2] if spread else None,
+        spread_over=spread,
+        trials=int(r["trials"]),
+        outliers=int(r["outliers"]),
+        peak_memory_gb=r["peak_memory_gb"],
+        ttft_s=r["ttft_s"],
+        bandwidth_fraction=measured if measured is not None else derived,
+        bandwidth_source="measured" if measured is not None else "derived" if derived is not None else None,
+        wall_s=r["wall"],
+        tps_sum=r["tps_sum"] or 0.0,
+        tps_n=r["tps_n"],
+        started_at=r["started"],
+        finished_at=r["finished"],
+    )
 
 
 def _quantile(sorted_values: list[float], q: float) -> float:
@@ -188,12 +192,12 @@ def _quantile(sorted_values: list[float], q: float) -> float:
 
 
 def _hardware(ds: ResultsDataset) -> list[HardwareClass]:
-    records = ds.records("""
+    records = ds.records(f"""
         SELECT hw_class, any_value(chip) AS chip, max(ram_gb) AS ram_gb, max(gpu_cores) AS gpu_cores,
                any_value(backend) AS backend, trim(any_value(os_name) || ' ' || any_value(os_version)) AS os,
                count(DISTINCT coalesce(nullif(node_id, ''), nullif(hostname, ''))) AS nodes,
                max(bandwidth_gbps) AS bandwidth_gbps, count(*) AS cells,
-               count(*) FILTER (status = 'ok') AS ok, median(decode_tps) FILTER (status = 'ok') AS med
+               count(*) FILTER (status = '{OK}') AS ok, median(decode_tps) FILTER (status = '{OK}') AS med
         FROM rows GROUP BY hw_class ORDER BY hw_class""")
     return [
         HardwareClass(
@@ -219,23 +223,9 @@ def _summary(ds: ResultsDataset, groups: list[Group]) -> Summary:
         for k, v in g.counts.items():
             counts[k] = counts.get(k, 0) + v
     cells = sum(counts.values())
-    ran = cells - counts.get("skipped", 0)
+    ran = cells - counts.get(SKIPPED, 0)
     tps_n = sum(g.tps_n for g in groups)
-    starts = [g.started_at for g in groups if g.started_at]
-    ends = [g.finished_at for g in groups if g.finished_at]
     walls = [g.wall_s for g in groups if g.wall_s is not None]
-    overall = {
-        "mean_tps": sum(g.tps_sum for g in groups) / tps_n if tps_n else None,
-        "s": min(starts, default=None),
-        "f": max(ends, default=None),
-        "wall": sum(walls) if walls else None,
-    }
-    sel = ", ".join(f'"{c}"' for c in VERSION_COLUMNS.values())
-    versions: dict[str, dict[str, int]] = {k: {} for k in VERSION_COLUMNS}
-    for r in ds.records(f"SELECT {sel}, count(*) AS n FROM rows GROUP BY ALL"):
-        for pkg, col in VERSION_COLUMNS.items():
-            if r[col]:
-                versions[pkg][r[col]] = versions[pkg].get(r[col], 0) + r["n"]
     by_model: dict[str, list[Group]] = {}
     for g in groups:
         by_model.setdefault(g.model, []).append(g)
@@ -245,19 +235,30 @@ def _summary(ds: ResultsDataset, groups: list[Group]) -> Summary:
     return Summary(
         runs=list(ds.run_ids),
         cells=cells,
-        status_counts={s: counts[s] for s in STATUS_ORDER if s in counts},
+        status_counts={s.value: counts[s] for s in STATUS_ORDER if s in counts},
         models=len(by_model),
         models_all_ok=all_ok,
         hw_classes=len({g.hw_class for g in groups}),
-        success_rate=counts.get("ok", 0) / ran if ran else None,
-        mean_decode_tps=overall["mean_tps"],
+        success_rate=counts.get(OK, 0) / ran if ran else None,
+        mean_decode_tps=sum(g.tps_sum for g in groups) / tps_n if tps_n else None,
         fastest=max(speed, key=lambda g: g.decode_tps) if speed else None,
         least_memory=min(memory, key=lambda g: g.peak_memory_gb) if memory else None,
-        versions={k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in versions.items()},
-        started_at=overall["s"],
-        finished_at=overall["f"],
-        total_wall_s=overall["wall"],
+        versions=_versions(ds),
+        started_at=min((g.started_at for g in groups if g.started_at), default=None),
+        finished_at=max((g.finished_at for g in groups if g.finished_at), default=None),
+        total_wall_s=sum(walls) if walls else None,
     )
+
+
+def _versions(ds: ResultsDataset) -> dict[str, dict[str, int]]:
+    """package -> version -> cells, most cells first."""
+    sel = ", ".join(f'"{c}"' for c in VERSION_COLUMNS.values())
+    versions: dict[str, dict[str, int]] = {k: {} for k in VERSION_COLUMNS}
+    for r in ds.records(f"SELECT {sel}, count(*) AS n FROM rows GROUP BY ALL"):
+        for pkg, col in VERSION_COLUMNS.items():
+            if r[col]:
+                versions[pkg][r[col]] = versions[pkg].get(r[col], 0) + r["n"]
+    return {k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in versions.items()}
 
 
 def _norm(label: str) -> str:
@@ -270,8 +271,6 @@ def pick_reference(classes: list[HardwareClass], groups: list[Group], override: 
     names = [c.hw_class for c in classes]
     if override:
         if override not in names:
-            from aggregator.dataset import ReportError
-
             raise ReportError(f"reference class {override!r} is not in this report; classes: {', '.join(names)}")
         return override
     m4max = [c for c in classes if "m4max" in _norm(c.hw_class) or "m4max" in _norm(c.chip)]
@@ -353,6 +352,8 @@ class Performance:
     summary: Summary
     reference_class: str | None
     test_matrix: list[ModelPick] = field(default_factory=list)
+    top_speed: list[Group] = field(default_factory=list)  # the 10 fastest groups
+    best_balance: list[tuple[Group, float]] = field(default_factory=list)  # the 10 best (group, tok/s per GB)
 
 
 def analyze_performance(
@@ -364,4 +365,12 @@ def analyze_performance(
     hardware = _hardware(ds)
     reference = pick_reference(hardware, groups, reference_class)
     apply_reference(groups, reference)
-    return Performance(groups, hardware, _summary(ds, groups), reference, suggest_test_matrix(groups))
+    return Performance(
+        groups,
+        hardware,
+        _summary(ds, groups),
+        reference,
+        suggest_test_matrix(groups),
+        top_speed(groups),
+        best_balance(groups),
+    )

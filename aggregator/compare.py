@@ -19,8 +19,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from aggregator.analysis import PROBLEM_STATUSES, VERSION_COLUMNS
-from aggregator.dataset import ReportError, open_results
+from aggregator.analysis import VERSION_COLUMNS
+from aggregator.dataset import ReportError, ResultsDataset, open_results
+from aggregator.statuses import OK, PROBLEM_SQL
 
 # metric column -> (trial column, higher is better)
 METRICS = {
@@ -34,7 +35,7 @@ RULE = (
     "flagged when |median_b − median_a| > max(k × √(s_a² + s_b²), min_relative × |median_a|), "
     "s = 1.4826 × MAD of the raw trials (0 with < 3 trials)"
 )
-_PROBLEM_SQL = "(" + ", ".join(f"'{s}'" for s in PROBLEM_STATUSES) + ")"
+_KEYS = ", ".join(KEY)
 
 
 @dataclass
@@ -94,84 +95,9 @@ class Comparison:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False, allow_nan=False)
 
     def to_markdown(self, limit: int = 200) -> str:
-        from aggregator.markdown import cell, code, table
+        from aggregator.render.compare import comparison_markdown
 
-        t = self.totals
-        out = [
-            f"# grid compare: {code(self.run_a)} → {code(self.run_b)}",
-            f"{self.matched:,} cells matched by (model, prompt, image, hardware class); {self.only_a:,} only in "
-            f"{code(self.run_a)}, {self.only_b:,} only in {code(self.run_b)}.",
-            table(
-                ["", "Cells"],
-                [
-                    ["Newly failing", f"{t.get('newly_failing', 0):,}"],
-                    ["Fixed", f"{t.get('fixed', 0):,}"],
-                    ["Regressions", f"{t.get('regressions', 0):,}"],
-                    ["Improvements", f"{t.get('improvements', 0):,}"],
-                ],
-            ),
-            "## Version changes",
-        ]
-        out.append(
-            table(
-                ["Package", self.run_a, self.run_b],
-                [[cell(v.package), cell(", ".join(v.a)), cell(", ".join(v.b))] for v in self.version_changes],
-            )
-            if self.version_changes
-            else "No package version changed."
-        )
-        for title, items, key in (
-            ("Newly failing", self.newly_failing, "newly_failing"),
-            ("Fixed", self.fixed, "fixed"),
-        ):
-            out.append(f"## {title} ({t.get(key, 0):,})")
-            rows = [
-                [
-                    code(c.model),
-                    cell(c.hw_class),
-                    cell(c.prompt_id),
-                    cell(c.image_id),
-                    f"{c.status_a} → {c.status_b}",
-                    cell(c.error_class),
-                    cell((c.error_message or "")[:160]),
-                ]
-                for c in items[:limit]
-            ]
-            out.append(
-                table(["Model", "Hardware", "Prompt", "Image", "Status", "Error class", "Message"], rows)
-                if rows
-                else "None."
-            )
-        for title, items, key in (
-            ("Regressions", self.regressions, "regressions"),
-            ("Improvements", self.improvements, "improvements"),
-        ):
-            out.append(f"## {title} ({t.get(key, 0):,})")
-            rows = [
-                [
-                    code(m.model),
-                    cell(m.hw_class),
-                    cell(m.prompt_id),
-                    cell(m.image_id),
-                    m.metric,
-                    f"{m.a:.4g} → {m.b:.4g}",
-                    "—" if m.relative_change is None else f"{m.relative_change:+.1%}",
-                    f"{m.threshold:.3g}",
-                    f"{m.trials_a}/{m.trials_b}",
-                ]
-                for m in items[:limit]
-            ]
-            out.append(
-                table(
-                    ["Model", "Hardware", "Prompt", "Image", "Metric", "Median", "Change", "Threshold", "Trials"], rows
-                )
-                if rows
-                else "None."
-            )
-        if any(t.get(k, 0) > limit for k in ("newly_failing", "fixed", "regressions", "improvements")):
-            out.append(f"Lists show the first {limit} of each; `--json` has up to the compare limit.")
-        out.append(f"Noise rule: {self.rule}; k = {self.k:g}, min_relative = {self.min_relative:.0%}.")
-        return "\n\n".join(out) + "\n"
+        return comparison_markdown(self, limit)
 
 
 def _latest(run_param: str) -> str:
@@ -185,7 +111,7 @@ def _latest(run_param: str) -> str:
         )
         stats.append(f"len({trials}) AS n_{metric}")
     return (
-        f"SELECT {', '.join(KEY)}, status, error_class, CASE WHEN status <> 'ok' THEN error_message END AS "
+        f"SELECT {', '.join(KEY)}, status, error_class, CASE WHEN status <> '{OK}' THEN error_message END AS "
         f"error_message, {', '.join(stats)} FROM raw WHERE run_id = {run_param} QUALIFY row_number() OVER "
         f"(PARTITION BY {', '.join(KEY)} ORDER BY attempt DESC, finished_at DESC) = 1"
     )
@@ -202,7 +128,7 @@ def _metric_sql(metric: str, higher_better: bool, k: float, min_rel: float) -> s
                      greatest({k} * sqrt(sa * sa + sb * sb), {min_rel} * abs(ma)) AS threshold
               FROM (SELECT {", ".join(f"a.{c}" for c in KEY)}, a.m_{metric} AS ma, b.m_{metric} AS mb,
                            a.s_{metric} AS sa, b.s_{metric} AS sb, a.n_{metric} AS ta, b.n_{metric} AS tb
-                    FROM a JOIN b USING ({", ".join(KEY)}) WHERE a.status = 'ok' AND b.status = 'ok'))
+                    FROM a JOIN b USING ({", ".join(KEY)}) WHERE a.status = '{OK}' AND b.status = '{OK}'))
         WHERE ma IS NOT NULL AND mb IS NOT NULL AND abs(mb - ma) > threshold"""
 
 
@@ -221,45 +147,17 @@ def compare_runs(
         raise ReportError(f"compare needs two different runs (got {run_a} twice); list them with `grid runs`")
     ds = open_results(results_root, [run_a, run_b], threads=threads)
     try:
-        con = ds.con
         for name, run in (("a", run_a), ("b", run_b)):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_latest('?')}", [run]).fetchall()
-        keys = ", ".join(KEY)
-        counts = ds.records(f"""SELECT (SELECT count(*) FROM a JOIN b USING ({keys})) AS matched,
-                                       (SELECT count(*) FROM a ANTI JOIN b USING ({keys})) AS only_a,
-                                       (SELECT count(*) FROM b ANTI JOIN a USING ({keys})) AS only_b""")[0]
-
-        def cells(where: str, side: str) -> tuple[list[CellChange], int]:
-            sql = f"""SELECT {", ".join(f"a.{c}" for c in KEY)}, a.status AS status_a, b.status AS status_b,
-                             {side}.error_class AS error_class, {side}.error_message AS error_message
-                      FROM a JOIN b USING ({keys}) WHERE {where}"""
-            total = ds.scalar(f"SELECT count(*) FROM ({sql})")
-            rows = ds.records(f"{sql} ORDER BY {keys} LIMIT {int(limit)}")
-            return [CellChange(**r) for r in rows], total
-
-        newly, n_newly = cells(f"a.status = 'ok' AND b.status IN {_PROBLEM_SQL}", "b")
-        fixed, n_fixed = cells(f"a.status IN {_PROBLEM_SQL} AND b.status = 'ok'", "a")
+            ds.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_latest('?')}", [run]).fetchall()
+        counts = ds.records(f"""SELECT (SELECT count(*) FROM a JOIN b USING ({_KEYS})) AS matched,
+                                       (SELECT count(*) FROM a ANTI JOIN b USING ({_KEYS})) AS only_a,
+                                       (SELECT count(*) FROM b ANTI JOIN a USING ({_KEYS})) AS only_b""")[0]
+        newly, n_newly = _cell_changes(ds, f"a.status = '{OK}' AND b.status IN {PROBLEM_SQL}", "b", limit)
+        fixed, n_fixed = _cell_changes(ds, f"a.status IN {PROBLEM_SQL} AND b.status = '{OK}'", "a", limit)
         union = " UNION ALL ".join(_metric_sql(m, hb, k, min_relative) for m, (_, hb) in METRICS.items())
-        execute_sql = f"CREATE OR REPLACE TEMP TABLE changes AS {union}"
-        con.execute(execute_sql).fetchall()
-        order = f"ORDER BY abs(relative_change) DESC NULLS LAST, {keys}, metric LIMIT {int(limit)}"
-        fields = [f.name for f in MetricChange.__dataclass_fields__.values()]
-
-        def changes(regression: bool) -> tuple[list[MetricChange], int]:
-            where = f"WHERE regression = {str(regression).upper()}"
-            total = ds.scalar(f"SELECT count(*) FROM changes {where}")
-            return [
-                MetricChange(**{f: r[f] for f in fields}) for r in ds.records(f"SELECT * FROM changes {where} {order}")
-            ], total
-
-        regressions, n_reg = changes(True)
-        improvements, n_imp = changes(False)
-        versions = []
-        combos = ds.records(f"SELECT run_id, {', '.join(VERSION_COLUMNS.values())} FROM rows GROUP BY ALL")
-        for pkg, col in VERSION_COLUMNS.items():
-            va, vb = ({r[col] for r in combos if r["run_id"] == run and r[col]} for run in (run_a, run_b))
-            if va != vb:
-                versions.append(VersionChange(pkg, sorted(va), sorted(vb)))
+        ds.con.execute(f"CREATE OR REPLACE TEMP TABLE changes AS {union}").fetchall()
+        regressions, n_reg = _metric_changes(ds, True, limit)
+        improvements, n_imp = _metric_changes(ds, False, limit)
         return Comparison(
             run_a,
             run_b,
@@ -270,10 +168,40 @@ def compare_runs(
             fixed,
             regressions,
             improvements,
-            versions,
+            _version_changes(ds, run_a, run_b),
             totals={"newly_failing": n_newly, "fixed": n_fixed, "regressions": n_reg, "improvements": n_imp},
             k=k,
             min_relative=min_relative,
         )
     finally:
         ds.close()
+
+
+def _cell_changes(ds: ResultsDataset, where: str, side: str, limit: int) -> tuple[list[CellChange], int]:
+    """Matched cells whose status changed as `where` says; the error is the failing `side`'s."""
+    sql = f"""SELECT {", ".join(f"a.{c}" for c in KEY)}, a.status AS status_a, b.status AS status_b,
+                     {side}.error_class AS error_class, {side}.error_message AS error_message
+              FROM a JOIN b USING ({_KEYS}) WHERE {where}"""
+    total = ds.scalar(f"SELECT count(*) FROM ({sql})")
+    rows = ds.records(f"{sql} ORDER BY {_KEYS} LIMIT {int(limit)}")
+    return [CellChange(**r) for r in rows], total
+
+
+def _metric_changes(ds: ResultsDataset, regression: bool, limit: int) -> tuple[list[MetricChange], int]:
+    """Regressions (or improvements) from the `changes` table, largest relative change first."""
+    where = f"WHERE regression = {str(regression).upper()}"
+    order = f"ORDER BY abs(relative_change) DESC NULLS LAST, {_KEYS}, metric LIMIT {int(limit)}"
+    fields = [f.name for f in MetricChange.__dataclass_fields__.values()]
+    total = ds.scalar(f"SELECT count(*) FROM changes {where}")
+    rows = ds.records(f"SELECT * FROM changes {where} {order}")
+    return [MetricChange(**{f: r[f] for f in fields}) for r in rows], total
+
+
+def _version_changes(ds: ResultsDataset, run_a: str, run_b: str) -> list[VersionChange]:
+    versions = []
+    combos = ds.records(f"SELECT run_id, {', '.join(VERSION_COLUMNS.values())} FROM rows GROUP BY ALL")
+    for pkg, col in VERSION_COLUMNS.items():
+        va, vb = ({r[col] for r in combos if r["run_id"] == run and r[col]} for run in (run_a, run_b))
+        if va != vb:
+            versions.append(VersionChange(pkg, sorted(va), sorted(vb)))
+    return versions

@@ -160,7 +160,9 @@ def _parquet_sources(files: list[str]) -> list[str]:
     return [
         f"read_parquet({ordered!r}, hive_partitioning = true, hive_types = {{'run_id': VARCHAR}}, "
         f"union_by_name = {union})"
-        for union in ("false", "true")
+        # few files: reading each schema is cheap, and a view over mixed schemas fails only when a query touches a
+        # column the first file lacks (after the fallback point), so union_by_name goes first
+        for union in (("true", "false") if len(files) <= MATERIALIZE_MIN_FILES else ("false", "true"))
     ]
 
 
@@ -194,45 +196,14 @@ def open_results(
             f"cells to finish or check the run's logs"
         )
     con = con or connect(threads)
-    fs, base, local = _filesystem(root)
-    if local:
-        import pyarrow.parquet as pq
-
-        sources = _parquet_sources(files)
-        estimate = pq.read_metadata(files[0]).num_rows * len(files)  # one footer: the store writes alike files
-    else:
-        import pyarrow.dataset as ds
-
-        partitioning = ds.partitioning(pa.schema([("run_id", pa.string())]), flavor="hive")
-        arrow_ds = ds.dataset(
-            files,
-            schema=RESULT_SCHEMA,
-            format="parquet",
-            filesystem=fs,
-            partitioning=partitioning,
-            partition_base_dir=base,
-        )
-        con.register("arrow_results", arrow_ds)
-        sources, estimate = ["arrow_results"], arrow_ds.count_rows()
+    sources, estimate = _sources(con, root, files)
     # Many small files (the store writes one per cell): the per-file cost dominates every scan, so read them once
     # into memory. Few large files (a compacted run): DuckDB scans only the needed columns of each query straight
     # from Parquet, faster and far smaller than a copy. Above MATERIALIZE_MAX_ROWS the copy could outgrow memory.
     copy = materialize and len(files) > MATERIALIZE_MIN_FILES and estimate <= MATERIALIZE_MAX_ROWS
     # Footers are cached only when every query re-reads the files; a one-pass copy would just hold them in memory.
     execute(con, f"SET parquet_metadata_cache = {str(not copy).lower()}")
-    for i, source in enumerate(sources):
-        try:
-            present = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-            execute(
-                con,
-                f"CREATE OR REPLACE TEMP {'TABLE' if copy else 'VIEW'} raw AS SELECT "
-                f"{_raw_select(present)} FROM {source}",
-            )
-            total = con.sql("SELECT count(*) FROM raw").fetchall()[0][0]  # every footer read: a mismatch shows
-            break
-        except duckdb.Error:
-            if i == len(sources) - 1:
-                raise
+    present, total = _create_raw(con, sources, copy)
     slim = [
         f'"{n}"' for n in RESULT_SCHEMA.names if n not in BULKY and (not n.startswith("trial_") or n in KEPT_TRIALS)
     ]
@@ -243,3 +214,44 @@ def open_results(
             f"truncated: re-run the affected cells"
         )
     return ResultsDataset(str(root), runs, files, con, total, frozenset(present))
+
+
+def _sources(con: duckdb.DuckDBPyConnection, root: str | Path, files: list[str]) -> tuple[list[str], int]:
+    """The relations `raw` may be read from (to try in order), and an estimate of the row count."""
+    fs, base, local = _filesystem(root)
+    if local:
+        import pyarrow.parquet as pq
+
+        estimate = pq.read_metadata(files[0]).num_rows * len(files)  # one footer: the store writes alike files
+        return _parquet_sources(files), estimate
+    import pyarrow.dataset as ds
+
+    partitioning = ds.partitioning(pa.schema([("run_id", pa.string())]), flavor="hive")
+    arrow_ds = ds.dataset(
+        files,
+        schema=RESULT_SCHEMA,
+        format="parquet",
+        filesystem=fs,
+        partitioning=partitioning,
+        partition_base_dir=base,
+    )
+    con.register("arrow_results", arrow_ds)
+    return ["arrow_results"], arrow_ds.count_rows()
+
+
+def _create_raw(con: duckdb.DuckDBPyConnection, sources: list[str], copy: bool) -> tuple[set[str], int]:
+    """Create `raw` (a table when `copy`, else a view) from the first source DuckDB accepts; its columns and rows."""
+    for i, source in enumerate(sources):
+        try:
+            present = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+            execute(
+                con,
+                f"CREATE OR REPLACE TEMP {'TABLE' if copy else 'VIEW'} raw AS SELECT "
+                f"{_raw_select(present)} FROM {source}",
+            )
+            total = con.sql("SELECT count(*) FROM raw").fetchall()[0][0]  # every footer read: a mismatch shows
+            return present, total
+        except duckdb.Error:
+            if i == len(sources) - 1:
+                raise
+    raise AssertionError("no source")  # unreachable: the last source's error is raised

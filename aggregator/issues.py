@@ -1,6 +1,6 @@
 """Failures grouped by root cause, quality flags of successful cells, actionable items by package, tracebacks.
 
-A root cause is (error class, owning package) as classified by agent/errors.py on the worker; rows whose class is
+A root cause is (error class, owning package) as classified by grid.core.failures on the worker; rows whose class is
 missing (a crash or timeout seen only by the parent) get one from their status. Every list that can grow with the run
 is capped here (with the true total kept) so a report over a million rows stays readable.
 """
@@ -10,15 +10,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aggregator.analysis import PROBLEM_STATUSES
 from aggregator.dataset import ResultsDataset, execute
+from aggregator.statuses import OK, PROBLEM_SQL
+from grid.core.quality import Flag, flags
+from grid.core.status import Status
 
 PACKAGE_ORDER = ("mlx", "mlx-vlm", "mlx-lm", "transformers", "huggingface-hub", "model files", "grid", "python")
-_PROBLEM_SQL = "(" + ", ".join(f"'{s}'" for s in PROBLEM_STATUSES) + ")"
-ERROR_CLASS_SQL = """coalesce(nullif(error_class, ''), CASE status WHEN 'timeout' THEN 'Timeout' WHEN 'crashed' THEN
-    'Crash' WHEN 'oom' THEN 'OOM' WHEN 'node_lost' THEN 'Node Lost' ELSE 'Unclassified' END)"""
+# The error class of a problem row that has none (a crash or timeout seen only by the parent), from its status.
+STATUS_ERROR_CLASS = {
+    Status.TIMEOUT: "Timeout",
+    Status.CRASHED: "Crash",
+    Status.OOM: "OOM",
+    Status.NODE_LOST: "Node Lost",
+}
+ERROR_CLASS_SQL = (
+    "coalesce(nullif(error_class, ''), CASE status "
+    + " ".join(f"WHEN '{s}' THEN '{c}'" for s, c in STATUS_ERROR_CLASS.items())
+    + " ELSE 'Unclassified' END)"
+)
 PACKAGE_SQL = "coalesce(nullif(error_package, ''), 'unknown')"
-TAGS = {"timeout": "TIMEOUT", "crashed": "CRASH", "oom": "OOM", "node_lost": "INFRA", "failed": "BUG"}
+TAGS = {
+    Status.TIMEOUT: "TIMEOUT",
+    Status.CRASHED: "CRASH",
+    Status.OOM: "OOM",
+    Status.NODE_LOST: "INFRA",
+    Status.FAILED: "BUG",
+}
 
 
 @dataclass
@@ -50,16 +67,17 @@ class ErrorGroup:
 
 
 def error_groups(ds: ResultsDataset, ok_models: set[str]) -> list[ErrorGroup]:
+    """Problem rows grouped by root cause; `ok_models`: the models with an ok cell anywhere (the others are unusable)."""
     detail = ds.records(f"""
         SELECT {ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package, model, hw_class, count(*) AS n,
                list(DISTINCT status ORDER BY status) AS statuses
-        FROM rows WHERE status IN {_PROBLEM_SQL} GROUP BY ALL ORDER BY model, hw_class""")
+        FROM rows WHERE status IN {PROBLEM_SQL} GROUP BY ALL ORDER BY model, hw_class""")
     text = {
         (r["error_class"], r["package"]): r
         for r in ds.records(f"""
         SELECT {ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package,
                mode(error_message) AS message, mode(error_fix) AS fix
-        FROM rows WHERE status IN {_PROBLEM_SQL} GROUP BY ALL""")
+        FROM rows WHERE status IN {PROBLEM_SQL} GROUP BY ALL""")
     }
     groups: dict[tuple[str, str], dict] = {}
     for r in detail:
@@ -69,29 +87,27 @@ def error_groups(ds: ResultsDataset, ok_models: set[str]) -> list[ErrorGroup]:
         m = g["models"].setdefault(r["model"], {"classes": [], "cells": 0})
         m["classes"].append(r["hw_class"])
         m["cells"] += r["n"]
-    out = []
-    for key, g in groups.items():
-        models = [
-            AffectedModel(name, m["classes"], m["cells"], name not in ok_models) for name, m in g["models"].items()
-        ]
-        per_class: dict[str, int] = {}
-        for m in models:
-            for c in m.hw_classes:
-                per_class[c] = per_class.get(c, 0) + 1
-        out.append(
-            ErrorGroup(
-                key[0],
-                key[1],
-                sorted(g["statuses"]),
-                g["cells"],
-                text[key]["message"],
-                text[key]["fix"],
-                models,
-                dict(sorted(per_class.items())),
-            )
-        )
+    out = [_error_group(key, g, text[key], ok_models) for key, g in groups.items()]
     # Most models affected first: that is the order a maintainer should read them in.
     return sorted(out, key=lambda e: (-len(e.models), -e.cells, e.error_class, e.package))
+
+
+def _error_group(key: tuple[str, str], g: dict, text: dict, ok_models: set[str]) -> ErrorGroup:
+    models = [AffectedModel(name, m["classes"], m["cells"], name not in ok_models) for name, m in g["models"].items()]
+    per_class: dict[str, int] = {}
+    for m in models:
+        for c in m.hw_classes:
+            per_class[c] = per_class.get(c, 0) + 1
+    return ErrorGroup(
+        key[0],
+        key[1],
+        sorted(g["statuses"]),
+        g["cells"],
+        text["message"],
+        text["fix"],
+        models,
+        dict(sorted(per_class.items())),
+    )
 
 
 def by_package(groups: list[ErrorGroup]) -> dict[str, list[ErrorGroup]]:
@@ -116,10 +132,8 @@ def quality_issues(ds: ResultsDataset, source: str = "rows") -> tuple[list[Quali
     """Per model: which flags, on how many ok cells. Also returns flagged cells per (model, hw_class).
 
     One scan: ok cells grouped by their whole flag list (a run has few distinct lists), expanded here."""
-    from grid.core.quality import flag_kind
-
     lists = ds.records(
-        f"SELECT model, hw_class, quality_flags AS flags, count(*) AS n FROM {source} WHERE status = 'ok' GROUP BY ALL"
+        f"SELECT model, hw_class, quality_flags AS flags, count(*) AS n FROM {source} WHERE status = '{OK}' GROUP BY ALL"
     )
     flagged: dict[tuple[str, str], int] = {}
     per_model: dict[str, dict] = {}
@@ -131,26 +145,30 @@ def quality_issues(ds: ResultsDataset, source: str = "rows") -> tuple[list[Quali
         m["flagged"] += r["n"]
         m["classes"].add(r["hw_class"])
         flagged[(r["model"], r["hw_class"])] = flagged.get((r["model"], r["hw_class"]), 0) + r["n"]
-        for flag in r["flags"]:
-            kind = flag_kind(flag)
-            detail = flag[len(kind) + 1 : -1] if flag.endswith(")") and "(" in flag else None
-            cells, best = m["kinds"].get(kind, (0, None))
-            m["kinds"][kind] = (cells + r["n"], _larger(best, detail))
+        for flag in map(Flag.parse, r["flags"]):
+            cells, best = m["kinds"].get(flag.kind, (0, None))
+            m["kinds"][flag.kind] = (cells + r["n"], _shown(best, flag))
     issues = [
-        QualityIssue(model, sorted(m["classes"]), m["ok"], m["flagged"], dict(sorted(m["kinds"].items())))
+        QualityIssue(
+            model,
+            sorted(m["classes"]),
+            m["ok"],
+            m["flagged"],
+            {kind: (cells, best.figure if best else None) for kind, (cells, best) in sorted(m["kinds"].items())},
+        )
         for model, m in per_model.items()
         if m["flagged"]
     ]
     return sorted(issues, key=lambda q: (-q.flagged_cells, q.model)), flagged
 
 
-def _larger(a: str | None, b: str | None) -> str | None:
-    """The detail to show: the larger figure (bullets(22) over bullets(18)); else the first non-numeric detail."""
-    if a is None or b is None:
-        return a if b is None else b
-    if a.isdigit() and b.isdigit():
-        return a if int(a) >= int(b) else b
-    return a
+def _shown(best: Flag | None, flag: Flag) -> Flag | None:
+    """The flag whose figure a kind shows: the larger count (bullets(22) over bullets(18)); else the first figure."""
+    if flag.figure is None:
+        return best
+    if best is None or (best.count is not None and flag.count is not None and flag.count > best.count):
+        return flag
+    return best
 
 
 def recompute_quality(ds: ResultsDataset, thresholds: Mapping | object) -> str:
@@ -160,17 +178,15 @@ def recompute_quality(ds: ResultsDataset, thresholds: Mapping | object) -> str:
     agent computed them. This is a Python pass over the outputs: opt-in, and slow on huge runs (see BENCHMARKS.md)."""
     import pyarrow as pa
 
-    from grid.core.quality import flag_kind, flags
-
     table = ds.query(
-        "SELECT model, hw_class, status, output_text, generation_tokens, quality_flags FROM raw WHERE status = 'ok'"
+        f"SELECT model, hw_class, status, output_text, generation_tokens, quality_flags FROM raw WHERE status = '{OK}'"
     )
     new_flags = []
     for text, tokens, old in zip(
         table["output_text"].to_pylist(), table["generation_tokens"].to_pylist(), table["quality_flags"].to_pylist()
     ):
-        kept = [f for f in (old or []) if flag_kind(f) == "context-ignored"]
-        fresh = [f for f in flags(text, None, None, thresholds, generation_tokens=tokens)]
+        kept = [f for f in (old or []) if Flag.parse(f).kind == "context-ignored"]
+        fresh = flags(text, None, None, thresholds, generation_tokens=tokens)
         new_flags.append(fresh + kept)
     requality = table.select(["model", "hw_class", "status"]).append_column(
         "quality_flags", pa.array(new_flags, pa.list_(pa.string()))
@@ -200,7 +216,7 @@ class Tracebacks:
 
 def tracebacks(ds: ResultsDataset, limit: int = 50, total_pairs: int = 0) -> Tracebacks:
     """One traceback per (root cause, model): the appendix of the seed report."""
-    base = f"""FROM raw WHERE status IN {_PROBLEM_SQL} AND coalesce(traceback_tail, '') <> ''"""
+    base = f"""FROM raw WHERE status IN {PROBLEM_SQL} AND coalesce(traceback_tail, '') <> ''"""
     records = ds.records(f"""
         SELECT {ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package, model,
                list(DISTINCT hw_class ORDER BY hw_class) AS classes, count(*) AS n,

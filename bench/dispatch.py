@@ -28,7 +28,8 @@ from common import P2_MODELS, machine, suite_dict, write_json
 def execute_once(suite, results: Path, label: str) -> dict:
     from grid import store
     from grid.core.plan import plan_cells
-    from grid.driver.scheduler import execute, live_targets
+    from grid.driver.connect import live_targets
+    from grid.driver.scheduler import execute
 
     cells = plan_cells(suite, store.new_run_id(label), live_targets())
     t0 = time.perf_counter()
@@ -67,7 +68,7 @@ def main() -> None:
     info = machine()
     from grid import store
     from grid.core.suite import parse_suite
-    from grid.driver.scheduler import _ray, connect
+    from grid.driver.connect import connect, ray_module
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     suite = parse_suite(suite_dict("p5-dispatch", models, args.max_tokens, args.trials), "p5.yaml")
@@ -79,7 +80,7 @@ def main() -> None:
         cold = execute_once(suite, results, "p5-cold")
         warm = execute_once(suite, results, "p5-warm")
     finally:
-        _ray().shutdown()
+        ray_module().shutdown()
     some_row = store.read_rows(results, store.list_runs(results)[0])[0]
     write_ms = parquet_write_ms(results, some_row)
     for name, r in (("cold", cold), ("warm", warm)):

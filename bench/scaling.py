@@ -42,7 +42,7 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VEC
 def start_cluster(n_nodes: int, cpus_per_node: int, tmp_root: Path):
     from ray.cluster_utils import Cluster
 
-    from grid.driver.scheduler import NODE_ROLE, SLOT
+    from grid.driver.connect import NODE_ROLE, SLOT
 
     os.environ["RAY_TMPDIR"] = str(tmp_root)  # Cluster() writes $RAY_TMPDIR/ray/ray_current_cluster
     (tmp_root / "ray").mkdir(parents=True, exist_ok=True)

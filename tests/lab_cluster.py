@@ -89,7 +89,8 @@ class Lab:
         rec = json.loads((self.root / "cache" / "nodes" / "head.json").read_text())
         self.address = rec["address"]
 
-    def _join_args(self, name: str, ip: str) -> list[str]:
+    def _join_args(self, name: str, ip: str, hw_class: str, ram_gb: float | None = None) -> list[str]:
+        """`grid node join` of a node that pretends to be `hw_class` (with `ram_gb` of RAM): labels say simulated."""
         return [
             "node",
             "join",
@@ -101,6 +102,8 @@ class Lab:
             "--object-store-memory=80000000",
             f"--dashboard-agent-listen-port={free_port()}",
             "--no-device-info",
+            f"--simulate-class={hw_class}",
+            *([f"--simulate-ram-gb={ram_gb}"] if ram_gb else []),
         ]
 
     def add_node(
@@ -108,20 +111,19 @@ class Lab:
     ) -> str:
         ip = f"{self.subnet}.{self._next_ip}"
         self._next_ip += 1
-        env = {"GRID_HW_CLASS": hw_class, **({"GRID_RAM_GB": str(ram_gb)} if ram_gb else {})}
         self.nodes[name] = {"ip": ip, "hw_class": hw_class, "supervisor": None}
         if supervise:
             log = open(self.root / f"supervise-{name}.log", "w")
             self.nodes[name]["supervisor"] = subprocess.Popen(
-                [GRID, *self._join_args(name, ip), "--supervise"],
-                env={**self.env, **env},
+                [GRID, *self._join_args(name, ip, hw_class, ram_gb), "--supervise"],
+                env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
             if wait:
                 self.wait_joined([name])
         else:
-            self.grid(*self._join_args(name, ip), env=env)
+            self.grid(*self._join_args(name, ip, hw_class, ram_gb))
         return ip
 
     def wait_joined(self, names: list[str], timeout: float = 420) -> None:
@@ -134,13 +136,12 @@ class Lab:
             ip = f"{self.subnet}.{self._next_ip}"
             self._next_ip += 1
             self.nodes[name] = {"ip": ip, "hw_class": hw_class, "supervisor": None}
-            env = {**self.env, "GRID_HW_CLASS": hw_class, **({"GRID_RAM_GB": str(ram_gb)} if ram_gb else {})}
             procs.append(
                 (
                     name,
                     subprocess.Popen(
-                        [GRID, *self._join_args(name, ip)],
-                        env=env,
+                        [GRID, *self._join_args(name, ip, hw_class, ram_gb)],
+                        env=self.env,
                         text=True,
                         stdout=subprocess.PIPE,
                         stderr=subprocess.STDOUT,
@@ -158,7 +159,7 @@ class Lab:
     def nodes_json(self, cli: bool = False) -> list[dict]:
         """The head's node list: through `grid nodes --json` (a process, ~3 s) or in-process (fast, for polling)."""
         if cli or self.auth:  # with auth only the lab's processes hold the token, never the test process
-            return json.loads(self.grid("nodes", "--json", f"--address={self.dashboard}").stdout)
+            return json.loads(self.grid("nodes", "--json", f"--dashboard={self.dashboard}").stdout)
         from grid.lab.cluster import list_grid_nodes
 
         return list_grid_nodes(self.dashboard)

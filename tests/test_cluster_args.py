@@ -37,3 +37,33 @@ def test_node_joins_with_its_hardware_labels_and_one_grid_slot():
     labels = next(a for a in args if a.startswith("--labels="))
     assert "hw_class=H200-141GB" in labels and "role=grid-node" in labels
     assert '--resources={"grid_slot": 1}' in args and "--address=10.0.0.1:6390" in args
+
+
+def test_a_simulated_node_says_so_in_its_labels():
+    import dataclasses
+
+    from agent.hardware import simulated
+    from grid.core.options import NodeOptions
+
+    hw = Hardware(
+        hw_class="EPYC-2c-24GB",
+        chip="AMD EPYC 7763 64-Core Processor",
+        ram_gb=23.5,
+        gpu_cores=None,
+        perf_cores=None,
+        eff_cores=None,
+        cpu_cores=2,
+        model_id="",
+        os_name="Linux",
+        os_version="6.18",
+        backend="cpu",
+        bandwidth_gbps=None,
+        working_set_gb=None,
+        hostname="vm",
+    )
+    assert "simulated" not in next(a for a in join_args("h:6379", hw, "/tmp/n") if a.startswith("--labels="))
+    fake = simulated(hw, NodeOptions(simulate_hw_class="M2-8c-8GB", simulate_ram_gb=8))
+    assert fake == dataclasses.replace(hw, hw_class="M2-8c-8GB", ram_gb=8.0, simulated=True)
+    labels = next(a for a in join_args("h:6379", fake, "/tmp/n") if a.startswith("--labels="))
+    assert "hw_class=M2-8c-8GB" in labels and "ram_gb=8" in labels and "simulated=true" in labels
+    assert simulated(hw, NodeOptions()) is hw  # nothing pretended: the probe as it is

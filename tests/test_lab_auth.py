@@ -45,7 +45,7 @@ def test_head_token_is_private(lab):
 
 def test_laptop_with_only_the_token_file_submits_follows_fetches_and_lists_nodes(lab, tmp_path):
     env = laptop(tmp_path, (lab.root / "home" / ".ray" / "auth_token").read_text())
-    dash = ["--address", lab.dashboard]
+    dash = ["--dashboard", lab.dashboard]
     suite = write_suite(tmp_path / "suite.yaml", [{"id": "twin:smolvlm"}], name="authed")
     run_id = (
         lab.grid(
@@ -76,7 +76,7 @@ def test_laptop_with_only_the_token_file_submits_follows_fetches_and_lists_nodes
 @pytest.mark.parametrize("token", [None, "0" * 64], ids=["no-token", "wrong-token"])
 def test_missing_or_wrong_token_is_one_line_of_advice(lab, tmp_path, token):
     env = laptop(tmp_path, token)
-    for args in (["nodes", "--address", lab.dashboard], ["status", "nope", "--address", lab.dashboard]):
+    for args in (["nodes", "--dashboard", lab.dashboard], ["status", "nope", "--dashboard", lab.dashboard]):
         proc = lab.grid(*args, env=env, check=False)
         err = proc.stderr.strip().splitlines()
         assert proc.returncode == 1 and len(err) == 1 and "Traceback" not in proc.stderr, proc.stderr

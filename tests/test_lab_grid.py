@@ -138,7 +138,7 @@ def test_submit_follow_logs_and_fetch_from_a_laptop_process(lab, tmp_path):
     suite = write_suite(tmp_path / "suite.yaml", [{"id": "twin:smolvlm"}], name="laptop")
     results = tmp_path / "head-results"
     laptop = {"HF_TOKEN": HF_SENTINEL, "GRID_CACHE": str(tmp_path / "laptop-cache")}
-    dash = ["--address", lab.dashboard]
+    dash = ["--dashboard", lab.dashboard]
     submitted = lab.grid(
         "submit", str(suite), *dash, "--results", str(results), "--reports", str(tmp_path / "head-reports"), env=laptop
     )
@@ -214,7 +214,8 @@ def test_a_class_with_no_live_node_is_skipped_after_the_wait(lab, tmp_path):
     import ray
 
     from grid.core.suite import load_suite
-    from grid.driver.scheduler import live_targets, run_suite
+    from grid.driver.connect import live_targets
+    from grid.driver.scheduler import run_suite
 
     suite = load_suite(write_suite(tmp_path / "suite.yaml", [{"id": "twin:qwen2_vl"}], name="nonode"))
     os.environ.update(RAY_AUTH_MODE="disabled")

@@ -126,5 +126,4 @@ def test_node_bandwidth_prefers_the_table_then_the_cache_then_measures(tmp_path,
     assert record["bandwidth_gbps"] == gbps and record["threads"] >= 1 and "numpy copy" in record["method"]
     assert bandwidth.node_bandwidth_gbps("host-a", "EPYC-2c-24GB", None) == (gbps, "measured (cached)")
     # another class on the same host is another cache entry
-    monkeypatch.setenv("GRID_MEASURE_BANDWIDTH", "0")
-    assert bandwidth.node_bandwidth_gbps("host-a", "other-class", None) == (None, "off")
+    assert bandwidth.node_bandwidth_gbps("host-a", "other-class", None, measure_bandwidth=False) == (None, "off")

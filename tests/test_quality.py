@@ -3,7 +3,7 @@
 import pytest
 
 from grid.core import quality
-from grid.core.quality import QualityThresholds, flag_kind, flags
+from grid.core.quality import Flag, QualityThresholds, find_flags, flags
 
 GOOD = (
     "A red-brick lighthouse stands on a rocky point in Portland, Maine, photographed in the late afternoon of "
@@ -14,7 +14,7 @@ CONTEXT = {"location": "Portland, Maine", "date": "2025-08-14"}
 
 
 def kinds(fs):
-    return [flag_kind(f) for f in fs]
+    return [Flag.parse(f).kind for f in fs]
 
 
 def test_good_caption_has_no_flags():
@@ -37,7 +37,7 @@ def test_bullets_counted_and_threshold():
     assert "bullets(22)" in flags(text, PROMPT, CONTEXT)
     assert "bullets" not in kinds(flags(text, PROMPT, CONTEXT, {"max_bullets": 30}))
     numbered = "\n".join(f"{i}. point" for i in range(1, 17))
-    assert quality.bullets(numbered, QualityThresholds()) == "bullets(16)"
+    assert quality.bullets(numbered, QualityThresholds()) == Flag("bullets", "16")
 
 
 def test_formatting_headers_and_leaked_special_tokens():
@@ -95,3 +95,29 @@ def test_flag_order_follows_kinds():
     text = "I'm sorry.\n" + "\n".join(f"- x{i}" for i in range(20)) + "\nUser: more?"
     got = kinds(flags(text, PROMPT, CONTEXT))
     assert got == sorted(got, key=quality.KINDS.index) and {"bullets", "hallucination", "refusal"} <= set(got)
+
+
+def test_flags_are_values_stored_as_strings():
+    text = GOOD + "\n# Title\n## A\n## B\n### C\n"
+    found = find_flags(text, PROMPT, CONTEXT, generation_tokens=452)
+    assert found == [Flag("verbose", "452"), Flag("formatting", "headers=4")]
+    assert flags(text, PROMPT, CONTEXT, generation_tokens=452) == ["verbose(452)", "formatting(headers=4)"]
+    assert found[0].count == 452 and found[1].count is None
+
+
+@pytest.mark.parametrize(
+    "text, flag",
+    [
+        ("verbose(452)", Flag("verbose", "452")),
+        ("formatting(headers=6,special-tokens)", Flag("formatting", "headers=6,special-tokens")),
+        ("language-mixing(Han+Kana)", Flag("language-mixing", "Han+Kana")),
+        ("repetition(x12)", Flag("repetition", "x12")),
+        ("context-ignored", Flag("context-ignored")),
+    ],
+)
+def test_flag_parse_and_format_round_trip(text, flag):
+    assert Flag.parse(text) == flag and flag.format() == text == str(flag)
+
+
+def test_flag_parse_of_malformed_text_keeps_the_kind():
+    assert Flag.parse("bullets(22") == Flag("bullets") and Flag.parse("odd)") == Flag("odd)")

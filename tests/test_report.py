@@ -1,4 +1,4 @@
-"""Reports built from a constructed results root with known contents (aggregator/sample.py: the seed report's 36 models
+"""Reports built from a constructed results root with known contents (tests/sample_data.py: the seed report's 36 models
 on three hardware classes): the sections, the numbers, the matrices, the machine formats, escaping and user errors."""
 
 from __future__ import annotations
@@ -379,7 +379,7 @@ def test_aggregator_never_imports_mlx(tmp_path):
 
 
 def test_headline_drops_the_error_class_the_report_already_prints():
-    from aggregator import fmt
+    from aggregator.render import fmt
 
     assert fmt.headline("Timeout", "Timeout: run exceeded 1200 s\nmore") == "run exceeded 1200 s"
     assert fmt.headline("OOM", "RuntimeError: [metal] out of memory") == "RuntimeError: [metal] out of memory"

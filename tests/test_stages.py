@@ -9,11 +9,13 @@ import shutil
 
 import pytest
 
+from agent.child import FetchRequest, LoadRequest, RunRequest
 from agent.hardware import probe
 from agent.images import image_path
 from agent.runner import ChildProcess, run_group
 from agent.twins import materialize
 from grid.core import methodology
+from grid.core.measurements import ChildError
 from grid.core.plan import group_cells, plan_cells
 from grid.core.suite import parse_suite
 
@@ -66,8 +68,9 @@ def first_token_id(model_path: str) -> int:
     """Greedy first token of PROMPT + the chart image, asked of the real child (the row does not carry token ids)."""
     child = ChildProcess()
     try:
-        fetched = child.request("fetch", {"model": model_path}, 300)
-        assert "error" not in child.request("load", {"path": fetched["path"]}, 300)
+        fetched = child.request(FetchRequest(model_path), 300)
+        loaded = child.request(LoadRequest(fetched.path), 300)
+        assert not isinstance(loaded, ChildError), loaded
         (cell,) = plan_cells(
             parse_suite(
                 {"models": [model_path], "prompts": [PROMPT], "images": [{"id": "chart", "builtin": "chart"}]}, "t.yaml"
@@ -76,21 +79,20 @@ def first_token_id(model_path: str) -> int:
             [("c", "")],
         )
         reply = child.request(
-            "run",
-            {
-                "prompt": cell.prompt.full_text,
-                "image": image_path(builtin="chart"),
-                "max_tokens": 4,
-                "temperature": 0.0,
-                "exact_tokens": False,
-                "seed": 0,
-                "warmup_runs": 0,
-                "trials": 1,
-            },
+            RunRequest(
+                prompt=cell.prompt.full_text,
+                image=image_path(builtin="chart"),
+                max_tokens=4,
+                temperature=0.0,
+                exact_tokens=False,
+                seed=0,
+                warmup_runs=0,
+                trials=1,
+            ),
             300,
         )
-        assert "error" not in reply, reply
-        return reply["trials"][0]["first_token_id"]
+        assert not isinstance(reply, ChildError), reply
+        return reply.trials[0].first_token_id
     finally:
         child.close()
 

@@ -66,3 +66,89 @@ def test_unknown_run_manifest_is_a_clear_error(tmp_path):
 def test_invalid_status_is_rejected():
     with pytest.raises(ValueError, match="status"):
         row(status="finished")
+
+
+# --- the results root: parsed once, every promised form works, anything else is refused with advice ---------------
+
+
+def _round_trip(root, run="r1"):
+    store.write_row(root, row(run=run, cell="c1"))
+    store.write_row(root, row(run=run, cell="c2", status="failed"))
+    store.write_manifest(root, run, {"run_id": run})
+    assert sorted(r.cell_id for r in store.read_rows(root, run)) == ["c1", "c2"]
+    assert store.list_runs(root) == [run] and store.read_manifest(root, run) == {"run_id": run}
+    assert store.terminal_cell_ids(root, run) == {"c1", "c2"}
+
+
+def test_a_local_folder_root_as_str_path_or_parsed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _round_trip("results")  # relative to where grid runs, as `--results results`
+    parsed = store.ResultsRoot.parse("results")
+    assert parsed.local and parsed.base == str(tmp_path / "results") and str(parsed) == "results"
+    assert store.read_rows(tmp_path / "results", "r1") == store.read_rows(parsed, "r1")  # a Path reads the same
+    assert store.ResultsRoot.parse(parsed) is parsed  # parsing a parsed root is free
+
+
+def test_a_file_uri_root_is_the_same_folder(tmp_path):
+    uri = f"file://{tmp_path / 'shared'}"
+    root = store.ResultsRoot.parse(uri)
+    assert root.local and root.base == str(tmp_path / "shared") and str(root) == uri
+    _round_trip(uri)
+    assert (tmp_path / "shared" / "run_id=r1" / "c1.parquet").is_file()
+    assert store.read_rows(tmp_path / "shared", "r1") == store.read_rows(uri, "r1")
+
+
+def test_a_pyarrow_filesystem_uri_root(tmp_path):
+    # mock:// is pyarrow's in-memory filesystem: the offline stand-in for s3:// and gs://, through the same from_uri.
+    # A fresh one per parse, so this also shows the root is parsed once and then carried.
+    root = store.ResultsRoot.parse("mock:///lab/grid")
+    assert not root.local and root.fs.type_name == "mock" and root.base == "lab/grid"
+    _round_trip(root)
+    assert store.read_rows("mock:///lab/grid", "r1") == []  # another parse: another (empty) filesystem
+
+
+def test_cloud_uris_parse_without_touching_the_network():
+    s3 = store.ResultsRoot.parse("s3://bucket/grid?region=us-east-1")
+    assert (s3.fs.type_name, s3.base, s3.local, str(s3)) == (
+        "s3",
+        "bucket/grid",
+        False,
+        "s3://bucket/grid?region=us-east-1",
+    )
+
+
+@pytest.mark.parametrize(
+    "root, problem",
+    [
+        ("ftp://host/grid", "no filesystem for ftp://"),
+        ("http://head:8265/grid", "no filesystem for http://"),
+        ("s3:/bucket/grid", "without '//'"),
+        ("file://relative/folder", "cannot be opened"),
+        ("", "empty"),
+    ],
+)
+def test_other_roots_are_refused_with_advice(root, problem):
+    with pytest.raises(store.StoreError, match=problem) as info:
+        store.ResultsRoot.parse(root)
+    assert "s3://bucket/grid" in info.value.hint and "file:///" in info.value.hint
+
+
+def test_a_uri_that_went_through_path_is_refused_not_made_a_folder(tmp_path):
+    from pathlib import Path
+
+    with pytest.raises(store.StoreError, match="without '//'"):  # the old bug: Path("s3://b/x") is "s3:/b/x"
+        store.ResultsRoot.parse(Path("s3://bucket/grid"))
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(store.StoreError, match="is a file"):
+        store.ResultsRoot.parse(tmp_path / "a-file")
+
+
+def test_list_runs_newest_first(tmp_path):
+    import os
+
+    for i, run in enumerate(("b", "a", "c")):
+        store.write_row(tmp_path, row(run=run))
+        os.utime(tmp_path / f"run_id={run}", ns=(10**18 + i, 10**18 + i))
+    assert store.list_runs(tmp_path) == ["a", "b", "c"]
+    assert store.list_runs(tmp_path, newest_first=True) == ["c", "a", "b"]
+    assert store.list_runs(tmp_path / "missing") == []

@@ -71,9 +71,9 @@ def test_spot_checks(key):
 def test_real_size_twins_have_the_published_parameter_count():
     """mlx-vlm's own Model from each config (lazy arrays, nothing allocated) counts the published total within 2%."""
     code = (
-        "import json; from agent import adapter; from agent.twins.build import twin_files; "
+        "import json; from agent.twins import weights; from agent.twins.build import twin_files; "
         "from agent.twins.spec import parse; from agent.twins import sizes\n"
-        "print(json.dumps({f'{a}@{s}': adapter.count_parameters(twin_files(parse(f'twin:{a}@{s}')).config) "
+        "print(json.dumps({f'{a}@{s}': weights.count_parameters(twin_files(parse(f'twin:{a}@{s}')).config) "
         "for a, d in sizes.REAL_SIZES.items() for s in d}))"
     )
     out = subprocess.run(

@@ -83,19 +83,19 @@ def materialize(spec_text: str, *, cache: Path | None = None) -> Path:
         base = materialize(TwinSpec(arch=spec.arch, size=spec.size).text, cache=cache)
 
         def build(tmp: Path) -> None:
-            from agent import adapter  # the only module that imports mlx
+            from agent.twins import weights  # imports mlx (with agent.adapter, the only modules that do)
 
             tmp.rmdir()  # convert wants to create its output folder itself
-            adapter.quantize(base, tmp, bits=spec.bits, group_size=32)
+            weights.quantize(base, tmp, bits=spec.bits, group_size=32)
             _write_manifest(tmp, spec, digest, {"base": str(base), "trust_remote_code": files.trust_remote_code})
 
     else:
 
         def build(tmp: Path) -> None:
-            from agent import adapter
+            from agent.twins import weights
 
             write_twin_files(files, tmp)
-            stats = adapter.save_random_weights(
+            stats = weights.save_random_weights(
                 files.config,
                 tmp,
                 SEED,

@@ -2,7 +2,7 @@
 
     python -m agent.twins.check twin:qwen2_vl twin:gemma3-q4 ...   # one JSON line per spec on stdout
 
-Runs mlx (through agent.adapter) in this process, so callers that must stay mlx-free run it as a subprocess.
+Runs mlx (through agent.twins.weights) in this process, so callers that must stay mlx-free run it as a subprocess.
 A spec that fails prints {"spec", "ok": false, "error": "<type>: <message>"} and the run goes on.
 """
 
@@ -29,13 +29,12 @@ def test_image(folder: Path, width: int = 320, height: int = 240) -> Path:
 
 
 def check(spec: str, image: Path | None, max_tokens: int = 4) -> dict:
-    from agent import adapter
-    from agent.twins import materialize
+    from agent.twins import materialize, weights
 
     try:
         folder = materialize(spec)
         trust = json.loads((folder / "twin.json").read_text()).get("trust_remote_code", False)
-        smoke = adapter.twin_smoke(folder, image, max_tokens=max_tokens, trust_remote_code=trust)
+        smoke = weights.twin_smoke(folder, image, max_tokens=max_tokens, trust_remote_code=trust)
         return {"spec": spec, "ok": True, "path": str(folder), **smoke}
     except Exception as exc:  # a check reports, it does not stop at the first failure
         tail = traceback.format_exc().strip().splitlines()[-6:]

@@ -2,89 +2,89 @@
 
 from __future__ import annotations
 
-import functools
-import json
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from grid.cli.common import JsonOpt, UserError, handle_errors
+from grid.cli import output
+from grid.cli.common import (
+    DashboardAlias,
+    Json,
+    SimulateClass,
+    SimulateRam,
+    SimulateWorkingSet,
+    dashboard_url,
+    new_app,
+    node_options,
+)
 
-console = Console()
-head_app = typer.Typer(
+head_app = new_app(
     help="The Ray head of a lab (schedules cells, hosts the Jobs API; never runs a cell).", no_args_is_help=True
 )
-node_app = typer.Typer(help="This machine as a grid node: join a lab's head, leave it.", no_args_is_help=True)
-app = typer.Typer(no_args_is_help=True)  # the sub-app, for embedding elsewhere
-app.add_typer(head_app, name="head")
-app.add_typer(node_app, name="node")
+node_app = new_app(help="This machine as a grid node: join a lab's head, leave it.", no_args_is_help=True)
+app = new_app()  # `grid nodes`; the root adds head_app and node_app as `grid head` / `grid node`
 
-
-def register(root_app: typer.Typer) -> None:
-    root_app.add_typer(head_app, name="head")
-    root_app.add_typer(node_app, name="node")
-    root_app.command("nodes")(nodes_command)
-
-
-def cluster_errors(func):
-    """ClusterError -> UserError, so handle_errors prints one line of advice."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from grid.lab.cluster import ClusterError
-
-        try:
-            return func(*args, **kwargs)
-        except ClusterError as e:
-            raise UserError(str(e)) from None
-
-    return wrapper
-
-
-NoAuthOpt = typer.Option(False, "--no-auth", help="Disable Ray token auth (only on a trusted, isolated network).")
-NumCpusOpt = typer.Option(None, "--num-cpus", help="CPUs Ray may schedule on this node (default: all).")
-ObjectStoreOpt = typer.Option(
-    None, "--object-store-memory", help="Object store bytes (nodes: 256 MiB, rows are small; head: Ray's default)."
-)
+NoAuth = Annotated[
+    bool, typer.Option("--no-auth", help="Disable Ray token auth (only on a trusted, isolated network).")
+]
+NumCpus = Annotated[int | None, typer.Option("--num-cpus", help="CPUs Ray may schedule on this node (default: all).")]
+ObjectStore = Annotated[
+    int | None,
+    typer.Option(
+        "--object-store-memory", help="Object store bytes (nodes: 256 MiB, rows are small; head: Ray's default)."
+    ),
+]
 
 
 @head_app.command("start")
-@handle_errors
-@cluster_errors
-def head_start(
-    port: int = typer.Option(6379, "--port", help="GCS port the nodes join."),
-    dashboard_host: str = typer.Option(
-        "127.0.0.1",
-        "--dashboard-host",
-        help="Interface for the dashboard / Jobs API. 0.0.0.0 exposes it to the network.",
-    ),
-    dashboard_port: int = typer.Option(8265, "--dashboard-port"),
-    dashboard: bool = typer.Option(
-        True,
-        "--dashboard/--no-dashboard",
-        help="--no-dashboard: for Ray's minimal install; nodes join and `grid run --address` "
-        "works from a node, but submit, status and nodes need the dashboard.",
-    ),
-    node_ip: str = typer.Option(None, "--node-ip-address", help="This machine's IP as the nodes see it."),
-    no_auth: bool = NoAuthOpt,
-    num_cpus: int = NumCpusOpt,
-    object_store_memory: int = ObjectStoreOpt,
-    node_timeout_s: float = typer.Option(30, "--node-timeout", help="Seconds before a silent node is marked dead."),
-    temp_dir: str = typer.Option(None, "--temp-dir", help="Ray temp dir of the head (default /tmp/grid/head)."),
-    client_port: int = typer.Option(None, "--ray-client-server-port", help="Ray Client port (default 10001)."),
-    autoscaling_config: str = typer.Option(
-        None, "--autoscaling-config", help="Set by `ray up cluster.yaml` so the head starts the listed workers."
-    ),
-    dashboard_agent_port: int = typer.Option(
-        None, "--dashboard-agent-listen-port", help="Only when another Ray runs on this host (default 52365)."
-    ),
+def head_start(  # the parameters are the command's options
+    port: Annotated[int, typer.Option("--port", help="GCS port the nodes join.")] = 6379,
+    dashboard_host: Annotated[
+        str,
+        typer.Option(
+            "--dashboard-host", help="Interface for the dashboard / Jobs API. 0.0.0.0 exposes it to the network."
+        ),
+    ] = "127.0.0.1",
+    dashboard_port: Annotated[int, typer.Option("--dashboard-port")] = 8265,
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard/--no-dashboard",
+            help="--no-dashboard: for Ray's minimal install; nodes join and `grid run --address` "
+            "works from a node, but submit, status and nodes need the dashboard.",
+        ),
+    ] = True,
+    node_ip: Annotated[
+        str | None, typer.Option("--node-ip-address", help="This machine's IP as the nodes see it.")
+    ] = None,
+    no_auth: NoAuth = False,
+    num_cpus: NumCpus = None,
+    object_store_memory: ObjectStore = None,
+    node_timeout_s: Annotated[
+        float, typer.Option("--node-timeout", help="Seconds before a silent node is marked dead.")
+    ] = 30,
+    temp_dir: Annotated[
+        str | None, typer.Option("--temp-dir", help="Ray temp dir of the head (default /tmp/grid/head).")
+    ] = None,
+    client_port: Annotated[
+        int | None, typer.Option("--ray-client-server-port", help="Ray Client port (default 10001).")
+    ] = None,
+    autoscaling_config: Annotated[
+        str | None,
+        typer.Option(
+            "--autoscaling-config", help="Set by `ray up cluster.yaml` so the head starts the listed workers."
+        ),
+    ] = None,
+    dashboard_agent_port: Annotated[
+        int | None,
+        typer.Option("--dashboard-agent-listen-port", help="Only when another Ray runs on this host (default 52365)."),
+    ] = None,
 ) -> None:
     """Start the lab's Ray head with the dashboard (Jobs API) and token auth.
 
     Example: grid head start --node-ip-address 192.168.1.10
     """
-    from grid.lab.cluster import start_head, token_path
+    from grid.lab.cluster import start_head
 
     rec = start_head(
         port=port,
@@ -101,30 +101,34 @@ def head_start(
         dashboard_agent_port=dashboard_agent_port,
         dashboard=dashboard,
     )
-    console.print(f"[bold green]head started[/] at {rec.address} (temp dir {rec.temp_dir})")
-    console.print(f"  dashboard / Jobs API: {rec.dashboard_url or 'off (--no-dashboard)'}")
+    _print_head(rec, dashboard_host, dashboard_port)
+
+
+def _print_head(rec, dashboard_host: str, dashboard_port: int) -> None:
+    from grid.lab.cluster import token_path
+
+    output.line(f"[bold green]head started[/] at {rec.address} (temp dir {rec.temp_dir})")
+    output.line(f"  dashboard / Jobs API: {rec.dashboard_url or 'off (--no-dashboard)'}")
     if rec.auth:
-        console.print(
+        output.line(
             f"  token auth: on; token file {token_path()} — copy it to each Mac as ~/.ray/auth_token "
             "(or export RAY_AUTH_TOKEN) and to your laptop"
         )
     else:
-        console.print("  [yellow]token auth: off[/] — anyone who reaches these ports can run code here")
-    console.print(f"  on each Mac:   grid node join {rec.address} --supervise")
-    if not dashboard:
-        console.print(f"  on a node:     grid run SUITE --address {rec.address}")
+        output.line("  [yellow]token auth: off[/] — anyone who reaches these ports can run code here")
+    output.line(f"  on each Mac:   grid node join {rec.address} --supervise")
+    if not rec.dashboard_url:
+        output.line(f"  on a node:     grid run SUITE --address {rec.address}")
     elif dashboard_host in ("127.0.0.1", "localhost"):
-        console.print(
+        output.line(
             f"  from a laptop: ssh -N -L {dashboard_port}:127.0.0.1:{dashboard_port} HEAD, then "
-            f"grid submit SUITE --address http://127.0.0.1:{dashboard_port}"
+            f"grid submit SUITE --dashboard http://127.0.0.1:{dashboard_port}"
         )
     else:
-        console.print(f"  from a laptop: grid submit SUITE --address {rec.dashboard_url}")
+        output.line(f"  from a laptop: grid submit SUITE --dashboard {rec.dashboard_url}")
 
 
 @head_app.command("stop")
-@handle_errors
-@cluster_errors
 def head_stop() -> None:
     """Stop the head grid started on this machine (by PID; never `ray stop`, which is host-wide).
 
@@ -133,29 +137,42 @@ def head_stop() -> None:
     from grid.lab.cluster import leave
 
     rec, pids = leave(None, role="head")
-    console.print(f"head {rec.name} stopped ({len(pids)} processes)")
+    output.line(f"head {rec.name} stopped ({len(pids)} processes)")
 
 
 @node_app.command("join")
-@handle_errors
-@cluster_errors
-def node_join(
-    address: str = typer.Argument(..., help="The head's GCS address, HEAD:6379."),
-    name: str = typer.Option(None, "--name", help="Local name of this node (default node-<hostname>)."),
-    node_ip: str = typer.Option(None, "--node-ip-address", help="This machine's IP as the head sees it."),
-    no_auth: bool = NoAuthOpt,
-    num_cpus: int = NumCpusOpt,
-    object_store_memory: int = ObjectStoreOpt,
-    dashboard_agent_port: int = typer.Option(
-        None, "--dashboard-agent-listen-port", help="Only when several nodes share one host (default 52365)."
-    ),
-    temp_dir: str = typer.Option(None, "--temp-dir", help="Ray temp dir of this node (default /tmp/grid/<name>)."),
-    supervise: bool = typer.Option(
-        False,
-        "--supervise",
-        help="Stay in the foreground and rejoin whenever the node is marked dead (its raylet exits); Ctrl-C leaves.",
-    ),
-    no_device_info: bool = typer.Option(False, "--no-device-info", help="Skip MLX's working-set probe (faster)."),
+def node_join(  # the parameters are the command's options
+    address: Annotated[str, typer.Argument(help="The head's GCS address, HEAD:6379.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Local name of this node (default node-<hostname>).")
+    ] = None,
+    node_ip: Annotated[
+        str | None, typer.Option("--node-ip-address", help="This machine's IP as the head sees it.")
+    ] = None,
+    no_auth: NoAuth = False,
+    num_cpus: NumCpus = None,
+    object_store_memory: ObjectStore = None,
+    dashboard_agent_port: Annotated[
+        int | None,
+        typer.Option("--dashboard-agent-listen-port", help="Only when several nodes share one host (default 52365)."),
+    ] = None,
+    temp_dir: Annotated[
+        str | None, typer.Option("--temp-dir", help="Ray temp dir of this node (default /tmp/grid/<name>).")
+    ] = None,
+    supervise: Annotated[
+        bool,
+        typer.Option(
+            "--supervise",
+            help="Stay in the foreground and rejoin whenever the node is marked dead (its raylet exits); "
+            "Ctrl-C leaves.",
+        ),
+    ] = False,
+    no_device_info: Annotated[
+        bool, typer.Option("--no-device-info", help="Skip MLX's working-set probe (faster).")
+    ] = False,
+    simulate_class: SimulateClass = "",
+    simulate_ram_gb: SimulateRam = None,
+    simulate_working_set_gb: SimulateWorkingSet = None,
 ) -> None:
     """Probe this machine and join the lab as a labelled node that runs one benchmark at a time.
 
@@ -164,27 +181,29 @@ def node_join(
     from agent.hardware import probe
     from grid.lab import cluster
 
-    hw = probe(device_info=not no_device_info)
+    simulate = node_options(simulate_class, simulate_ram_gb, simulate_working_set_gb)
+    hw = probe(device_info=not no_device_info, simulate=simulate)
     kw = dict(
         node_ip=node_ip,
         num_cpus=num_cpus,
         object_store_memory=object_store_memory,
         dashboard_agent_port=dashboard_agent_port,
         temp_dir=temp_dir,
+        simulate=simulate,
     )
     labels = ", ".join(f"{k}={v}" for k, v in cluster.node_labels(hw).items())
     if supervise:
-        console.print(f"supervising node {name or ''} ({labels}); Ctrl-C to leave")
-        cluster.supervise(address, hw, name=name, auth=not no_auth, log=console.print, **kw)
+        output.line(f"supervising node {name or ''} ({labels}); Ctrl-C to leave")
+        cluster.supervise(address, hw, name=name, auth=not no_auth, log=output.line, **kw)
         return
     rec = cluster.join(address, hw, name=name, auth=not no_auth, **kw)
-    console.print(f"[bold green]joined[/] {address} as {rec.name}: {labels}; leave with `grid node leave {rec.name}`")
+    output.line(f"[bold green]joined[/] {address} as {rec.name}: {labels}; leave with `grid node leave {rec.name}`")
 
 
 @node_app.command("leave")
-@handle_errors
-@cluster_errors
-def node_leave(name: str = typer.Argument(None, help="Node name (needed only if several run here).")) -> None:
+def node_leave(
+    name: Annotated[str | None, typer.Argument(help="Node name (needed only if several run here).")] = None,
+) -> None:
     """Stop this machine's grid node by PID (never `ray stop`: that kills every Ray on the host).
 
     Example: grid node leave
@@ -192,42 +211,47 @@ def node_leave(name: str = typer.Argument(None, help="Node name (needed only if 
     from grid.lab.cluster import leave
 
     rec, pids = leave(name, role="node")
-    console.print(f"node {rec.name} left ({len(pids)} processes stopped)")
+    output.line(f"node {rec.name} left ({len(pids)} processes stopped)")
 
 
-@handle_errors
-@cluster_errors
+@app.command("nodes")
 def nodes_command(
-    address: str = typer.Option(
-        None,
-        "--address",
-        "-a",
-        help="Dashboard URL http://HEAD:8265 (default: the head started here, or RAY_ADDRESS).",
-        envvar="GRID_DASHBOARD",
-    ),
-    as_json: bool = JsonOpt,
+    dashboard: Annotated[
+        str | None,
+        typer.Option(
+            "--dashboard",
+            "-d",
+            envvar="GRID_DASHBOARD",
+            help="The head's dashboard URL, http://HEAD:8265 (default: the head started here, or RAY_ADDRESS).",
+        ),
+    ] = None,
+    address: DashboardAlias = None,
+    as_json: Json = False,
 ) -> None:
     """List the lab's nodes: class, RAM, backend, alive, and the cell each one runs.
 
-    Example: grid nodes --address http://127.0.0.1:8265
+    Example: grid nodes --dashboard http://127.0.0.1:8265
     """
     from grid.lab.cluster import list_grid_nodes
 
-    nodes = list_grid_nodes(address)
-    if as_json:
-        typer.echo(json.dumps(nodes, indent=2))
-        return
-    table = Table(title="grid nodes")
-    for col in ("node", "role", "class", "RAM GB", "backend", "alive", "running"):
-        table.add_column(col)
-    for n in nodes:
-        table.add_row(
-            f"{n['node_ip']} {n['node_id'][:8]}",
-            n["role"],
-            n["hw_class"] or "—",
-            f"{n['ram_gb']:.0f}" if n["ram_gb"] else "—",
-            n["backend"] or "—",
-            "[green]yes[/]" if n["alive"] else "[red]no[/]",
-            ", ".join(n["running"]) or "—",
-        )
-    console.print(table)
+    nodes = list_grid_nodes(dashboard_url(dashboard, address, required=False))
+    output.show(nodes, as_json, _print_nodes)
+
+
+def _print_nodes(nodes: list[dict]) -> None:
+    output.table(
+        "grid nodes",
+        ("node", "role", "class", "RAM GB", "backend", "alive", "running"),
+        (
+            (
+                f"{n['node_ip']} {n['node_id'][:8]}",
+                n["role"],
+                (n["hw_class"] or "—") + (" (simulated)" if n.get("simulated") else ""),
+                f"{n['ram_gb']:.0f}" if n["ram_gb"] else "—",
+                n["backend"] or "—",
+                "[green]yes[/]" if n["alive"] else "[red]no[/]",
+                ", ".join(n["running"]) or "—",
+            )
+            for n in nodes
+        ),
+    )

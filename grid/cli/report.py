@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from grid.cli.common import ReportsOpt, ResultsOpt, UserError, handle_errors
+from grid.cli import output
+from grid.cli.common import Reports, Results, UserError, new_app, results_root
 
 FAIL_ON = ("regressions", "failures", "any")
+app = new_app()
 
 
-def register(app: typer.Typer) -> None:
-    app.command("report")(report_command)
-    app.command("compare")(compare_command)
+def register(host: typer.Typer) -> None:
+    """Merge `report` and `compare` into another app (the root does it with add_typer too)."""
+    host.add_typer(app)
 
 
 def _thresholds(values: list[str] | None) -> dict | None:
@@ -39,32 +42,42 @@ def _thresholds(values: list[str] | None) -> dict | None:
     return out
 
 
-@handle_errors
+@app.command("report")
 def report_command(
-    run_id: list[str] = typer.Argument(
-        ...,
-        help="Run id(s) under --results; 'latest' for the newest; 'all' for every "
-        "run (several ids: one report over all of them).",
-    ),
-    results: Path = ResultsOpt,
-    reports: Path = ReportsOpt,
-    format: str = typer.Option(
-        "md,html,json,csv,junit", "--format", "-f", help="Comma-separated: md, html, json, csv, junit."
-    ),
-    out: Path = typer.Option(None, "--out", "-o", help="Write into this folder (default: <reports>/<run id>)."),
-    reference: str = typer.Option(
-        None,
-        "--reference",
-        help="Hardware class the speed ratios are relative to (default: an M4 Max class, else the fastest class).",
-    ),
-    threshold: list[str] = typer.Option(
-        None,
-        "--threshold",
-        help="Recompute quality flags with NAME=VALUE (repeatable), e.g. --threshold max_bullets=25.",
-    ),
-    max_rows: int = typer.Option(
-        1000, "--max-rows", help="Rows shown in the Markdown/HTML results table (results.csv always has every row)."
-    ),
+    run_id: Annotated[
+        list[str],
+        typer.Argument(
+            help="Run id(s) under --results; 'latest' for the newest; 'all' for every "
+            "run (several ids: one report over all of them).",
+        ),
+    ],
+    results: Results = "results",
+    reports: Reports = "reports",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Comma-separated: md, html, json, csv, junit.")
+    ] = "md,html,json,csv,junit",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write into this folder (default: <reports>/<run id>).")
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Hardware class the speed ratios are relative to (default: an M4 Max class, else the fastest class).",
+        ),
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold", help="Recompute quality flags with NAME=VALUE (repeatable), e.g. --threshold max_bullets=25."
+        ),
+    ] = None,
+    max_rows: Annotated[
+        int,
+        typer.Option(
+            "--max-rows", help="Rows shown in the Markdown/HTML results table (results.csv always has every row)."
+        ),
+    ] = 1000,
 ) -> None:
     """Write report.md, report.html, summary.json, results.csv and junit.xml for a run.
 
@@ -73,38 +86,43 @@ def report_command(
     from aggregator import write_reports
     from aggregator.dataset import resolve_runs
 
-    runs = None if run_id == ["all"] else resolve_runs(results, run_id[0] if len(run_id) == 1 else run_id)
+    root = results_root(results)
+    runs = None if run_id == ["all"] else resolve_runs(root, run_id[0] if len(run_id) == 1 else run_id)
     name = "all" if runs is None else "+".join(runs)
-    folder = out or Path(reports) / name
     paths = write_reports(
-        results,
+        root,
         runs,
-        folder,
+        out or Path(reports) / name,
         formats=format,
         thresholds=_thresholds(threshold),
         reference_class=reference,
         max_table_rows=max_rows,
     )
     for fmt, path in paths.items():
-        typer.echo(f"{fmt:6} {path}")
+        output.text(f"{fmt:6} {path}")
 
 
-@handle_errors
+@app.command("compare")
 def compare_command(
-    run_a: str = typer.Argument(..., help="The baseline run."),
-    run_b: str = typer.Argument(..., help="The run compared against it."),
-    results: Path = ResultsOpt,
-    out: Path = typer.Option(None, "--out", "-o", help="Also write the comparison to this file."),
-    as_json: bool = typer.Option(False, "--json", help="JSON instead of Markdown."),
-    fail_on: str = typer.Option(
-        None,
-        "--fail-on",
-        help="Exit 1 when the comparison has: regressions (speed or "
-        "memory beyond noise), failures (newly failing cells), or "
-        "any of them.",
-    ),
-    min_relative: float = typer.Option(0.05, "--min-change", help="Smallest relative change ever flagged (0.05 = 5%)."),
-    k: float = typer.Option(3.0, "--noise-k", help="Flag changes larger than k × the trials' combined spread."),
+    run_a: Annotated[str, typer.Argument(help="The baseline run.")],
+    run_b: Annotated[str, typer.Argument(help="The run compared against it.")],
+    results: Results = "results",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the comparison to this file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of Markdown.")] = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when the comparison has: regressions (speed or memory beyond noise), failures (newly "
+            "failing cells), or any of them.",
+        ),
+    ] = None,
+    min_relative: Annotated[
+        float, typer.Option("--min-change", help="Smallest relative change ever flagged (0.05 = 5%).")
+    ] = 0.05,
+    k: Annotated[
+        float, typer.Option("--noise-k", help="Flag changes larger than k × the trials' combined spread.")
+    ] = 3.0,
 ) -> None:
     """Compare two runs: newly failing and fixed cells, regressions and improvements beyond the trials' noise,
     version changes.
@@ -115,12 +133,13 @@ def compare_command(
         raise UserError(f"--fail-on {fail_on!r}: choose one of {', '.join(FAIL_ON)}")
     from aggregator.compare import compare_runs
 
-    result = compare_runs(results, run_a, run_b, k=k, min_relative=min_relative)
+    result = compare_runs(results_root(results), run_a, run_b, k=k, min_relative=min_relative)
     text = result.to_json() if as_json else result.to_markdown()
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text + ("\n" if as_json else ""), encoding="utf-8")
-    typer.echo(text)
+        from grid.core.files import atomic_write_text
+
+        atomic_write_text(out, text + ("\n" if as_json else ""))
+    output.text(text)
     t = result.totals
     failing = {
         "regressions": t["regressions"] > 0,
@@ -128,9 +147,8 @@ def compare_command(
         "any": t["regressions"] > 0 or t["newly_failing"] > 0,
     }
     if fail_on and failing[fail_on]:
-        typer.echo(
+        output.note(
             f"grid compare: {t['regressions']} regressions, {t['newly_failing']} newly failing cells "
-            f"(--fail-on {fail_on})",
-            err=True,
+            f"(--fail-on {fail_on})"
         )
         raise typer.Exit(1)

@@ -10,26 +10,23 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from grid.cli.common import JsonOpt, UserError, handle_errors
+from grid.cli import output
+from grid.cli.common import Json, UserError, new_app
 
-app = typer.Typer(
+app = new_app(
     name="twins",
     help="Synthetic twins: tiny / real-size random-weight models of mlx-vlm architectures, built offline.\n\n"
     "Example: grid twins make qwen2_vl --out ./qwen2_vl-twin",
     no_args_is_help=True,
-    add_completion=False,
 )
-console = Console()
 
 
 @app.command("list")
-@handle_errors
-def list_command(as_json: bool = JsonOpt) -> None:
+def list_command(as_json: Json = False) -> None:
     """Every twin: architecture, sizes, whether it builds (and why not).
 
     Example: grid twins list --json
@@ -40,20 +37,15 @@ def list_command(as_json: bool = JsonOpt) -> None:
 
     twins = list_twins()
     if as_json:
-        print(json.dumps([asdict(t) for t in twins], indent=2))
+        output.data([asdict(t) for t in twins])
         return
     archs = [t for t in twins if t.name.startswith("twin:")]
-    table = Table(
-        title=f"{sum(t.buildable for t in archs)} of {len(archs)} architectures buildable, "
-        f"{len(twins) - len(archs)} broken twins"
+    output.table(
+        f"{sum(t.buildable for t in archs)} of {len(archs)} architectures buildable, "
+        f"{len(twins) - len(archs)} broken twins",
+        [("name", {"no_wrap": True}), ("arch", {"no_wrap": True}), "sizes", "buildable", "note"],
+        ((t.name, t.arch, ", ".join(t.sizes), "yes" if t.buildable else "[red]no[/]", t.reason or "") for t in twins),
     )
-    table.add_column("name", no_wrap=True)
-    table.add_column("arch", no_wrap=True)
-    for col in ("sizes", "buildable", "note"):
-        table.add_column(col)
-    for t in twins:
-        table.add_row(t.name, t.arch, ", ".join(t.sizes), "yes" if t.buildable else "[red]no[/]", t.reason or "")
-    console.print(table)
 
 
 def _agent_twins(*args: str) -> subprocess.CompletedProcess:
@@ -61,13 +53,14 @@ def _agent_twins(*args: str) -> subprocess.CompletedProcess:
 
 
 @app.command("make")
-@handle_errors
 def make_command(
-    arch: str = typer.Argument(
-        ..., help="An architecture (qwen2_vl) or a full spec (twin:qwen2_vl@2b-q4, twin-broken:oom)."
-    ),
-    out: Path = typer.Option(None, "--out", "-o", help="Copy the twin here (default: leave it in $GRID_CACHE/twins)."),
-    as_json: bool = JsonOpt,
+    arch: Annotated[
+        str, typer.Argument(help="An architecture (qwen2_vl) or a full spec (twin:qwen2_vl@2b-q4, twin-broken:oom).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Copy the twin here (default: leave it in $GRID_CACHE/twins).")
+    ] = None,
+    as_json: Json = False,
 ) -> None:
     """Build one twin (deterministic, cached) and print its folder; the folder loads with mlx_vlm.load.
 
@@ -81,16 +74,17 @@ def make_command(
     if not result["ok"]:
         raise UserError(result["error"])
     if as_json:
-        print(json.dumps(result))
+        output.data(result, indent=None)
     else:
-        console.print(f"{result['spec']} -> {result['path']} ({result['bytes'] / 1e6:.2f} MB)")
+        output.line(f"{result['spec']} -> {result['path']} ({result['bytes'] / 1e6:.2f} MB)")
 
 
 @app.command("check")
-@handle_errors
 def check_command(
-    specs: list[str] = typer.Argument(None, help="Twin specs (default: every buildable twin:<arch>)."),
-    as_json: bool = JsonOpt,
+    specs: Annotated[
+        list[str] | None, typer.Argument(help="Twin specs (default: every buildable twin:<arch>).")
+    ] = None,
+    as_json: Json = False,
 ) -> None:
     """Build, load (mlx_vlm.load, strict) and generate a few tokens with an image, for each twin.
 
@@ -102,21 +96,23 @@ def check_command(
     specs = [s if s.startswith("twin") else f"twin:{s}" for s in specs]
     proc = _agent_twins("check", *specs)
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    if as_json:
-        print(json.dumps(rows, indent=2))
-    else:
-        table = Table(title=f"{sum(r['ok'] for r in rows)}/{len(rows)} twins load and generate")
-        for col in ("spec", "ok", "processor", "prompt tok", "text / error"):
-            table.add_column(col)
-        for r in rows:
-            detail = repr(r.get("text", ""))[:40] if r["ok"] else r["error"][:120]
-            table.add_row(
+    output.show(rows, as_json, _print_checks)
+    if len(rows) < len(specs) or not all(r["ok"] for r in rows):
+        raise typer.Exit(1)
+
+
+def _print_checks(rows: list[dict]) -> None:
+    output.table(
+        f"{sum(r['ok'] for r in rows)}/{len(rows)} twins load and generate",
+        ("spec", "ok", "processor", "prompt tok", "text / error"),
+        (
+            (
                 r["spec"],
                 "yes" if r["ok"] else "[red]no[/]",
                 r.get("processor", ""),
                 str(r.get("prompt_tokens", "")),
-                detail,
+                repr(r.get("text", ""))[:40] if r["ok"] else r["error"][:120],
             )
-        console.print(table)
-    if len(rows) < len(specs) or not all(r["ok"] for r in rows):
-        raise typer.Exit(1)
+            for r in rows
+        ),
+    )

@@ -12,9 +12,12 @@ import os
 import re
 from dataclasses import dataclass
 
+from grid.core.status import Status
+
 PACKAGES = ("mlx", "mlx-vlm", "mlx-lm", "transformers", "huggingface-hub", "model files", "grid", "python")
 
-# Path fragments -> owning package. Order matters: mlx_vlm and mlx_lm before mlx.
+# Path fragments -> owning package. Order matters: mlx_vlm and mlx_lm before mlx. grid's own code lives in agent/
+# (runner, child, adapter, twins and their weight builder) and grid/ (core, store, driver): both attribute to "grid".
 _FRAME_PACKAGES = (
     ("/mlx_vlm/", "mlx-vlm"),
     ("/mlx_lm/", "mlx-lm"),
@@ -175,6 +178,14 @@ _RULES: tuple[tuple[str, tuple[str, ...] | None, str, str, str], ...] = (
         "The model's processor files do not match its code: check preprocessor/processor configs.",
     ),
 )
+
+
+def status_for(info: ErrorInfo) -> Status:
+    """The status of a failed cell from its error class: oom, timeout, crashed, else failed."""
+    return _STATUS_OF_CLASS.get(info.error_class, Status.FAILED)
+
+
+_STATUS_OF_CLASS = {"OOM": Status.OOM, "Timeout": Status.TIMEOUT, "Crash": Status.CRASHED}
 
 TIMEOUT = ErrorInfo(
     "Timeout",

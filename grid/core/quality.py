@@ -1,9 +1,10 @@
 """Quality flags on a model's output text: pure functions, thresholds configurable.
 
 The agent calls `flags(output_text, prompt_text, context)` to fill `ResultRow.quality_flags`; the aggregator may call it
-again with the user's thresholds. A flag is a kind, optionally with the measured figure: `verbose(452)`, `bullets(22)`,
-`formatting(headers=6)`, `context-ignored`, `hallucination`, `language-mixing(Han)`, `repetition(x12)`, `refusal`.
-`flag_kind("bullets(22)") == "bullets"` strips the figure for grouping.
+again with the user's thresholds. A flag is a value, `Flag(kind, figure)`: a kind, optionally with the measured figure.
+Rows store its string form, `verbose(452)`, `bullets(22)`, `formatting(headers=6)`, `context-ignored`,
+`hallucination`, `language-mixing(Han)`, `repetition(x12)`, `refusal`; `Flag.parse` and `Flag.format` are the only
+code that reads or writes that form (`Flag.parse("bullets(22)") == Flag("bullets", "22")`).
 
 These are heuristics over text alone (the seed report's flags were judged by a person): each check is small, documented
 and has its threshold in `QualityThresholds`, so a false positive is fixed by a threshold, not by code. Nothing here
@@ -83,8 +84,31 @@ def make_thresholds(thresholds: QualityThresholds | Mapping | None) -> QualityTh
     return dataclasses.replace(QualityThresholds(), **dict(thresholds))
 
 
-def flag_kind(flag: str) -> str:
-    return flag.split("(", 1)[0]
+@dataclass(frozen=True)
+class Flag:
+    """One quality flag: its kind (one of KINDS) and the figure that tripped it, if the check measures one."""
+
+    kind: str
+    figure: str | None = None  # "452" in verbose(452), "headers=6" in formatting(headers=6), "Han", "x12"
+
+    @classmethod
+    def parse(cls, text: str) -> Flag:
+        """The stored string form back to a Flag: `kind(figure)` or a bare `kind`."""
+        kind = text.split("(", 1)[0]
+        figure = text[len(kind) + 1 : -1] if text.endswith(")") and "(" in text else None
+        return cls(kind, figure)
+
+    def format(self) -> str:
+        """The string form rows store."""
+        return self.kind if self.figure is None else f"{self.kind}({self.figure})"
+
+    def __str__(self) -> str:
+        return self.format()
+
+    @property
+    def count(self) -> int | None:
+        """The figure as a number when it is a plain count (verbose(452), bullets(22)); else None."""
+        return int(self.figure) if self.figure is not None and self.figure.isdigit() else None
 
 
 def estimate_tokens(text: str) -> int:
@@ -92,21 +116,21 @@ def estimate_tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
-def verbose(text: str, t: QualityThresholds, generation_tokens: int | None = None) -> str | None:
+def verbose(text: str, t: QualityThresholds, generation_tokens: int | None = None) -> Flag | None:
     n = generation_tokens if generation_tokens is not None else estimate_tokens(text)
-    return f"verbose({n})" if n > t.verbose_tokens else None
+    return Flag("verbose", str(n)) if n > t.verbose_tokens else None
 
 
-def bullets(text: str, t: QualityThresholds) -> str | None:
+def bullets(text: str, t: QualityThresholds) -> Flag | None:
     n = len(_BULLET.findall(text))
-    return f"bullets({n})" if n > t.max_bullets else None
+    return Flag("bullets", str(n)) if n > t.max_bullets else None
 
 
-def formatting(text: str, t: QualityThresholds) -> str | None:
+def formatting(text: str, t: QualityThresholds) -> Flag | None:
     headers = len(_HEADER.findall(text))
     leaked = SPECIAL_TOKEN.findall(text)
     parts = ([f"headers={headers}"] if headers > t.max_headers else []) + (["special-tokens"] if leaked else [])
-    return f"formatting({','.join(parts)})" if parts else None
+    return Flag("formatting", ",".join(parts)) if parts else None
 
 
 def _context_terms(context: str | Mapping | Iterable[str] | None) -> set[str]:
@@ -121,23 +145,23 @@ def _context_terms(context: str | Mapping | Iterable[str] | None) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in _STOPWORDS}
 
 
-def context_ignored(text: str, context, t: QualityThresholds) -> str | None:
+def context_ignored(text: str, context, t: QualityThresholds) -> Flag | None:
     terms = _context_terms(context)
     if not terms:
         return None  # nothing was given, nothing can be ignored
     words = _WORD.findall(text)
     used = terms & {w.lower() for w in words}
     if len(used) < min(t.context_min_terms, len(terms)) or len(words) < t.context_min_output_words:
-        return "context-ignored"
+        return Flag("context-ignored")
     return None
 
 
-def hallucination(text: str, prompt_text: str | None) -> str | None:
+def hallucination(text: str, prompt_text: str | None) -> Flag | None:
     for pattern in HALLUCINATION_MARKERS:
         match = re.search(pattern, text, flags=re.IGNORECASE)
         # A marker the prompt itself contains (e.g. a Q/A prompt) is an echo of the template, not an invention.
         if match and not (prompt_text and match.group(0).strip().lower() in prompt_text.lower()):
-            return "hallucination"
+            return Flag("hallucination")
     return None
 
 
@@ -155,7 +179,7 @@ def scripts(text: str) -> Counter:
     return Counter(s for s in map(_script, text) if s)
 
 
-def language_mixing(text: str, prompt_text: str | None, context, t: QualityThresholds) -> str | None:
+def language_mixing(text: str, prompt_text: str | None, context, t: QualityThresholds) -> Flag | None:
     out = scripts(text)
     total = sum(out.values())
     if not total:
@@ -166,18 +190,18 @@ def language_mixing(text: str, prompt_text: str | None, context, t: QualityThres
     foreign = {s: n for s, n in out.items() if s not in expected}
     n = sum(foreign.values())
     if n >= t.language_min_chars and n / total >= t.language_min_fraction:
-        return f"language-mixing({'+'.join(sorted(foreign, key=foreign.get, reverse=True))})"
+        return Flag("language-mixing", "+".join(sorted(foreign, key=foreign.get, reverse=True)))
     return None
 
 
-def repetition(text: str, t: QualityThresholds) -> str | None:
+def repetition(text: str, t: QualityThresholds) -> Flag | None:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     run = best = 1
     for a, b in zip(lines, lines[1:]):
         run = run + 1 if a == b else 1
         best = max(best, run)
     if len(lines) > 1 and best >= t.repetition_max_same_lines:
-        return f"repetition(x{best})"
+        return Flag("repetition", f"x{best}")
     words = [w.lower() for w in text.split()]
     n = t.repetition_ngram
     if len(words) < n * t.repetition_min_repeats:
@@ -185,23 +209,23 @@ def repetition(text: str, t: QualityThresholds) -> str | None:
     grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     gram, count = grams.most_common(1)[0]
     if count >= t.repetition_min_repeats and count * n / len(words) >= t.repetition_min_coverage:
-        return f"repetition(x{count})"
+        return Flag("repetition", f"x{count}")
     return None
 
 
-def refusal(text: str) -> str | None:
+def refusal(text: str) -> Flag | None:
     head = text[:400]  # a refusal opens the answer; a long caption quoting "I can't" later is not one
-    return "refusal" if any(re.search(p, head, flags=re.IGNORECASE) for p in REFUSAL_PATTERNS) else None
+    return Flag("refusal") if any(re.search(p, head, flags=re.IGNORECASE) for p in REFUSAL_PATTERNS) else None
 
 
-def flags(
+def find_flags(
     output_text: str | None,
     prompt_text: str | None = None,
     context=None,
     thresholds: QualityThresholds | Mapping | None = None,
     *,
     generation_tokens: int | None = None,
-) -> list[str]:
+) -> list[Flag]:
     """All quality flags of one output, in KINDS order. `context` is the extra context the prompt gave the model
     (a string, a dict of fields such as location/date, or a list of terms); None when the prompt had none."""
     if not output_text:
@@ -218,3 +242,16 @@ def flags(
         refusal(output_text),
     ]
     return [f for f in found if f]
+
+
+def flags(
+    output_text: str | None,
+    prompt_text: str | None = None,
+    context=None,
+    thresholds: QualityThresholds | Mapping | None = None,
+    *,
+    generation_tokens: int | None = None,
+) -> list[str]:
+    """`find_flags` in the string form `ResultRow.quality_flags` stores."""
+    found = find_flags(output_text, prompt_text, context, thresholds, generation_tokens=generation_tokens)
+    return [f.format() for f in found]

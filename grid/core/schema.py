@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from grid.core.status import Status
+
+# Not bumped for added columns: readers fill a column an older file lacks with null (grid.store.read_table reads
+# with RESULT_SCHEMA, aggregator.dataset selects NULL for it), so version 1 files stay readable as they are.
 SCHEMA_VERSION = 1
 
-# A cell ends in exactly one of these. `node_lost` means every node of the class died under it.
-STATUSES = ("ok", "failed", "timeout", "crashed", "oom", "skipped", "node_lost")
-TERMINAL_STATUSES = frozenset(STATUSES)
+# A cell ends in exactly one of these (grid.core.status.Status: every status word lives there).
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+TERMINAL_STATUSES: frozenset[str] = frozenset(s.value for s in Status if s.is_terminal)
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class ResultRow:
     cell_id: str
     model: str
     hw_class: str
-    status: str
+    status: str  # a grid.core.status.Status value, stored as its plain string
     schema_version: int = SCHEMA_VERSION
     suite_name: str = ""
     suite_hash: str = ""
@@ -60,6 +64,12 @@ class ResultRow:
     trials: int | None = None
     exact_tokens: bool | None = None
     seed: int | None = None
+    # --- settings that can change a measurement (grid.core.options.RunOptions; None: no child ran the cell) --------
+    spare_children: int | None = None  # warm spare children kept per node (0: every group's child started cold)
+    preimport: bool | None = None  # the child imported mlx-vlm's modules in the background before its first load
+    measure_bandwidth: bool | None = None  # a CPU node without a table figure may measure its memory bandwidth
+    mlx_device: str | None = None  # "" = the backend's default device; "cpu" = MLX's CPU backend forced
+    simulated: bool = False  # the node pretended its class, RAM or working set (grid node join --simulate-*)
     # --- failure -----------------------------------------------------------------------------------------------------
     error_class: str | None = None
     error_package: str | None = None
@@ -115,8 +125,8 @@ class ResultRow:
     quality_flags: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.status not in TERMINAL_STATUSES:
-            raise ValueError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
+        # Status.parse raises ValueError naming every status; the row keeps the plain string (Parquet, equality)
+        object.__setattr__(self, "status", Status.parse(self.status).value)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

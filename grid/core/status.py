@@ -23,8 +23,9 @@ class Status(StrEnum):
 
     @property
     def is_problem(self) -> bool:
-        """Whether a report counts it against the model (anything but ok)."""
-        return self is not Status.OK
+        """Whether a report counts it against the model or its node: it ran (or was meant to) and did not end ok.
+        A skip (never attempted: no fit, no node) is not a problem of the model."""
+        return self not in (Status.OK, Status.SKIPPED)
 
     @property
     def label(self) -> str:

@@ -7,7 +7,6 @@ config dims (twin configs are pure Python). Anything unknown is placed unpredict
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from grid.core.plan import Cell
 from grid.core.schema import ResultRow
+from grid.core.status import Status
 from grid.core.suite import ModelSpec
 from grid.driver import memory
 
@@ -109,40 +109,11 @@ def estimate(model: ModelSpec, max_tokens: int) -> memory.MemoryEstimate | None:
 # --- decisions -----------------------------------------------------------------------------------------------------------
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
 def grid_row(cell: Cell, status: str, error_class: str, message: str, fix: str, **extra) -> ResultRow:
-    """A row the driver writes itself (skipped, node_lost): same identity fields as an agent row."""
-    now = _now()
-    extra.setdefault("node_id", cell.node_id)
-    return ResultRow(
-        run_id=cell.run_id,
-        cell_id=cell.cell_id,
-        model=cell.model.id,
-        hw_class=cell.hw_class,
-        status=status,
-        suite_name=cell.suite_name,
-        suite_hash=cell.suite_hash,
-        model_source=cell.model.source,
-        model_revision=cell.model.revision,
-        prompt_id=cell.prompt.id,
-        image_id=cell.image.id,
-        error_class=error_class,
-        error_package="grid",
-        error_message=message,
-        error_fix=fix,
-        started_at=now,
-        finished_at=now,
-        max_tokens=cell.generation.max_tokens,
-        temperature=cell.generation.temperature,
-        warmup_runs=cell.generation.warmup_runs,
-        trials=cell.generation.trials,
-        exact_tokens=cell.generation.exact_tokens,
-        seed=cell.generation.seed,
-        **extra,
-    )
+    """A row the driver writes itself (skipped, node_lost): same identity fields as an agent row (grid.core.rows)."""
+    from grid.core import rows
+
+    return rows.driver_row(cell, status, error_class, message, fix, **extra)
 
 
 def fit_check(
@@ -168,7 +139,7 @@ def fit_check(
         skipped.append(
             grid_row(
                 cell,
-                "skipped",
+                Status.SKIPPED,
                 "Memory Fit",
                 f"predicted {est.total_gb:.2f} GB (weights {est.weight_bytes / memory.GB:.2f} + KV "
                 f"{est.kv_bytes / memory.GB:.2f} + activations {est.activation_bytes / memory.GB:.2f}, from "

@@ -1,4 +1,5 @@
-"""Forming a lab: start a Ray head, join labelled nodes, leave, supervise, list.
+"""Forming a lab: start a Ray head, join labelled nodes, supervise them, leave (node records: records.py; `grid nodes`:
+listing.py, both re-exported here).
 
 Every node grid starts gets its own --temp-dir, and grid records it in `$GRID_CACHE/nodes/<name>.json`. Leaving kills
 exactly the processes whose command line names that temp dir, and their children, by PID: `ray stop` is host-wide
@@ -19,12 +20,11 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from agent.hardware import Hardware, label_value
-from grid.core.errors import GridError
-from grid.driver.ray_auth import (  # noqa: F401
+from agent.hardware import SIMULATION_ENV, Hardware, label_value
+from grid.core.options import NodeOptions
+from grid.driver.ray_auth import (  # noqa: F401  (re-exported: the lab's token helpers have always lived here)
     auth_advice,
     ensure_token,
     secure_token_file,
@@ -32,74 +32,25 @@ from grid.driver.ray_auth import (  # noqa: F401
     token_sources,
     use_token_if_available,
 )
+from grid.lab.listing import DEFAULT_DASHBOARD_PORT, HEAD_ROLE, dashboard_address, list_grid_nodes  # noqa: F401
 from grid.lab.node_processes import _alive, _is_raylet, _psutil, kill_processes, node_processes  # noqa: F401
+from grid.lab.records import (  # noqa: F401  (re-exported)
+    ClusterError,
+    NodeRecord,
+    load_record,
+    load_records,
+    record_path,
+    save_record,
+    state_dir,
+)
 
 GRID_SLOT = "grid_slot"
 NODE_ROLE = "grid-node"
-HEAD_ROLE = "grid-head"
 DEFAULT_PORT = 6379
-DEFAULT_DASHBOARD_PORT = 8265
 NODE_OBJECT_STORE_BYTES = 256 * 1024**2
 
 
-class ClusterError(GridError, RuntimeError):
-    """A user-facing problem (one line of advice)."""
-
-
-@dataclass
-class NodeRecord:
-    name: str
-    role: str  # head | node
-    temp_dir: str
-    address: str  # GCS address, host:port
-    node_ip: str | None = None
-    dashboard_url: str | None = None
-    hw_class: str | None = None
-    labels: dict = field(default_factory=dict)
-    supervisor_pid: int | None = None
-    auth: bool = True
-    started_at: float = field(default_factory=time.time)
-
-
-# --- where things are ---------------------------------------------------------------------------------------------------
-
-
-def state_dir() -> Path:
-    root = Path(os.environ.get("GRID_CACHE") or Path.home() / ".cache" / "grid")
-    return root / "nodes"
-
-
-def record_path(name: str) -> Path:
-    return state_dir() / f"{name}.json"
-
-
-def save_record(rec: NodeRecord) -> None:
-    path = record_path(rec.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(rec), indent=2))
-    tmp.replace(path)
-
-
-def load_records() -> list[NodeRecord]:
-    out = []
-    for p in sorted(state_dir().glob("*.json")):
-        try:
-            out.append(NodeRecord(**json.loads(p.read_text())))
-        except (OSError, ValueError, TypeError):
-            continue
-    return out
-
-
-def load_record(name: str | None, role: str | None = None) -> NodeRecord:
-    recs = [r for r in load_records() if role is None or r.role == role]
-    if name:
-        recs = [r for r in recs if r.name == name]
-    if not recs:
-        raise ClusterError(f"no {role or 'node'} {name or ''} started by grid on this machine (records: {state_dir()})")
-    if len(recs) > 1:
-        raise ClusterError(f"several nodes here ({', '.join(r.name for r in recs)}): name one")
-    return recs[0]
+# --- starting Ray -------------------------------------------------------------------------------------------------------
 
 
 def ray_executable() -> str:
@@ -133,6 +84,16 @@ def _ray_start(args: list[str], env: dict, timeout: float = 180) -> str:
         cause = next((ln for ln in reversed(lines) if "Error" in ln or "error" in ln), lines[-1] if lines else "")
         raise ClusterError(f"`ray start` failed (exit {proc.returncode}): {cause.strip()}\n" + "\n".join(lines[-12:]))
     return proc.stdout + proc.stderr
+
+
+def simulation_env(options: NodeOptions) -> dict[str, str]:
+    """The variables that make every process of a simulated node (its Ray workers' probes) see the same hardware."""
+    env = {}
+    for name, variable in SIMULATION_ENV.items():
+        value = getattr(options, name)
+        if value is not None and str(value).strip():
+            env[variable] = str(value).strip()
+    return env
 
 
 def default_temp_dir(name: str) -> str:
@@ -277,15 +238,25 @@ def join_args(
 
 
 def join(
-    address: str, hw: Hardware, *, name: str | None = None, auth: bool = True, attempts: int = 3, **kw
+    address: str,
+    hw: Hardware,
+    *,
+    name: str | None = None,
+    auth: bool = True,
+    attempts: int = 3,
+    simulate: NodeOptions | None = None,
+    **kw,
 ) -> NodeRecord:
+    """`ray start` this machine as a labelled node. `simulate`: the pretended hardware `hw` was probed with; the
+    node's processes carry it too, so the rows its workers write say the same (and `simulated`)."""
     name = name or label_value(f"node-{socket.gethostname()}")
     temp_dir = kw.pop("temp_dir", None) or default_temp_dir(name)
     if any(p.is_running() for p in node_processes(temp_dir)):
         raise ClusterError(f"node {name} is already running here (temp dir {temp_dir}); `grid node leave {name}` first")
+    env = _env(auth, simulation_env(simulate) if simulate is not None else None)
     for attempt in range(1, attempts + 1):
         try:
-            _ray_start(join_args(address, hw, temp_dir, **kw), _env(auth), timeout=120)
+            _ray_start(join_args(address, hw, temp_dir, **kw), env, timeout=120)
             break
         except ClusterError:  # a busy head times out RPCs ("Deadline Exceeded"): clean up the half-start, retry
             kill_processes(node_processes(temp_dir))
@@ -386,66 +357,3 @@ def leave(name: str | None = None, role: str | None = None) -> tuple[NodeRecord,
     pids = kill_processes(node_processes(rec.temp_dir))
     record_path(rec.name).unlink(missing_ok=True)
     return rec, pids
-
-
-# --- listing ----------------------------------------------------------------------------------------------------------------
-
-
-def dashboard_address(address: str | None) -> str:
-    """The dashboard URL to talk to: --address, RAY_ADDRESS when it is http(s), else the head started here."""
-    address = address or os.environ.get("RAY_ADDRESS", "")
-    if address.startswith(("http://", "https://")):
-        return address
-    if address:
-        raise ClusterError(f"{address!r} is not a dashboard URL: use http://HEAD:{DEFAULT_DASHBOARD_PORT}")
-    try:
-        rec = load_record(None, "head")
-    except ClusterError:
-        raise ClusterError(f"no head started here: pass --address http://HEAD:{DEFAULT_DASHBOARD_PORT}") from None
-    if not rec.dashboard_url:
-        raise ClusterError(
-            "the head here was started with --no-dashboard: restart it with the dashboard "
-            "(it needs the packages of Ray's 'default' extra) to list nodes or submit"
-        )
-    return rec.dashboard_url
-
-
-def list_grid_nodes(address: str | None = None) -> list[dict]:
-    """Every node the head knows (alive or dead): name, class, RAM, backend, alive, and the grid task it runs."""
-    url = dashboard_address(address)
-    use_token_if_available()
-    from ray.util.state import list_nodes, list_tasks
-
-    try:
-        nodes = list_nodes(address=url, detail=True, limit=10000, raise_on_missing_output=False)
-    except Exception as e:
-        advice = auth_advice(e)
-        if advice:
-            raise ClusterError(advice) from None
-        raise
-    running: dict[str, list[str]] = {}
-    try:
-        tasks = list_tasks(address=url, filters=[("state", "=", "RUNNING")], limit=10000, raise_on_missing_output=False)
-        for t in tasks:
-            if (t.name or "").startswith("grid:"):
-                running.setdefault(t.node_id, []).append(t.name.removeprefix("grid:"))
-    except Exception:  # the task list is best-effort: never hide the nodes behind it
-        pass
-    out = []
-    for n in nodes:
-        labels = n.labels or {}
-        out.append(
-            {
-                "node_id": n.node_id,
-                "node_ip": n.node_ip,
-                "node_name": n.node_name,
-                "role": labels.get("role", "head" if n.is_head_node else ""),
-                "hw_class": labels.get("hw_class", ""),
-                "chip": labels.get("chip", ""),
-                "ram_gb": float(labels["ram_gb"]) if labels.get("ram_gb") else None,
-                "backend": labels.get("backend", ""),
-                "alive": n.state == "ALIVE",
-                "running": running.get(n.node_id, []),
-            }
-        )
-    return sorted(out, key=lambda d: (d["role"] != HEAD_ROLE, d["hw_class"], d["node_ip"]))

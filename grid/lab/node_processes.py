@@ -11,10 +11,13 @@ from pathlib import Path
 
 
 def _psutil():
-    import psutil
-    import ray  # noqa: F401  (puts Ray's vendored psutil on sys.path)
+    """psutil as Ray vendors it: `import ray` first puts it on sys.path (an import sorter must not swap the two,
+    hence import_module)."""
+    import importlib
 
-    return psutil
+    import ray  # noqa: F401
+
+    return importlib.import_module("psutil")
 
 
 def node_processes(temp_dir: str) -> list:

@@ -7,68 +7,34 @@ One task per node, pinned to it, holding its grid_slot: a download never runs be
 
 from __future__ import annotations
 
-import socket
-import time
-
+from agent.tasks import warm_task
 from grid.core.suite import Suite
-from grid.driver.scheduler import NODE_ROLE, SLOT, _ray, connect, grid_nodes
+from grid.driver.connect import NODE_ROLE, SLOT, connect, grid_nodes, ray_module
 
 
-def _warm(models: list[tuple[str, str | None, str]]) -> dict:
-    """On a node: fetch each Hugging Face model into the local cache; note local folders and twins."""
-    import ray
-
-    from grid.core.failures import redact
-
-    out = []
-    for model_id, revision, source in models:
-        t0 = time.perf_counter()
-        entry = {"model": model_id}
-        try:
-            if source == "twin":
-                entry.update(status="twin", detail="built on the node on first use (offline, seconds)")
-            elif source == "local":
-                from pathlib import Path
-
-                path = Path(model_id).expanduser()
-                entry.update(status="present" if path.is_dir() else "missing", detail=str(path))
-            else:
-                from huggingface_hub import snapshot_download
-
-                path = snapshot_download(model_id, revision=revision)
-                entry.update(status="cached", detail=path, seconds=round(time.perf_counter() - t0, 2))
-        except Exception as e:  # gated, missing, offline: reported per node, never raised
-            entry.update(status="error", detail=redact(f"{type(e).__name__}: {e}")[:500])
-        out.append(entry)
-    held = []
-    try:
-        from huggingface_hub import scan_cache_dir
-
-        for repo in scan_cache_dir().repos:
-            held.append({"repo": repo.repo_id, "size_gb": round(repo.size_on_disk / 1024**3, 3)})
-    except Exception:  # no cache folder yet
-        pass
-    labels = ray.get_runtime_context().get_node_labels()
+def _node_error(node: dict, error: str) -> dict:
+    """A node's report when its warm task gave none."""
     return {
-        "node_id": ray.get_runtime_context().get_node_id(),
-        "hostname": socket.gethostname(),
-        "hw_class": labels.get("hw_class", ""),
-        "models": out,
-        "cache": sorted(held, key=lambda r: r["repo"]),
+        "node_id": node["NodeID"],
+        "hostname": node.get("NodeManagerHostname", ""),
+        "hw_class": node["Labels"].get("hw_class", ""),
+        "error": error,
+        "models": [],
+        "cache": [],
     }
 
 
 def prefetch(suite: Suite, address: str | None = None, timeout_s: float = 3600) -> list[dict]:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    ray = _ray()
+    ray = ray_module()
     started = connect(address)
     try:
         models = [(m.id, m.revision, m.source) for m in suite.models]
         refs = {}
         for node in grid_nodes():
             strategy = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
-            task = ray.remote(_warm).options(
+            task = ray.remote(warm_task).options(
                 num_cpus=0,
                 resources={SLOT: 1},
                 scheduling_strategy=strategy,
@@ -83,29 +49,9 @@ def prefetch(suite: Suite, address: str | None = None, timeout_s: float = 3600) 
             try:
                 reports.append(ray.get(ref))
             except Exception as e:
-                node = refs[ref]
-                reports.append(
-                    {
-                        "node_id": node["NodeID"],
-                        "hostname": node.get("NodeManagerHostname", ""),
-                        "hw_class": node["Labels"].get("hw_class", ""),
-                        "error": f"{type(e).__name__}",
-                        "models": [],
-                        "cache": [],
-                    }
-                )
+                reports.append(_node_error(refs[ref], f"{type(e).__name__}"))
         for ref in not_ready:
-            node = refs[ref]
-            reports.append(
-                {
-                    "node_id": node["NodeID"],
-                    "hostname": node.get("NodeManagerHostname", ""),
-                    "hw_class": node["Labels"].get("hw_class", ""),
-                    "error": f"timed out after {timeout_s:.0f} s",
-                    "models": [],
-                    "cache": [],
-                }
-            )
+            reports.append(_node_error(refs[ref], f"timed out after {timeout_s:.0f} s"))
         return sorted(reports, key=lambda r: (r["hw_class"], r["node_id"]))
     finally:
         if started:

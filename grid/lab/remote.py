@@ -6,8 +6,8 @@ rows under the head's results root, and prints `GRID_PROGRESS {json}` lines that
 small export job whose output is the run's files as framed, checksummed base64, so no shared filesystem is needed;
 with a results root the laptop can reach (s3://..., a shared folder) it copies directly instead.
 
-Secrets: no environment variable of the laptop travels with a job except grid's own settings below; the Hugging Face
-token reaches workers only through the nodes' own environment.
+Secrets: no environment variable of the laptop travels with a job; the run's settings (RunOptions) travel as flags of
+its entrypoint. The Hugging Face token reaches workers only through the nodes' own environment.
 """
 
 from __future__ import annotations
@@ -29,12 +29,22 @@ import yaml
 
 from grid import store
 from grid.core.errors import GridError
+from grid.core.options import RunOptions
 from grid.driver.progress import last_progress_in_log
 
 DEFAULT_RESULTS = "~/grid-results"  # on the head
 DEFAULT_REPORTS = "~/grid-reports"
 TERMINAL_JOB_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
-_FORWARDED_ENV = ("GRID_CLASS_WAIT_S", "GRID_FETCH_TIMEOUT_S")  # grid settings a laptop may pass to the driver
+# RunOptions field -> the `grid run` flag that sets it on the head (a bool: its on and off spellings)
+RUN_OPTION_FLAGS: dict[str, str | tuple[str, str]] = {
+    "class_wait_s": "--class-wait",
+    "fetch_timeout_s": "--fetch-timeout",
+    "spare_children": "--spare-children",
+    "preimport": ("--preimport", "--no-preimport"),
+    "measure_bandwidth": ("--measure-bandwidth", "--no-measure-bandwidth"),
+    "mlx_device": "--mlx-device",
+    "trace_path": "--trace",
+}
 _BEGIN, _END = "GRID_EXPORT_BEGIN", "GRID_EXPORT_END"
 
 
@@ -42,19 +52,20 @@ class RemoteError(GridError, RuntimeError):
     """A user-facing problem with the head or a run (one line of advice)."""
 
 
-def client(address: str):
+def client(dashboard: str):
+    """A Jobs API client for the head's dashboard URL (http://HEAD:8265), with the Ray token when there is one."""
     from grid.driver.ray_auth import auth_advice, use_token_if_available
 
     use_token_if_available()  # before the SDK's first request: Ray caches the auth mode
     from ray.job_submission import JobSubmissionClient
 
-    if not address.startswith(("http://", "https://")):
-        raise RemoteError(f"--address must be the head's dashboard URL, e.g. http://HEAD:8265 (got {address!r})")
+    if not dashboard.startswith(("http://", "https://")):
+        raise RemoteError(f"--dashboard must be the head's dashboard URL, e.g. http://HEAD:8265 (got {dashboard!r})")
     try:
-        return JobSubmissionClient(address)
+        return JobSubmissionClient(dashboard)
     except Exception as e:  # connection refused, auth failure: one line, not a traceback
         raise RemoteError(
-            auth_advice(e) or f"cannot reach the Jobs API at {address}: {str(e).splitlines()[0] if str(e) else e}"
+            auth_advice(e) or f"cannot reach the Jobs API at {dashboard}: {str(e).splitlines()[0] if str(e) else e}"
         ) from None
 
 
@@ -88,31 +99,55 @@ def _stage_suite(suite, folder: Path) -> str:
     return "suite.yaml"
 
 
+def option_flags(options: RunOptions | None) -> list[str]:
+    """The `grid run` flags for the settings that differ from RunOptions' defaults (the rest the head's own defaults
+    and environment decide, as for a run started there)."""
+    if options is None:
+        return []
+    default, flags = RunOptions(), []
+    for name, flag in RUN_OPTION_FLAGS.items():
+        value = getattr(options, name)
+        if value == getattr(default, name):
+            continue
+        if isinstance(flag, tuple):
+            flags.append(flag[0] if value else flag[1])
+        else:
+            flags += [flag, str(value)]
+    return flags
+
+
+def run_entrypoint(
+    suite_file: str, run_id: str, results: str, reports: str, per_node: bool, options: RunOptions | None
+) -> str:
+    """The job's shell command: the run's driver on the head, with the run's settings as flags."""
+    words = ["python", "-m", "grid", "run", shlex.quote(suite_file), "--address", "auto"]
+    words += ["--run-id", shlex.quote(run_id), "--results", _head_path(results), "--reports", _head_path(reports)]
+    words += ["--per-node"] if per_node else []
+    words += [shlex.quote(w) for w in option_flags(options)]
+    return " ".join(words)
+
+
 def submit(
     suite_arg: str,
-    address: str,
+    dashboard: str,
     results: str = DEFAULT_RESULTS,
     reports: str = DEFAULT_REPORTS,
     run_id: str | None = None,
     per_node: bool = False,
+    options: RunOptions | None = None,
 ) -> str:
     """Validate the suite here, submit its run as a Ray Job, return the run id (the job id is grid-<run id>)."""
     from grid.core.suite import load_suite
 
     suite = load_suite(suite_arg)  # a malformed suite fails here, on the laptop, before anything is sent
     run_id = run_id or store.new_run_id(suite.name)
-    c = client(address)
+    c = client(dashboard)
     env_vars = {"GRID_PROGRESS_LOG": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "PYTHONUNBUFFERED": "1"}
-    env_vars.update({k: os.environ[k] for k in _FORWARDED_ENV if os.environ.get(k)})
     with tempfile.TemporaryDirectory(prefix="grid-submit-") as staging:
         suite_file = _stage_suite(suite, Path(staging))
-        entrypoint = (
-            f"python -m grid run {suite_file} --address auto --run-id {shlex.quote(run_id)} "
-            f"--results {_head_path(results)} --reports {_head_path(reports)}" + (" --per-node" if per_node else "")
-        )
         _submit_job(
             c,
-            entrypoint=entrypoint,
+            entrypoint=run_entrypoint(suite_file, run_id, results, reports, per_node, options),
             submission_id=submission_id(run_id),
             runtime_env={"working_dir": staging, "env_vars": env_vars},
             metadata={
@@ -152,9 +187,9 @@ def _job(c, run_id: str):
         raise RemoteError(f"no job for run {run_id} on this head (`ray job list` shows the jobs)") from None
 
 
-def status(address: str, run_id: str) -> dict:
+def status(dashboard: str, run_id: str) -> dict:
     """The job's state plus the driver's last progress snapshot (cells done by status, groups running per node)."""
-    c = client(address)
+    c = client(dashboard)
     info = _job(c, run_id)
     progress = last_progress_in_log(c.get_job_logs(submission_id(run_id)))
     return {
@@ -166,11 +201,11 @@ def status(address: str, run_id: str) -> dict:
     }
 
 
-def follow(address: str, run_id: str, on_update, poll_s: float = 2.0, timeout_s: float | None = None) -> dict:
+def follow(dashboard: str, run_id: str, on_update, poll_s: float = 2.0, timeout_s: float | None = None) -> dict:
     """Call on_update(status) whenever it changes, until the job is terminal."""
     last, end = None, time.monotonic() + timeout_s if timeout_s else None
     while True:
-        st = status(address, run_id)
+        st = status(dashboard, run_id)
         key = (st["job_status"], repr(st["progress"].get("done")), repr(st["progress"].get("flights")))
         if key != last:
             on_update(st)
@@ -180,8 +215,8 @@ def follow(address: str, run_id: str, on_update, poll_s: float = 2.0, timeout_s:
         time.sleep(poll_s)
 
 
-def logs(address: str, run_id: str, raw: bool = False) -> str:
-    c = client(address)
+def logs(dashboard: str, run_id: str, raw: bool = False) -> str:
+    c = client(dashboard)
     _job(c, run_id)
     text = c.get_job_logs(submission_id(run_id))
     if raw:
@@ -189,8 +224,8 @@ def logs(address: str, run_id: str, raw: bool = False) -> str:
     return "\n".join(ln for ln in text.splitlines() if not ln.startswith(("GRID_PROGRESS ", _BEGIN, _END)))
 
 
-def cancel(address: str, run_id: str) -> bool:
-    c = client(address)
+def cancel(dashboard: str, run_id: str) -> bool:
+    c = client(dashboard)
     _job(c, run_id)
     return bool(c.stop_job(submission_id(run_id)))
 
@@ -200,18 +235,18 @@ def cancel(address: str, run_id: str) -> bool:
 
 def export(run_id: str, results: str, reports: str | None, out=sys.stdout) -> None:
     """Runs on the head (inside the export job): the run's folder and its reports as one tar.gz, printed framed."""
-    fs, base = store._fs(os.path.expanduser(results) if "://" not in results else results)
     import pyarrow.fs as pafs
 
+    root = store.ResultsRoot.parse(results)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        folder = f"{base}/run_id={run_id}"
-        infos = fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True))
+        folder = root.run_dir(run_id)
+        infos = root.fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True))
         if not infos:
             raise SystemExit(f"run {run_id} not found under {results}")
         for info in infos:
             if info.type == pafs.FileType.File and not info.base_name.startswith("."):
-                with fs.open_input_stream(info.path) as f:
+                with root.fs.open_input_stream(info.path) as f:
                     data = f.read()
                 _add(tar, f"results/run_id={run_id}/{info.path[len(folder) + 1 :]}", data)
         report_dir = Path(os.path.expanduser(reports)) / run_id if reports else None
@@ -253,49 +288,54 @@ def unpack_export(log_text: str, to: Path) -> list[Path]:
 
 
 def fetch(
-    run_id: str, to: Path, address: str | None = None, results: str | None = None, timeout_s: float = 600
+    run_id: str,
+    to: Path,
+    dashboard: str | None = None,
+    results: str | store.ResultsRoot | None = None,
+    timeout_s: float = 600,
 ) -> list[Path]:
-    """Copy the run's Parquet files and reports here: through an export job on the head, or straight from a results
-    root this machine can read (a URI or a shared folder)."""
-    if address:
-        c = client(address)
-        info = _job(c, run_id)
-        meta = info.metadata or {}
-        results = results or meta.get("grid_results") or DEFAULT_RESULTS
-        reports = meta.get("grid_reports") or DEFAULT_REPORTS
-        job = f"grid-fetch-{run_id}-{uuid.uuid4().hex[:6]}"
-        _submit_job(
-            c,
-            entrypoint=(
-                f"python -m grid.lab.remote export {shlex.quote(run_id)} {_head_path(results)} {_head_path(reports)}"
-            ),
-            submission_id=job,
-            metadata={"grid_fetch": run_id},
-        )
-        end = time.monotonic() + timeout_s
-        while (state := str(c.get_job_status(job).value)) not in TERMINAL_JOB_STATES:
-            if time.monotonic() > end:
-                c.stop_job(job)
-                raise RemoteError(f"export job {job} did not finish in {timeout_s:.0f} s")
-            time.sleep(1)
-        text = c.get_job_logs(job)
-        if state != "SUCCEEDED":
-            raise RemoteError(f"export job {job} {state}: {text.strip().splitlines()[-1] if text.strip() else ''}")
-        return unpack_export(text, to)
+    """Copy the run's Parquet files and reports here: through an export job on the head (`dashboard`; `results` is
+    then the head's root), or straight from a results root this machine can read (a URI or a shared folder)."""
+    if dashboard:
+        return _fetch_through_job(client(dashboard), run_id, to, results and str(results), timeout_s)
     if not results:
-        raise RemoteError("give --address http://HEAD:8265, or --results for a results root readable from here")
+        raise RemoteError("give --dashboard http://HEAD:8265, or --results for a results root readable from here")
     import pyarrow.fs as pafs
 
-    fs, base = store._fs(results)
+    root = store.ResultsRoot.parse(results)
     dest = to / "results" / f"run_id={run_id}"
     dest.mkdir(parents=True, exist_ok=True)
     pafs.copy_files(
-        f"{base}/run_id={run_id}",
+        root.run_dir(run_id),
         str(dest.resolve()),
-        source_filesystem=fs,
+        source_filesystem=root.fs,
         destination_filesystem=pafs.LocalFileSystem(),
     )
     return sorted(p for p in dest.rglob("*") if p.is_file())
+
+
+def _fetch_through_job(c, run_id: str, to: Path, results: str | None, timeout_s: float) -> list[Path]:
+    """A small export job on the head prints the run's files framed in its log; unpack them under `to`."""
+    meta = _job(c, run_id).metadata or {}
+    results = results or meta.get("grid_results") or DEFAULT_RESULTS
+    reports = meta.get("grid_reports") or DEFAULT_REPORTS
+    job = f"grid-fetch-{run_id}-{uuid.uuid4().hex[:6]}"
+    _submit_job(
+        c,
+        entrypoint=f"python -m grid.lab.remote export {shlex.quote(run_id)} {_head_path(results)} {_head_path(reports)}",
+        submission_id=job,
+        metadata={"grid_fetch": run_id},
+    )
+    end = time.monotonic() + timeout_s
+    while (state := str(c.get_job_status(job).value)) not in TERMINAL_JOB_STATES:
+        if time.monotonic() > end:
+            c.stop_job(job)
+            raise RemoteError(f"export job {job} did not finish in {timeout_s:.0f} s")
+        time.sleep(1)
+    text = c.get_job_logs(job)
+    if state != "SUCCEEDED":
+        raise RemoteError(f"export job {job} {state}: {text.strip().splitlines()[-1] if text.strip() else ''}")
+    return unpack_export(text, to)
 
 
 if __name__ == "__main__":  # python -m grid.lab.remote export RUN RESULTS [REPORTS]  (the export job's entrypoint)

@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
-from aggregator.analysis import PROBLEM_STATUSES, Group
+from aggregator.analysis import Group
+from aggregator.statuses import PARTIAL, PROBLEMS, SKIPPED
+from grid.core.status import Status
 
 DASH = "—"
 STATUS_ICON = {
-    "ok": "✅",
-    "failed": "❌",
-    "timeout": "⏱️",
-    "crashed": "💥",
-    "oom": "🧠",
-    "node_lost": "🔌",
-    "skipped": "⏭️",
-    "partial": "⚠️",
+    Status.OK: "✅",
+    Status.FAILED: "❌",
+    Status.TIMEOUT: "⏱️",
+    Status.CRASHED: "💥",
+    Status.OOM: "🧠",
+    Status.NODE_LOST: "🔌",
+    Status.SKIPPED: "⏭️",
+    PARTIAL: "⚠️",
 }
-STATUS_LABEL = {
-    "ok": "Successful",
-    "failed": "Failed",
-    "timeout": "Timed out",
-    "crashed": "Crashed",
-    "oom": "Out of memory",
-    "node_lost": "Node lost",
-    "skipped": "Skipped",
+STATUS_LABEL = {  # the summary tables' words (title case; "Successful" for ok)
+    Status.OK: "Successful",
+    Status.FAILED: "Failed",
+    Status.TIMEOUT: "Timed out",
+    Status.CRASHED: "Crashed",
+    Status.OOM: "Out of memory",
+    Status.NODE_LOST: "Node lost",
+    Status.SKIPPED: "Skipped",
 }
+CLASS_HEADER = [  # the per-class table, in both reports
+    "Class",
+    "Chip",
+    "RAM GB",
+    "GPU cores",
+    "Backend",
+    "OS",
+    "Nodes",
+    "Bandwidth GB/s",
+    "Cells",
+    "OK",
+    "Median tok/s",
+]
 
 
 def num(value: float | None, digits: int = 1) -> str:
@@ -67,13 +82,13 @@ def status_text(g: Group, icons: bool = True) -> str:
     cell instead of using an emoji (a machine without an emoji font would show empty boxes)."""
     s = g.status
     text = f"{STATUS_ICON.get(s, '') if icons else ''} {s}".strip()
-    if s in PROBLEM_STATUSES and g.error_class:
+    if s in PROBLEMS and g.error_class:
         text += f" ({g.error_class})"
-    if s == "partial":
-        problems = ", ".join(f"{g.counts[p]} {p}" for p in PROBLEM_STATUSES if g.counts.get(p))
-        text += f" {g.counts.get('ok', 0)}/{g.ran} ok; {problems}" + (f" ({g.error_class})" if g.error_class else "")
-    elif g.total > 1 and s != "skipped":
-        text += f" {g.counts.get(s if s != 'partial' else 'ok', 0)}/{g.ran}"
+    if s == PARTIAL:
+        problems = ", ".join(f"{g.counts[p]} {p}" for p in PROBLEMS if g.counts.get(p))
+        text += f" {g.ok}/{g.ran} ok; {problems}" + (f" ({g.error_class})" if g.error_class else "")
+    elif g.total > 1 and s != SKIPPED:
+        text += f" {g.counts.get(s, 0)}/{g.ran}"
     return text
 
 

@@ -1,71 +1,49 @@
-"""The Markdown report: the nine sections of the seed report, plus the per-hardware matrices, all from data.
+"""The Markdown report: the nine sections of the seed report, plus the per-hardware matrices, all from a ReportData.
 
-Untrusted text (model names from suites, error messages, tracebacks, flags) goes into table cells through `cell`, into
-code spans through `code`, into fenced blocks through `fence`: none of it can open HTML, break a table or end a
-fence early.
+Every piece of untrusted text goes through aggregator.render.md_text (`cell`, `code`, `fence`).
 """
 
 from __future__ import annotations
 
-import html
-import re
-
-from aggregator import fmt
 from aggregator.analysis import Group
-from aggregator.build import ReportData
-from aggregator.issues import by_package
+from aggregator.issues import ErrorGroup, by_package
+from aggregator.model import ReportData
+from aggregator.render import fmt
+from aggregator.render.md_text import cell, code, fence, table
+from aggregator.statuses import SKIPPED, STATUS_ORDER
+from grid.core.status import Status
 
 MATRIX_MODELS = 500
 # rows per per-hardware matrix; the JSON and CSV carry every model
 
 
-def cell(text) -> str:
-    s = "" if text is None else str(text)
-    s = html.escape(" ".join(s.split()), quote=False)
-    return s.replace("|", "\\|").replace("`", "\\`") or fmt.DASH
-
-
-def code(text) -> str:
-    s = " ".join(str(text).split()).replace("|", "\\|")
-    ticks = "`" * (max((len(m) for m in re.findall(r"`+", s)), default=0) + 1)
-    pad = " " if s.startswith("`") or s.endswith("`") else ""
-    return f"{ticks}{pad}{s}{pad}{ticks}"
-
-
-def fence(text, lang: str = "text") -> str:
-    s = (text or "").rstrip()
-    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", s)), default=0) + 1)
-    return f"{ticks}{lang}\n{s}\n{ticks}"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def _summary(d: ReportData) -> str:
     s, p = d.perf.summary, d.perf
-    counts = s.status_counts
-    ran = s.cells - counts.get("skipped", 0)
     versions = {k: v for k, v in s.versions.items() if v}
     stack = ", ".join(f"`{k}` {'/'.join(v)}" for k, v in versions.items() if k in ("mlx-vlm", "mlx-lm", "mlx"))
     classes = ", ".join(c.hw_class for c in p.hardware)
-    out = [
+    intro = (
         f"This report summarizes **{s.cells:,} cells**: **{s.models} vision-language models** on **{s.hw_classes} "
         f"hardware class{'es' if s.hw_classes != 1 else ''}** ({cell(classes)}), run{'s' if len(s.runs) > 1 else ''}"
         f" {', '.join(code(r) for r in s.runs)}" + (f", against {stack}." if stack else ".")
-    ]
+    )
+    return "## Executive Summary\n\n" + "\n\n".join([intro, _summary_table(d)]) + "\n\n" + _environment(d)
+
+
+def _summary_table(d: ReportData) -> str:
+    s = d.perf.summary
+    counts = s.status_counts
+    ran = s.cells - counts.get(SKIPPED, 0)
     rows = [
         ["**Total Models Tested**", str(s.models)],
         ["**Models OK Everywhere They Ran**", f"{s.models_all_ok} ({fmt.rate(s.models_all_ok, s.models)})"],
         ["**Hardware Classes**", str(s.hw_classes)],
         ["**Cells**", f"{s.cells:,}"],
     ]
-    for status in ("ok", "failed", "timeout", "crashed", "oom", "node_lost", "skipped"):
-        if counts.get(status) or status in ("ok", "failed"):
+    for status in STATUS_ORDER:  # ok and failed always, the others when they occur
+        if counts.get(status) or status in (Status.OK, Status.FAILED):
             n = counts.get(status, 0)
-            share = "" if status == "skipped" else f" ({fmt.rate(n, ran)})"
+            share = "" if status == SKIPPED else f" ({fmt.rate(n, ran)})"
             rows.append([f"**{fmt.STATUS_LABEL[status]}**", f"{n:,}{share}"])
     rows.append(["**Success Rate** (ok ÷ cells run)", fmt.pct(s.success_rate)])
     rows.append(["**Mean Decode Speed** (ok cells)", f"{fmt.num(s.mean_decode_tps)} tok/s"])
@@ -84,12 +62,16 @@ def _summary(d: ReportData) -> str:
                 f"({fmt.gb(s.least_memory.peak_memory_gb)} peak)",
             ]
         )
-    out.append(table(["Metric", "Value"], rows))
+    return table(["Metric", "Value"], rows)
+
+
+def _environment(d: ReportData) -> str:
+    s = d.perf.summary
     env = ["### Test Environment", ""]
     for pkg, vals in s.versions.items():
         shown = ", ".join(f"{cell(v)}" + (f" ({n:,} cells)" if len(vals) > 1 else "") for v, n in vals.items())
         env.append(f"- **{pkg}**: {shown or fmt.DASH}")
-    for c in p.hardware:
+    for c in d.perf.hardware:
         bits = (
             [c.chip or fmt.DASH]
             + ([f"{c.gpu_cores} GPU cores"] if c.gpu_cores else [])
@@ -104,7 +86,7 @@ def _summary(d: ReportData) -> str:
         )
     if s.started_at:
         env.append(f"- **Run window**: {cell(s.started_at)} → {cell(s.finished_at)}")
-    return "## Executive Summary\n\n" + "\n\n".join(out) + "\n\n" + "\n".join(env)
+    return "\n".join(env)
 
 
 def _critical(d: ReportData) -> str:
@@ -115,31 +97,30 @@ def _critical(d: ReportData) -> str:
         f"succeed, grouped into {len(d.errors)} root causes (error class × owning package), most affected models "
         f"first."
     )
-    parts = [intro]
-    for i, e in enumerate(d.errors, 1):
-        sev = "🔴 High (a model has no working cell)" if e.severity == "high" else "🟡 Medium"
-        models = [
-            f"- {code(m.model)} on {cell(', '.join(m.hw_classes))}" + (" — unusable" if m.unusable else "")
-            for m in e.models[:50]
+    return "\n\n---\n\n".join([intro] + [_issue(i, e) for i, e in enumerate(d.errors, 1)])
+
+
+def _issue(i: int, e: ErrorGroup) -> str:
+    sev = "🔴 High (a model has no working cell)" if e.severity == "high" else "🟡 Medium"
+    models = [
+        f"- {code(m.model)} on {cell(', '.join(m.hw_classes))}" + (" — unusable" if m.unusable else "")
+        for m in e.models[:50]
+    ]
+    if len(e.models) > 50:
+        models.append(f"- … and {len(e.models) - 50} more (see results.csv)")
+    per_class = table(["Hardware class", "Models affected"], [[cell(k), str(v)] for k, v in e.per_class.items()])
+    return "\n\n".join(
+        [
+            f"### Issue {i}: {cell(e.error_class)} in `{cell(e.package)}`",
+            f"**Package**: `{cell(e.package)}`  \n**Severity**: {sev}  \n**Status**: {cell(', '.join(e.statuses))} "
+            f"({e.cells:,} cells, {len(e.models)} model{'s' if len(e.models) != 1 else ''})",
+            f"**Error**: {cell(e.error_class)}",
+            "**Root Cause**:\n\n" + fence(e.message or "(no message recorded)"),
+            f"**Suggested Fix**: {cell(e.fix)}",
+            "**Affected Models**:\n\n" + "\n".join(models),
+            "**Per Hardware Class**:\n\n" + per_class,
         ]
-        if len(e.models) > 50:
-            models.append(f"- … and {len(e.models) - 50} more (see results.csv)")
-        per_class = table(["Hardware class", "Models affected"], [[cell(k), str(v)] for k, v in e.per_class.items()])
-        parts.append(
-            "\n\n".join(
-                [
-                    f"### Issue {i}: {cell(e.error_class)} in `{cell(e.package)}`",
-                    f"**Package**: `{cell(e.package)}`  \n**Severity**: {sev}  \n**Status**: {cell(', '.join(e.statuses))} "
-                    f"({e.cells:,} cells, {len(e.models)} model{'s' if len(e.models) != 1 else ''})",
-                    f"**Error**: {cell(e.error_class)}",
-                    "**Root Cause**:\n\n" + fence(e.message or "(no message recorded)"),
-                    f"**Suggested Fix**: {cell(e.fix)}",
-                    "**Affected Models**:\n\n" + "\n".join(models),
-                    "**Per Hardware Class**:\n\n" + per_class,
-                ]
-            )
-        )
-    return "\n\n---\n\n".join(parts)
+    )
 
 
 def _quality(d: ReportData) -> str:
@@ -167,8 +148,6 @@ def _quality(d: ReportData) -> str:
 
 
 def _performance(d: ReportData) -> str:
-    from aggregator.analysis import best_balance, top_speed
-
     top = [
         [
             str(i),
@@ -178,11 +157,11 @@ def _performance(d: ReportData) -> str:
             fmt.gb(g.peak_memory_gb),
             fmt.num(g.ttft_s, 2),
         ]
-        for i, g in enumerate(top_speed(d.perf.groups), 1)
+        for i, g in enumerate(d.perf.top_speed, 1)
     ]
     bal = [
         [str(i), code(g.model), cell(g.hw_class), fmt.num(g.decode_tps), fmt.gb(g.peak_memory_gb), fmt.num(score)]
-        for i, (g, score) in enumerate(best_balance(d.perf.groups), 1)
+        for i, (g, score) in enumerate(d.perf.best_balance, 1)
     ]
     return "\n\n".join(
         [
@@ -230,7 +209,34 @@ def _bandwidth_cell(g: Group) -> str:
 
 
 def _hardware(d: ReportData) -> str:
-    hw = [
+    ref = d.perf.reference_class
+    return "\n\n".join(
+        [
+            "## 🖥️ Results per Hardware Class",
+            _class_table(d),
+            "### Compatibility Matrix (model × hardware class)",
+            f"Each cell: the status of that model on that class ({', '.join(STATUS_ORDER)}), "
+            "the error class of a problem, and counts when a pair has several cells.",
+            _matrix(d, fmt.status_text),
+            f"### Decode tok/s per Class (ratio to {cell(ref) if ref else 'no reference'})",
+            f"Median [IQR] (over a single cell's raw trials, or over the cells' medians); `0.62×` = speed relative to the same model on the reference class "
+            f"{cell(ref) if ref else fmt.DASH} (an M4 Max class where present, else the fastest class; `--reference` "
+            f"overrides).",
+            _matrix(d, _decode_cell),
+            "### Peak Memory per Class",
+            _matrix(d, lambda g: fmt.gb(g.peak_memory_gb)),
+            "### Memory-Bandwidth Utilisation (% of the class's bandwidth limit)",
+            "Measured `bandwidth_fraction` where the agent recorded it; `*` = derived as weight bytes × decode tok/s ÷ "
+            "the class's bandwidth; — = not measurable from the rows.",
+            _matrix(d, _bandwidth_cell),
+            "### Trial Statistics",
+            _trial_stats(d),
+        ]
+    )
+
+
+def _class_table(d: ReportData) -> str:
+    rows = [
         [
             cell(c.hw_class),
             cell(c.chip),
@@ -246,9 +252,14 @@ def _hardware(d: ReportData) -> str:
         ]
         for c in d.perf.hardware
     ]
-    ref = d.perf.reference_class
+    return table(fmt.CLASS_HEADER, rows)
+
+
+def _trial_stats(d: ReportData) -> str:
     outliers = [g for g in d.perf.groups if g.outliers]
-    out_rows = [
+    if not outliers:
+        return "No outlier trials were recorded."
+    rows = [
         [
             code(g.model),
             cell(g.hw_class),
@@ -259,52 +270,9 @@ def _hardware(d: ReportData) -> str:
         ]
         for g in outliers[:100]
     ]
-    return "\n\n".join(
-        [
-            "## 🖥️ Results per Hardware Class",
-            table(
-                [
-                    "Class",
-                    "Chip",
-                    "RAM GB",
-                    "GPU cores",
-                    "Backend",
-                    "OS",
-                    "Nodes",
-                    "Bandwidth GB/s",
-                    "Cells",
-                    "OK",
-                    "Median tok/s",
-                ],
-                hw,
-            ),
-            "### Compatibility Matrix (model × hardware class)",
-            "Each cell: the status of that model on that class (ok, failed, timeout, crashed, oom, node_lost, skipped), "
-            "the error class of a problem, and counts when a pair has several cells.",
-            _matrix(d, fmt.status_text),
-            f"### Decode tok/s per Class (ratio to {cell(ref) if ref else 'no reference'})",
-            f"Median [IQR] (over a single cell's raw trials, or over the cells' medians); `0.62×` = speed relative to the same model on the reference class "
-            f"{cell(ref) if ref else fmt.DASH} (an M4 Max class where present, else the fastest class; `--reference` "
-            f"overrides).",
-            _matrix(d, _decode_cell),
-            "### Peak Memory per Class",
-            _matrix(d, lambda g: fmt.gb(g.peak_memory_gb)),
-            "### Memory-Bandwidth Utilisation (% of the class's bandwidth limit)",
-            "Measured `bandwidth_fraction` where the agent recorded it; `*` = derived as weight bytes × decode tok/s ÷ "
-            "the class's bandwidth; — = not measurable from the rows.",
-            _matrix(d, _bandwidth_cell),
-            "### Trial Statistics",
-            (
-                f"{len(outliers)} model × class pairs had outlier trials (kept in the raw trial lists, excluded from nothing)."
-                + (
-                    "\n\n" + table(["Model", "Hardware", "Trials", "Median tok/s", "IQR", "Outliers"], out_rows)
-                    if out_rows
-                    else ""
-                )
-            )
-            if outliers
-            else "No outlier trials were recorded.",
-        ]
+    return (
+        f"{len(outliers)} model × class pairs had outlier trials (kept in the raw trial lists, excluded from nothing)."
+        + ("\n\n" + table(["Model", "Hardware", "Trials", "Median tok/s", "IQR", "Outliers"], rows) if rows else "")
     )
 
 

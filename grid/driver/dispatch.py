@@ -1,0 +1,227 @@
+"""The dispatch loop: groups go out as tasks, rows stream back and are written at once, and a watchdog keeps every
+cell moving towards exactly one row.
+
+While a run goes on, the watchdog polls the head's node table: a group whose node died (raylet killed, or partitioned:
+Ray leaves such a task hanging for minutes, ../shared/notes/ray.md §4) is abandoned and resubmitted to a live node of
+the same class, or its cells are recorded `node_lost`; a group whose class has no live node for `class_wait_s` becomes
+`skipped` (`node_lost` if it was a retry). The driver is the only writer of rows, so no cell is written twice.
+
+Ray is reached only through a `Calls` object (grid.driver.calls): RayCalls by default, a fake in tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from grid import store
+from grid.core.options import RunOptions
+from grid.core.plan import Cell
+from grid.core.schema import ResultRow
+from grid.core.status import Status
+from grid.driver import placement
+from grid.driver.calls import Calls, NodeDied, RayCalls, RayFailure, TaskFailed, WorkerDied
+from grid.driver.progress import Progress
+
+MAX_ATTEMPTS = 3  # first run + up to two fail-overs to a sibling of the same class
+WATCHDOG_PERIOD_S = 2.0
+GRID_BUG_FIX = "A grid bug: report it with this message."
+
+
+@dataclass
+class Flight:
+    """One submitted group: its task handle, the cells still without a row, where it runs once started."""
+
+    handle: Any
+    cells: list[Cell]
+    attempt: int
+    node_id: str | None = None
+    waiting_since: float | None = None  # when its class was first seen with no live node
+
+    @property
+    def hw_class(self) -> str:
+        return self.cells[0].hw_class
+
+    @property
+    def per_node(self) -> bool:
+        return bool(self.cells[0].node_id)
+
+    @property
+    def target(self) -> str:
+        return f"node {self.cells[0].node_id[:12]}" if self.per_node else f"class {self.hw_class}"
+
+
+class Execution:
+    """One run's dispatch: submit groups, take what their tasks stream back, watch the nodes, write every row."""
+
+    def __init__(
+        self,
+        results_root,
+        run_id: str,
+        on_row: Callable[[ResultRow], None] | None,
+        options: RunOptions,
+        estimates: dict,
+        calls: Calls | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.results_root, self.run_id, self.on_row = results_root, run_id, on_row
+        self.options, self.estimates = options, estimates
+        self.calls: Calls = calls if calls is not None else RayCalls()
+        self.clock = clock
+        self.rows: list[ResultRow] = []
+        self.flights: list[Flight] = []
+        self.progress = Progress(results_root, run_id)
+        self._last_watch: float | None = None
+
+    @property
+    def class_wait_s(self) -> float:
+        return self.options.class_wait_s
+
+    # --- rows -------------------------------------------------------------------------------------------------------
+
+    def record(self, row: ResultRow) -> None:
+        est = self.estimates.get(row.model)
+        if est is not None and row.predicted_memory_gb is None:  # until every row builder reads the cell's
+            row = row.replace(predicted_memory_gb=est.total_gb)
+        store.write_row(self.results_root, row)
+        self.rows.append(row)
+        self.progress.cell_done(row)
+        if self.on_row:
+            self.on_row(row)
+
+    def _record_all(self, flight: Flight, status: Status, error_class: str, message: str, fix: str, **extra) -> None:
+        """A driver-written row for every cell of the flight still without one."""
+        for cell in flight.cells:
+            self.record(
+                placement.grid_row(cell, status, error_class, message[:1000], fix, attempt=flight.attempt, **extra)
+            )
+
+    # --- flights ----------------------------------------------------------------------------------------------------
+
+    def submit(self, cells: list[Cell], attempt: int) -> None:
+        flight = Flight(self.calls.submit(cells, attempt, self.options), list(cells), attempt)
+        self.flights.append(flight)
+        self.progress.queued(flight)
+
+    def _abandon(self, flight: Flight) -> None:
+        self.flights.remove(flight)
+        self.progress.left(flight)
+        try:
+            self.calls.cancel(flight.handle)  # best effort: a partitioned node's ref never resolves anyway
+        except Exception:
+            pass
+
+    def fail_over(
+        self, flight: Flight, reason: str, alive_classes: set[str] | None = None, node_dead: bool = True
+    ) -> None:
+        """Its node (or only its worker process) is gone: retry what is left on a live node of the class (a sibling
+        when the node died; the same node may serve again when only the worker was killed), else record node_lost."""
+        self._abandon(flight)
+        if alive_classes is None:  # the head may still list a dying node as alive for a few seconds: not a sibling
+            alive_classes = {
+                n["Labels"]["hw_class"] for n in self.calls.nodes() if not (node_dead and n["NodeID"] == flight.node_id)
+            }
+        if not flight.per_node and flight.hw_class in alive_classes and flight.attempt < MAX_ATTEMPTS:
+            self.submit(flight.cells, flight.attempt + 1)
+            return
+        why = (
+            "its node"
+            if flight.per_node
+            else f"every node of {flight.hw_class}"
+            if flight.attempt < MAX_ATTEMPTS
+            else f"{flight.attempt} nodes of {flight.hw_class} in turn"
+        )
+        node_id = flight.node_id or flight.cells[0].node_id  # cells of one flight share their target
+        self._record_all(
+            flight,
+            Status.NODE_LOST,
+            "Node Lost",
+            f"{why} died under this cell: {reason}",
+            "Check the node (`grid nodes`), then `grid resume RUN` to run what is left.",
+            node_id=node_id,
+        )
+
+    # --- the watchdog -----------------------------------------------------------------------------------------------
+
+    def watchdog(self) -> None:
+        """Compare in-flight groups with the head's node table (cheap GCS call, every WATCHDOG_PERIOD_S)."""
+        now = self.clock()
+        if self._last_watch is not None and now - self._last_watch < WATCHDOG_PERIOD_S:
+            return
+        self._last_watch = now
+        nodes = self.calls.nodes(alive_only=False)
+        if not nodes and self.flights:
+            return  # the head did not answer this time (or lists no node): judge nothing on an empty table
+        alive = {n["NodeID"] for n in nodes if n["Alive"]}
+        alive_classes = {n["Labels"]["hw_class"] for n in nodes if n["Alive"]}
+        self.progress.nodes({n["NodeID"]: n.get("NodeManagerAddress", "") for n in nodes})
+        for flight in list(self.flights):
+            if flight.node_id is not None:
+                if flight.node_id not in alive:
+                    self.fail_over(flight, f"node {flight.node_id[:12]} marked dead by the head", alive_classes)
+            else:
+                target_alive = flight.cells[0].node_id in alive if flight.per_node else flight.hw_class in alive_classes
+                self._judge_waiting(flight, now, target_alive)
+        self.progress.flush()
+
+    def _judge_waiting(self, flight: Flight, now: float, target_alive: bool) -> None:
+        """A group not started yet: its class (or node) must have a live node within class_wait_s."""
+        if target_alive:
+            flight.waiting_since = None
+        elif flight.waiting_since is None:
+            flight.waiting_since = now
+        elif now - flight.waiting_since >= self.class_wait_s:
+            self._abandon(flight)
+            lost = flight.attempt > 1  # a retry: its node died under it and no sibling came
+            self._record_all(
+                flight,
+                Status.NODE_LOST if lost else Status.SKIPPED,
+                "Node Lost" if lost else "No Node",
+                f"no live node of {flight.target} for {self.class_wait_s:.0f} s"
+                + (" after its node died under it" if lost else ""),
+                "Join a node of this class (`grid node join HEAD:6379`), then `grid resume RUN`.",
+            )
+
+    # --- the loop ---------------------------------------------------------------------------------------------------
+
+    def take(self, flight: Flight) -> None:
+        """The next item of a flight's stream: the start marker, a row, the end, or one of Ray's failures."""
+        try:
+            item = self.calls.take(flight.handle)
+        except StopIteration:
+            self._abandon(flight)  # the task ended without a row for these: never silently drop a cell
+            self._record_all(
+                flight, Status.CRASHED, "Crash", "grid task ended without a row for this cell", GRID_BUG_FIX
+            )
+            return
+        except NodeDied as exc:
+            self.fail_over(flight, str(exc))
+            return
+        except (WorkerDied, RayFailure) as exc:  # the worker died (or Ray gave up on it): the node may well be fine
+            self.fail_over(flight, str(exc), node_dead=False)
+            return
+        except TaskFailed as exc:  # a bug in grid's own agent code, not in the model
+            self._abandon(flight)
+            self._record_all(flight, Status.CRASHED, "Crash", f"grid agent error: {exc}", GRID_BUG_FIX)
+            return
+        if isinstance(item, dict):  # the start marker
+            flight.node_id = item["node_id"]
+            self.progress.started(flight)
+            return
+        flight.cells = [c for c in flight.cells if c.cell_id != item.cell_id]
+        self.record(item)
+
+    def run(self, groups: list[list[Cell]]) -> list[ResultRow]:
+        for group in groups:
+            self.submit(group, 1)
+        self.progress.flush(force=True)
+        while self.flights:
+            by_handle = {f.handle: f for f in self.flights}
+            for handle in self.calls.wait(list(by_handle), WATCHDOG_PERIOD_S / 2):
+                if by_handle[handle] in self.flights:
+                    self.take(by_handle[handle])
+            self.watchdog()
+        self.progress.finish()
+        return self.rows
