@@ -187,6 +187,29 @@ def generate_timed(
     )
 
 
+_SENTINEL: dict = {}  # backend -> (copy buffer, a, b): built and warmed on the child's first sentinel, then reused
+
+
+def sentinel_workload(mlx_device: str = ""):
+    """The drift sentinel's reference workload on this child's device (agent.sentinel: sizes, threshold, columns):
+    an elementwise copy of a fixed float32 buffer (a bandwidth kernel) and a fixed-size matmul, each evaluated. The
+    inputs are built (and the kernels warmed) on the first call only: later calls time the repeats alone."""
+    from agent.sentinel import SENTINEL_SIZES, measure
+
+    _apply_device_override(mlx_device)
+    backend = backend_name(mlx_device)
+    first = backend not in _SENTINEL
+    if first:
+        n, side, dtype = SENTINEL_SIZES.get(backend, SENTINEL_SIZES["cpu"])
+        src = mx.ones((n,), dtype=mx.float32)
+        a = mx.random.normal((side, side), key=mx.random.key(0)).astype(getattr(mx, dtype))
+        b = mx.random.normal((side, side), key=mx.random.key(1)).astype(getattr(mx, dtype))
+        mx.eval(src, a, b)
+        _SENTINEL[backend] = (src, a, b)
+    src, a, b = _SENTINEL[backend]
+    return measure(lambda: mx.eval(src + 1.0), lambda: mx.eval(a @ b), backend=backend, warmup=first)
+
+
 USAGE = "usage: python -m agent.adapter device-info [--mlx-device cpu]"
 
 if __name__ == "__main__":

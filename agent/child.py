@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from agent.energy import EnergyProbe, TrialEnergy
+from agent.sentinel import SentinelReading
 from grid.core.measurements import CellTrials, ChildError, FetchInfo, LoadInfo
 from grid.core.options import RunOptions
 
@@ -74,12 +76,26 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
+class SentinelRequest:
+    """Run the drift sentinel's reference workload (agent.sentinel) on this child's device -> SentinelReading."""
+
+    op: ClassVar[str] = "sentinel"
+
+
+@dataclass(frozen=True)
+class EnergyRequest:
+    """The energy windows of the last run request's timed trials (agent.energy) -> TrialEnergy."""
+
+    op: ClassVar[str] = "energy"
+
+
+@dataclass(frozen=True)
 class ExitRequest:
     op: ClassVar[str] = "exit"
 
 
-Request = FetchRequest | LoadRequest | RunRequest | ExitRequest
-Reply = FetchInfo | LoadInfo | CellTrials | ChildError
+Request = FetchRequest | LoadRequest | RunRequest | SentinelRequest | EnergyRequest | ExitRequest
+Reply = FetchInfo | LoadInfo | CellTrials | SentinelReading | TrialEnergy | ChildError
 
 
 def _fetch(model: str, revision: str | None) -> FetchInfo:
@@ -95,7 +111,14 @@ def _fetch(model: str, revision: str | None) -> FetchInfo:
 
         path = Path(snapshot_download(model, revision=revision))
     size = sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
-    return FetchInfo(path=str(path), download_s=time.perf_counter() - t0, download_bytes=size)
+    from agent.provenance import versions  # read here, in the child: the interpreter and packages that really run
+
+    return FetchInfo(
+        path=str(path),
+        download_s=time.perf_counter() - t0,
+        download_bytes=size,
+        versions=tuple(sorted(versions().items())),
+    )
 
 
 def _limit_memory(limit_gb: float) -> None:
@@ -107,7 +130,7 @@ def _limit_memory(limit_gb: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
-def _run(adapter, model, processor, r: RunRequest) -> CellTrials:
+def _run(adapter, model, processor, r: RunRequest, energy: EnergyProbe | None = None) -> tuple[CellTrials, TrialEnergy]:
     def once():
         return adapter.generate_timed(
             model, processor, r.prompt, r.image, r.max_tokens, r.temperature, r.exact_tokens, r.seed
@@ -116,7 +139,27 @@ def _run(adapter, model, processor, r: RunRequest) -> CellTrials:
     cold = once() if r.warmup_runs > 0 else None  # the first run after load: JIT and caches, recorded apart
     for _ in range(max(r.warmup_runs - 1, 0)):
         once()
-    return CellTrials(cold=cold, trials=tuple(once() for _ in range(r.trials)))
+    measured = TrialEnergy(
+        source=energy.source if energy is not None else "n/a",
+        na_reason=energy.na_reason if energy is not None else "energy probe off",
+        idle_power_w=energy.idle_power_w if energy is not None else None,
+    )
+    trials = []
+    for _ in range(r.trials):
+        if energy is None or energy.meter is None:
+            trials.append(once())
+            continue
+        box: list = []
+        try:  # the window spans the generate call (its wall_s): a counter read on each side, nothing else
+            joules, seconds = energy.window(lambda box=box: box.append(once()))
+            measured.trial_j.append(joules)
+            measured.trial_s.append(seconds)
+        except Exception as exc:  # noqa: BLE001 — a counter failing mid-run costs the energy figure, not the cell
+            if not box:
+                raise
+            measured.na_reason = f"{energy.source} read failed: {type(exc).__name__}: {exc}"[:200]
+        trials.extend(box)
+    return CellTrials(cold=cold, trials=tuple(trials)), measured
 
 
 # Imported ahead of the first request (see Preimport): mlx + mlx_vlm (via the adapter) and the modules every load and
@@ -205,6 +248,8 @@ class Session:
         self.options = options
         self.preimport = Preimport() if options.preimport else None
         self.adapter = self.model = self.processor = None
+        self.energy: EnergyProbe | None = None
+        self.last_energy: TrialEnergy | None = None
 
     def serve(self, request: Request) -> Reply:
         if isinstance(request, FetchRequest):
@@ -221,9 +266,18 @@ class Session:
             self.model, self.processor, info = adapter.load_model(
                 request.path, request.trust_remote_code, self.options.mlx_device
             )
+            self.energy = EnergyProbe(info.backend)
+            self.energy.measure_idle()  # the node's idle power, right after load, nothing of grid running
             return dataclasses.replace(info, preimport_wait_s=waited)
         if isinstance(request, RunRequest):
-            return _run(self.adapter, self.model, self.processor, request)
+            trials, self.last_energy = _run(self.adapter, self.model, self.processor, request, self.energy)
+            return trials
+        if isinstance(request, SentinelRequest):
+            from agent import adapter
+
+            return adapter.sentinel_workload(self.options.mlx_device)
+        if isinstance(request, EnergyRequest):
+            return self.last_energy or TrialEnergy(na_reason="no run request measured yet")
         return ChildError(exc_type="ValueError", message=f"unknown request {request!r}", frames=())
 
 

@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agent.child import FetchRequest, LoadRequest, Reply, Request, RunRequest
+from agent import blas, energy, node_state, sentinel
+from agent.child import EnergyRequest, FetchRequest, LoadRequest, Reply, Request, RunRequest, SentinelRequest
 from agent.hardware import Hardware
 from agent.images import image_path
 from agent.provenance import versions
-from grid.core import failures, rows
+from grid.core import failures, modelfiles, rows
 from grid.core.measurements import CellTrials, ChildError, FetchInfo, LoadInfo
 from grid.core.options import RunOptions
 from grid.core.plan import Cell
@@ -29,6 +30,7 @@ from grid.core.schema import ResultRow
 from grid.core.status import Status
 
 TAIL_CHARS = rows.TAIL_CHARS
+SENTINEL_TIMEOUT_S = 120.0  # a sentinel or energy request that takes longer: the child is stuck (it is killed)
 
 
 class ChildDied(Exception):
@@ -55,7 +57,8 @@ class ChildProcess:
         from agent import child
 
         self.process = ctx.Process(target=child.main, args=(child_conn, self.log_path, self.options), daemon=True)
-        self.process.start()
+        with blas.preloaded():  # Linux: an installed OpenBLAS for MLX's CPU kernels (agent.blas)
+            self.process.start()
         child_conn.close()
 
     def request(self, request: Request, timeout_s: float) -> Reply:
@@ -191,6 +194,10 @@ class GroupRun:
         self.load_error: ChildError | None = None  # a model that cannot load fails every cell of its group
         self.child: ChildProcess | None = None
         self.bandwidth_gbps: float | None = hardware.bandwidth_gbps
+        self.sentinel_group_ms: float | None = None  # the group's first sentinel reading (right after load)
+        self.sentinel_last_ms: float | None = None  # the latest reading: the next cell's "before"
+        self.disk_skip: Outcome | None = None  # a model that cannot fit the node's disk: every cell skipped
+        self.disk_was_cached = True
 
     def _trace(self, event: str, **fields: Any) -> None:
         trace(self.options.trace_path, event, **fields)
@@ -212,12 +219,13 @@ class GroupRun:
             simulated=hw.simulated,
             attempt=self.attempt,
             bandwidth_gbps=self.bandwidth_gbps,
+            blas=blas.choice()[0],
             memory_limit_gb=cell.model.memory_limit_gb,
             **rows.settings(self.options),
             **versions(),
         )
 
-    def _row(self, cell: Cell, outcome: Outcome, started: str, wall_s: float) -> ResultRow:
+    def _row(self, cell: Cell, outcome: Outcome, started: str, wall_s: float, state: dict | None = None) -> ResultRow:
         status, fields = outcome
         return rows.build(
             cell,
@@ -225,6 +233,7 @@ class GroupRun:
             self._node_fields(cell),
             rows.fetched(self.fetch),
             rows.loaded(self.load),
+            state or {},
             fields,
             started_at=started,
             finished_at=rows.now(),
@@ -244,13 +253,66 @@ class GroupRun:
             return reply
         self.fetch = reply
         self._trace("fetched", model=cell.model.id)
+        if cell.model.source == "hf":  # the ledger: what grid downloaded (LRU eviction never touches anything else)
+            from agent import disk
+
+            try:
+                disk.record_download(cell.model.id, reply.download_bytes, reply.path, self.disk_was_cached)
+            except OSError:
+                pass
         load = LoadRequest(reply.path, cell.model.trust_remote_code, cell.model.memory_limit_gb)
         reply = self.child.request(load, cell.timeout_s)
         if isinstance(reply, ChildError):
             return reply
         self.load = reply
         self._trace("loaded", model=cell.model.id, load_s=reply.load_s, preimport_wait_s=reply.preimport_wait_s)
+        self.sentinel_group_ms = self.sentinel_last_ms = self._sentinel()
         return None
+
+    def _disk_check(self, cell: Cell) -> Outcome | None:
+        """agent.disk: will the model fit this node's disk (and budget)? Evicts grid's own LRU downloads to make room;
+        a model that cannot fit is skipped with both numbers. Returns the skip outcome, or None (also False: checked)."""
+        from agent import disk
+
+        check = disk.check_and_make_room(cell.model.id, cell.model.revision)
+        self.disk_was_cached = check.was_cached
+        d = check.decision
+        if d.needed_bytes is not None:  # a size was predicted (an offline hub predicts nothing: no event)
+            self._trace("disk", fits=d.fits, needed=d.needed_bytes, free=d.free_bytes, evicted=check.evicted)
+        if d.fits:
+            return None
+        gb = dict(
+            disk_free_gb=round(d.free_bytes / 1e9, 2) if d.free_bytes is not None else None,
+            disk_needed_gb=round(d.needed_bytes / 1e9, 2) if d.needed_bytes is not None else None,
+        )
+        return Status.SKIPPED, dict(
+            error_class="Disk Full",
+            error_package="grid",
+            error_message=f"model does not fit this node's disk: {d.reason}",
+            error_fix="free space, raise `grid node join --disk-budget`, or run the model on a node with more disk",
+            **gb,
+        )
+
+    def _sentinel(self) -> float | None:
+        """One drift-sentinel reading in the child (ms); None when the child cannot run it."""
+        if self.child is None:
+            return None
+        try:
+            reply = self.child.request(SentinelRequest(), SENTINEL_TIMEOUT_S)
+        except (ChildTimeout, ChildDied):  # the child is dead or killed: the next cell starts a fresh one
+            self._stop_child()
+            return None
+        if not isinstance(reply, sentinel.SentinelReading):
+            return None
+        self._trace("sentinel", copy_ms=reply.copy_ms, matmul_ms=reply.matmul_ms)
+        return reply.total_ms
+
+    def _energy(self) -> energy.TrialEnergy | None:
+        try:
+            reply = self.child.request(EnergyRequest(), SENTINEL_TIMEOUT_S) if self.child is not None else None
+        except (ChildTimeout, ChildDied):
+            return None
+        return reply if isinstance(reply, energy.TrialEnergy) else None
 
     def _stop_child(self, wait: bool = True) -> None:
         if self.child is not None:
@@ -272,6 +334,10 @@ class GroupRun:
     def _run_cell(self, cell: Cell) -> Outcome:
         """One cell's outcome: measured, or the failure that stopped it (a hang or a dead child ends this child)."""
         try:
+            if self.disk_skip is None and self.child is None and self.load_error is None and cell.model.source == "hf":
+                self.disk_skip = self._disk_check(cell)
+            if self.disk_skip:
+                return self.disk_skip
             if self.child is None and self.load_error is None:
                 self.load_error = self._start_child(cell)
             if self.load_error is not None:
@@ -292,18 +358,39 @@ class GroupRun:
 
     def _measured(self, cell: Cell, result: CellTrials) -> Outcome:
         decode_bytes = self.load.decode_weight_bytes if self.load is not None else None
-        return Status.OK, rows.measured(result, cell, decode_bytes, self.bandwidth_gbps)
+        fields = rows.measured(result, cell, decode_bytes, self.bandwidth_gbps)
+        # a load that fell back to defaults (no preprocessor config: another image pipeline) is never a clean ok
+        missing = modelfiles.fallbacks(self.fetch.path) if self.fetch is not None else []
+        if missing:
+            fields["quality_flags"] = [*fields.get("quality_flags", []), *(f"load-fallback(no {m})" for m in missing)]
+        tokens = [t.generation_tokens for t in result.trials]
+        return Status.OK, fields | energy.columns(self._energy(), tokens)
+
+    def _cell_state(self, before_ms: float | None, clock: node_state.Clock) -> dict[str, Any]:
+        """What the node was like around the cell: the sentinel after it, node state, a sleep inside it."""
+        after_ms = self._sentinel() if self.child is not None and self.load_error is None else None
+        if after_ms is not None:
+            self.sentinel_last_ms = after_ms
+        state = sentinel.columns(self.sentinel_group_ms, before_ms, after_ms)
+        state.update(node_state.read(self.hw.backend))
+        state["slept_s"] = clock.slept_s()
+        return state
 
     def __iter__(self) -> Iterator[ResultRow]:
         self._trace("group_start", model=self.cells[0].model.id if self.cells else None)
         self._measure_bandwidth()
+        node_state.keep_awake()  # macOS: caffeinate while this worker runs cells
         try:
             for cell in self.cells:
                 started = rows.now()
                 wall0 = time.perf_counter()
+                clock = node_state.Clock()
+                before_ms = self.sentinel_last_ms
                 outcome = self._run_cell(cell)
+                wall_s = time.perf_counter() - wall0  # the sentinel after the cell is not inside the cell's wall
                 self._trace("cell_done", model=cell.model.id, trials_s=sum(outcome[1].get("trial_wall_s", ())))
-                yield self._row(cell, outcome, started, time.perf_counter() - wall0)
+                state = self._cell_state(before_ms if before_ms is not None else self.sentinel_last_ms, clock)
+                yield self._row(cell, outcome, started, wall_s, state)
         finally:
             self._stop_child(wait=False)
             self._trace("group_end")

@@ -122,3 +122,11 @@ def warm_task(models: list[tuple[str, str | None, str]]) -> dict:
         "models": out,
         "cache": _cache_held(),
     }
+
+
+def env_probe_task() -> dict:
+    """In a package environment (a Ray runtime_env): the versions it resolved, read by this interpreter. Running it
+    at all is what makes Ray build (or find cached) the environment on the node."""
+    from agent.provenance import versions
+
+    return dict(versions())

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from aggregator.dataset import ReportError, ResultsDataset
 from aggregator.statuses import OK, PARTIAL, PROBLEM_SQL, PROBLEMS, SKIPPED, STATUS_ORDER
+from aggregator.synthetic import KINDS, is_random_weights, model_kind
 
 VERSION_COLUMNS = {
     "mlx": "mlx_version",
@@ -83,6 +84,7 @@ class HardwareClass:
     cells: int
     ok: int
     median_decode_tps: float | None = None
+    gpu_memory_gb: float | None = None  # CUDA classes: the GPU's memory, from the class label (agent: `H200-141GB`)
 
 
 @dataclass
@@ -93,7 +95,7 @@ class Summary:
     models: int
     models_all_ok: int
     hw_classes: int
-    success_rate: float | None  # ok ÷ cells that ran (skipped excluded)
+    success_rate: float | None  # ok ÷ cells that ran (skipped, fixture and expected-failure cells excluded)
     mean_decode_tps: float | None  # mean over ok cells
     fastest: Group | None
     least_memory: Group | None
@@ -101,6 +103,7 @@ class Summary:
     started_at: str | None
     finished_at: str | None
     total_wall_s: float | None
+    excluded_cells: int = 0  # fixture / expected-failure cells kept out of the success rate
 
 
 _GROUP_SQL = f"""
@@ -195,7 +198,7 @@ def _hardware(ds: ResultsDataset) -> list[HardwareClass]:
     records = ds.records(f"""
         SELECT hw_class, any_value(chip) AS chip, max(ram_gb) AS ram_gb, max(gpu_cores) AS gpu_cores,
                any_value(backend) AS backend, trim(any_value(os_name) || ' ' || any_value(os_version)) AS os,
-               count(DISTINCT coalesce(nullif(node_id, ''), nullif(hostname, ''))) AS nodes,
+               count(DISTINCT coalesce(nullif(hostname, ''), nullif(node_id, ''))) AS nodes,
                max(bandwidth_gbps) AS bandwidth_gbps, count(*) AS cells,
                count(*) FILTER (status = '{OK}') AS ok, median(decode_tps) FILTER (status = '{OK}') AS med
         FROM rows GROUP BY hw_class ORDER BY hw_class""")
@@ -212,26 +215,43 @@ def _hardware(ds: ResultsDataset) -> list[HardwareClass]:
             r["cells"],
             r["ok"],
             r["med"],
+            _gpu_memory(r["hw_class"], r["backend"]),
         )
         for r in records
     ]
 
 
-def _summary(ds: ResultsDataset, groups: list[Group]) -> Summary:
+def _gpu_memory(hw_class: str, backend: str | None) -> float | None:
+    m = re.search(r"-(\d+)GB$", hw_class) if backend == "cuda" else None
+    return float(m.group(1)) if m else None
+
+
+def _fastest(speed: list[Group]) -> Group | None:
+    """The fastest group of the most real kind present: a real model, else a real-size twin, else a tiny twin."""
+    for kind in KINDS:
+        of_kind = [g for g in speed if model_kind(g.model) == kind]
+        if of_kind:
+            return max(of_kind, key=lambda g: g.decode_tps)
+    return None
+
+
+def _summary(ds: ResultsDataset, groups: list[Group], exclude: set[str] = frozenset()) -> Summary:
     counts: dict[str, int] = {}
     for g in groups:  # every figure that adds up comes from the groups: no extra scan of the rows
         for k, v in g.counts.items():
             counts[k] = counts.get(k, 0) + v
     cells = sum(counts.values())
-    ran = cells - counts.get(SKIPPED, 0)
+    judged = [g for g in groups if g.model not in exclude]
+    ran = sum(g.ran for g in judged)
+    ok = sum(g.ok for g in judged)
     tps_n = sum(g.tps_n for g in groups)
     walls = [g.wall_s for g in groups if g.wall_s is not None]
     by_model: dict[str, list[Group]] = {}
     for g in groups:
         by_model.setdefault(g.model, []).append(g)
     all_ok = sum(1 for gs in by_model.values() if sum(g.problems for g in gs) == 0 and sum(g.ran for g in gs) > 0)
-    speed = [g for g in groups if g.decode_tps is not None]
-    memory = [g for g in groups if g.peak_memory_gb is not None]
+    speed = [g for g in judged if g.decode_tps is not None]
+    memory = [g for g in judged if g.peak_memory_gb is not None]
     return Summary(
         runs=list(ds.run_ids),
         cells=cells,
@@ -239,14 +259,17 @@ def _summary(ds: ResultsDataset, groups: list[Group]) -> Summary:
         models=len(by_model),
         models_all_ok=all_ok,
         hw_classes=len({g.hw_class for g in groups}),
-        success_rate=counts.get(OK, 0) / ran if ran else None,
+        success_rate=ok / ran if ran else None,
         mean_decode_tps=sum(g.tps_sum for g in groups) / tps_n if tps_n else None,
-        fastest=max(speed, key=lambda g: g.decode_tps) if speed else None,
-        least_memory=min(memory, key=lambda g: g.peak_memory_gb) if memory else None,
+        fastest=_fastest(speed),
+        least_memory=min(memory, key=lambda g: (model_kind(g.model) != "real model", g.peak_memory_gb))
+        if memory
+        else None,
         versions=_versions(ds),
         started_at=min((g.started_at for g in groups if g.started_at), default=None),
         finished_at=max((g.finished_at for g in groups if g.finished_at), default=None),
         total_wall_s=sum(walls) if walls else None,
+        excluded_cells=sum(g.ran for g in groups if g.model in exclude),
     )
 
 
@@ -334,12 +357,23 @@ def top_speed(groups: list[Group], n: int = 10) -> list[Group]:
     return sorted((g for g in groups if g.decode_tps is not None), key=lambda g: -g.decode_tps)[:n]
 
 
+def top_speed_by_kind(groups: list[Group], n: int = 10) -> dict[str, list[Group]]:
+    """Speed rankings kept apart: real models, real-size twins, tiny twins (fixtures are not ranked)."""
+    out = {k: top_speed([g for g in groups if model_kind(g.model) == k], n) for k in KINDS[:3]}
+    return {k: v for k, v in out.items() if v}
+
+
 def best_balance(groups: list[Group], n: int = 10) -> list[tuple[Group, float]]:
     """Groups with every cell ok and no quality flag, ranked by tok/s per GB of peak memory."""
     clean = [
         g
         for g in groups
-        if g.ran and not g.problems and not g.flagged_rows and g.decode_tps is not None and g.peak_memory_gb
+        if g.ran
+        and not g.problems
+        and not g.flagged_rows
+        and g.decode_tps is not None
+        and g.peak_memory_gb
+        and not is_random_weights(g.model)  # a random-weight model's text has no quality to balance
     ]
     ranked = sorted(((g, g.decode_tps / g.peak_memory_gb) for g in clean), key=lambda x: -x[1])
     return ranked[:n]
@@ -354,10 +388,14 @@ class Performance:
     test_matrix: list[ModelPick] = field(default_factory=list)
     top_speed: list[Group] = field(default_factory=list)  # the 10 fastest groups
     best_balance: list[tuple[Group, float]] = field(default_factory=list)  # the 10 best (group, tok/s per GB)
+    top_speed_by_kind: dict[str, list[Group]] = field(default_factory=dict)  # kind -> its 10 fastest groups
 
 
 def analyze_performance(
-    ds: ResultsDataset, flagged: dict[tuple[str, str], int], reference_class: str | None = None
+    ds: ResultsDataset,
+    flagged: dict[tuple[str, str], int],
+    reference_class: str | None = None,
+    exclude: set[str] = frozenset(),
 ) -> Performance:
     groups = _groups(ds)
     for g in groups:
@@ -368,9 +406,10 @@ def analyze_performance(
     return Performance(
         groups,
         hardware,
-        _summary(ds, groups),
+        _summary(ds, groups, exclude),
         reference,
         suggest_test_matrix(groups),
         top_speed(groups),
         best_balance(groups),
+        top_speed_by_kind(groups),
     )

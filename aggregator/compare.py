@@ -87,17 +87,13 @@ class Comparison:
     improvements: list[MetricChange]
     version_changes: list[VersionChange]
     totals: dict[str, int] = field(default_factory=dict)  # full counts; the lists above may be capped
+    mismatches: list[str] = field(default_factory=list)  # why the runs are not like for like (settings, hardware)
     rule: str = RULE
     k: float = 3.0
     min_relative: float = 0.05
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False, allow_nan=False)
-
-    def to_markdown(self, limit: int = 200) -> str:
-        from aggregator.render.compare import comparison_markdown
-
-        return comparison_markdown(self, limit)
 
 
 def _latest(run_param: str) -> str:
@@ -170,6 +166,7 @@ def compare_runs(
             improvements,
             _version_changes(ds, run_a, run_b),
             totals={"newly_failing": n_newly, "fixed": n_fixed, "regressions": n_reg, "improvements": n_imp},
+            mismatches=_mismatches(ds, run_a, run_b),
             k=k,
             min_relative=min_relative,
         )
@@ -205,3 +202,49 @@ def _version_changes(ds: ResultsDataset, run_a: str, run_b: str) -> list[Version
         if va != vb:
             versions.append(VersionChange(pkg, sorted(va), sorted(vb)))
     return versions
+
+
+# what must match for a like-for-like comparison: (label, SQL expression per row)
+SETTINGS = {
+    "suite": "suite_hash",
+    "max_tokens": "max_tokens",
+    "temperature": "temperature",
+    "trials": "trials",
+    "warmup_runs": "warmup_runs",
+    "exact_tokens": "exact_tokens",
+    "seed": "seed",
+    "mlx_device": "mlx_device",
+}
+HARDWARE = {"chip": "chip", "backend": "backend", "ram_gb": "ram_gb", "simulated": "simulated"}
+
+
+def _mismatches(ds: ResultsDataset, run_a: str, run_b: str) -> list[str]:
+    """Each difference between the runs that makes a speed comparison not like for like: suite settings, the
+    hardware behind a hardware class the two share, package versions."""
+    out = []
+    cols = {**SETTINGS, **{f"hw:{k}": v for k, v in HARDWARE.items()}}
+    sel = ", ".join(
+        f"list(DISTINCT CAST({c} AS VARCHAR) ORDER BY CAST({c} AS VARCHAR)) FILTER (WHERE {c} IS NOT NULL "
+        f"AND CAST({c} AS VARCHAR) <> '') AS \"{k}\""
+        for k, c in cols.items()
+    )
+    shared = "hw_class IN (SELECT hw_class FROM a INTERSECT SELECT hw_class FROM b)"
+    rows = ds.records(
+        f"SELECT run_id, hw_class, {sel} FROM raw WHERE {shared} AND run_id IN (?, ?) GROUP BY ALL", [run_a, run_b]
+    )
+    for key in cols:
+        per_class: dict[str, dict[str, list]] = {}
+        for r in rows:
+            per_class.setdefault(r["hw_class"] if key.startswith("hw:") else "", {})[r["run_id"]] = r[key] or []
+        for hw_class, by_run in sorted(per_class.items()):
+            va, vb = by_run.get(run_a, []), by_run.get(run_b, [])
+            va_all = sorted({v for r in rows if r["run_id"] == run_a for v in (r[key] or [])}) if not hw_class else va
+            vb_all = sorted({v for r in rows if r["run_id"] == run_b for v in (r[key] or [])}) if not hw_class else vb
+            if va_all and vb_all and va_all != vb_all:
+                label = f"{key[3:]} of {hw_class}" if hw_class else f"suite setting {key}"
+                out.append(f"{label}: {', '.join(va_all)} → {', '.join(vb_all)}")
+            if not hw_class:
+                break
+    for v in _version_changes(ds, run_a, run_b):
+        out.append(f"{v.package} version: {', '.join(v.a) or '—'} → {', '.join(v.b) or '—'}")
+    return out

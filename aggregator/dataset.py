@@ -25,8 +25,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from grid import store
+from grid import store_damage as damage
 from grid.core.errors import GridError
-from grid.core.schema import RESULT_SCHEMA
+from grid.core.schema import RESULT_SCHEMA, STATUSES
 
 
 class ReportError(GridError, RuntimeError):
@@ -93,14 +95,8 @@ def result_files(root: str | Path, runs: Sequence[str]) -> list[str]:
     files: list[str] = []
     for run in runs:
         infos = fs.get_file_info(pafs.FileSelector(f"{base}/run_id={run}", recursive=True, allow_not_found=True))
-        # dot and underscore prefixes: the store's temp files and manifest, never results
-        files += [
-            i.path
-            for i in infos
-            if i.type == pafs.FileType.File
-            and i.base_name.endswith(".parquet")
-            and not i.base_name.startswith((".", "_"))
-        ]
+        # the store's rule: no temp files or manifest; a compacted run's marked part files, not the cells they cover
+        files += [f for f in store.visible_result_files(fs, infos) if store.is_result_path(f, base)]
     return sorted(files)
 
 
@@ -112,6 +108,7 @@ class ResultsDataset:
     con: duckdb.DuckDBPyConnection
     row_count: int = 0
     present_columns: frozenset[str] = field(default_factory=frozenset)
+    problems: list = field(default_factory=list)  # grid.store_damage.Problem: files quarantined while opening
 
     def query(self, sql: str, params: Sequence | None = None) -> pa.Table:
         return self.con.sql(sql, params=list(params) if params else None).to_arrow_table()
@@ -196,14 +193,7 @@ def open_results(
             f"cells to finish or check the run's logs"
         )
     con = con or connect(threads)
-    sources, estimate = _sources(con, root, files)
-    # Many small files (the store writes one per cell): the per-file cost dominates every scan, so read them once
-    # into memory. Few large files (a compacted run): DuckDB scans only the needed columns of each query straight
-    # from Parquet, faster and far smaller than a copy. Above MATERIALIZE_MAX_ROWS the copy could outgrow memory.
-    copy = materialize and len(files) > MATERIALIZE_MIN_FILES and estimate <= MATERIALIZE_MAX_ROWS
-    # Footers are cached only when every query re-reads the files; a one-pass copy would just hold them in memory.
-    execute(con, f"SET parquet_metadata_cache = {str(not copy).lower()}")
-    present, total = _create_raw(con, sources, copy)
+    files, present, total, problems = _open_tolerant(con, root, runs, files, materialize)
     slim = [
         f'"{n}"' for n in RESULT_SCHEMA.names if n not in BULKY and (not n.startswith("trial_") or n in KEPT_TRIALS)
     ]
@@ -213,7 +203,63 @@ def open_results(
             f"run {', '.join(runs)} under {root} has result files but no rows; the files may be "
             f"truncated: re-run the affected cells"
         )
-    return ResultsDataset(str(root), runs, files, con, total, frozenset(present))
+    return ResultsDataset(str(root), runs, files, con, total, frozenset(present), problems)
+
+
+def _open_tolerant(con, root, runs: list[str], files: list[str], materialize: bool):
+    """Create `raw` over the files; when DuckDB refuses them, or rows without a cell id or a grid status show up
+    (a foreign file), screen the files one by one, quarantine the bad ones (grid/store_damage.py) and read the rest.
+    Returns (files read, columns present, rows, problems)."""
+    try:
+        present, total = _build_raw(con, root, files, materialize)
+        if not _suspect_rows(con):
+            return files, present, total, []
+    except (duckdb.Error, pa.ArrowException, OSError, ValueError):
+        pass
+    fs, _, _ = _filesystem(root)
+    files, problems = damage.screen_files(fs, files)
+    if not files:
+        raise ReportError(
+            f"every result file of run {', '.join(runs)} under {root} is damaged (moved to _quarantine/)",
+            f"re-run the cells with `grid resume {runs[0]} --rerun`",
+        )
+    present, total = _build_raw(con, root, files, materialize)
+    return files, present, total, problems
+
+
+def _suspect_rows(con: duckdb.DuckDBPyConnection) -> int:
+    return con.sql(
+        f"SELECT count(*) FROM raw WHERE cell_id IS NULL OR status IS NULL OR status NOT IN {tuple(STATUSES)!r}"
+    ).fetchall()[0][0]
+
+
+def _build_raw(con, root, files: list[str], materialize: bool) -> tuple[set[str], int]:
+    """`raw` over the files, one row per cell (its latest row: a compacted part and a re-run cell file may both
+    hold one)."""
+    for kind in ("VIEW", "TABLE"):  # a retry after a refused file set starts clean
+        try:
+            execute(con, f"DROP {kind} IF EXISTS raw")
+        except duckdb.Error:
+            pass
+    sources, estimate = _sources(con, root, files)
+    # Many small files (the store writes one per cell): the per-file cost dominates every scan, so read them once
+    # into memory. Few large files (a compacted run): DuckDB scans only the needed columns of each query straight
+    # from Parquet, faster and far smaller than a copy. Above MATERIALIZE_MAX_ROWS the copy could outgrow memory.
+    copy = materialize and len(files) > MATERIALIZE_MIN_FILES and estimate <= MATERIALIZE_MAX_ROWS
+    # Footers are cached only when every query re-reads the files; a one-pass copy would just hold them in memory.
+    execute(con, f"SET parquet_metadata_cache = {str(not copy).lower()}")
+    present, total = _create_raw(con, sources, copy)
+    repeated = con.sql("SELECT count(*) - count(DISTINCT (run_id, cell_id)) FROM raw").fetchall()[0][0]
+    if repeated:
+        execute(
+            con,
+            "CREATE OR REPLACE TEMP TABLE raw_latest AS SELECT * FROM raw QUALIFY row_number() OVER "
+            "(PARTITION BY run_id, cell_id ORDER BY finished_at DESC NULLS LAST, attempt DESC NULLS LAST) = 1",
+        )
+        execute(con, f"DROP {'TABLE' if copy else 'VIEW'} raw")
+        execute(con, "ALTER TABLE raw_latest RENAME TO raw")
+        total -= repeated
+    return present, total
 
 
 def _sources(con: duckdb.DuckDBPyConnection, root: str | Path, files: list[str]) -> tuple[list[str], int]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aggregator.dataset import ReportError, ResultsDataset, open_results
+from aggregator.drafts import write_drafts
 from aggregator.model import ReportData, build_report
 from aggregator.render.html import render_html
 from aggregator.render.junit import write_junit
@@ -44,9 +45,10 @@ FORMATS: dict[str, Format] = {
         Format("json", "summary.json", write_summary_json, "every figure of the report, for machines"),
         Format("csv", "results.csv", write_results_csv, "every row and column of the runs"),
         Format("junit", "junit.xml", write_junit, "one testcase per model × hardware class, for CI"),
+        Format("issues", "issues", write_drafts, "a folder of ready-to-file issue drafts, one per root cause"),
     )
 }
-DEFAULT_FORMATS = ",".join(FORMATS)  # "md,html,json,csv,junit"
+DEFAULT_FORMATS = ",".join(FORMATS)  # "md,html,json,csv,junit,issues"
 
 
 def parse_formats(formats: str | Sequence[str]) -> list[str]:
@@ -70,6 +72,7 @@ def write_reports(
     max_tracebacks: int = 50,
     title: str | None = None,
     threads: int | None = None,
+    prices: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write the requested formats for the given runs (None: every run under the root) into `out_dir`.
 
@@ -77,10 +80,15 @@ def write_reports(
     option. `thresholds`: grid.core.quality threshold overrides; when given, quality flags are recomputed from the
     stored outputs."""
     wanted = parse_formats(formats)
+    from aggregator.verdict import load_prices
+
+    price_table, currency = load_prices(prices)  # `--prices prices.yaml`: price-performance in the verdict
     ds = open_results(results_root, run_id, threads=threads)
     try:
         data = build_report(
             ds,
+            prices=price_table,
+            currency=currency,
             thresholds=thresholds,
             reference_class=reference_class,
             max_table_rows=max_table_rows,
@@ -94,9 +102,19 @@ def write_reports(
             fmt = FORMATS[name]
             path = out_dir / fmt.file_name
             tmp = path.with_name(f".{path.name}.tmp")  # readers of the folder never see half a report
+            _remove(tmp)
             fmt.write(data, ds, tmp)
+            _remove(path)  # a folder format (issues/) replaces the previous folder whole
             tmp.replace(path)
             paths[name] = path
         return paths
     finally:
         ds.close()
+
+
+def _remove(path: Path) -> None:
+    """A folder (recursively) or a file, if there; a plain file is left to `replace`, which is atomic."""
+    if path.is_dir():
+        import shutil
+
+        shutil.rmtree(path)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aggregator.dataset import ResultsDataset, execute
+from aggregator.rootcause import RootCause, analyze, scrub, timeout_phase
 from aggregator.statuses import OK, PROBLEM_SQL
 from grid.core.quality import Flag, flags
 from grid.core.status import Status
@@ -56,10 +57,20 @@ class ErrorGroup:
     fix: str | None
     models: list[AffectedModel]
     per_class: dict[str, int]  # hw_class -> affected models
+    messages: list[tuple[str, int]] = field(default_factory=list)  # every distinct message (scrubbed), cells
+    messages_total: int = 0
+    root: RootCause | None = None
+    versions: dict[str, list[str]] = field(default_factory=dict)  # package (and os, chip) -> values on these cells
+    cell_examples: list[dict] = field(default_factory=list)  # a few cells: prompt_id, image_id, max_tokens, ...
 
     @property
     def severity(self) -> str:
         return "high" if any(m.unusable for m in self.models) else "medium"
+
+    @property
+    def impact(self) -> str:
+        """The ranking a maintainer reads: breaks a model on every class it ran on, or only on some classes."""
+        return "breaks the model on every class" if self.severity == "high" else "breaks the model on some classes"
 
     @property
     def tag(self) -> str:
@@ -88,8 +99,9 @@ def error_groups(ds: ResultsDataset, ok_models: set[str]) -> list[ErrorGroup]:
         m["classes"].append(r["hw_class"])
         m["cells"] += r["n"]
     out = [_error_group(key, g, text[key], ok_models) for key, g in groups.items()]
-    # Most models affected first: that is the order a maintainer should read them in.
-    return sorted(out, key=lambda e: (-len(e.models), -e.cells, e.error_class, e.package))
+    add_details(ds, out)
+    # Breaking a model everywhere first, then most models affected: the order a maintainer should read them in.
+    return sorted(out, key=lambda e: (e.severity != "high", -len(e.models), -e.cells, e.error_class, e.package))
 
 
 def _error_group(key: tuple[str, str], g: dict, text: dict, ok_models: set[str]) -> ErrorGroup:
@@ -110,6 +122,60 @@ def _error_group(key: tuple[str, str], g: dict, text: dict, ok_models: set[str])
     )
 
 
+DETAIL_VERSIONS = {
+    "python": "python_version",
+    "mlx": "mlx_version",
+    "mlx-vlm": "mlx_vlm_version",
+    "mlx-lm": "mlx_lm_version",
+    "transformers": "transformers_version",
+    "os": "concat_ws(' ', nullif(os_name, ''), nullif(os_version, ''))",
+    "chip": "chip",
+    "backend": "backend",
+}
+MAX_MESSAGES = 20
+
+
+def add_details(ds: ResultsDataset, groups: list[ErrorGroup]) -> None:
+    """Per root cause: every distinct message (capped, with the total), the versions on its cells, a few cells for a
+    repro, and the root cause read from its most common traceback (a timeout's phase from its cells' figures)."""
+    key = f"{ERROR_CLASS_SQL} AS error_class, {PACKAGE_SQL} AS package"
+    where = f"FROM raw WHERE status IN {PROBLEM_SQL}"
+    msgs: dict[tuple, list] = {}
+    for r in ds.records(f"SELECT {key}, error_message AS m, count(*) AS n {where} GROUP BY ALL ORDER BY n DESC, m"):
+        msgs.setdefault((r["error_class"], r["package"]), []).append((scrub(r["m"] or "(no message)"), r["n"]))
+    vers = ", ".join(f'list(DISTINCT {col}) AS "{name}"' for name, col in DETAIL_VERSIONS.items())
+    info = {
+        (r["error_class"], r["package"]): r
+        for r in ds.records(f"""SELECT {key}, {vers},
+               mode(traceback_tail) FILTER (WHERE coalesce(traceback_tail, '') <> '') AS tb,
+               list({{'run_id': run_id, 'model': model, 'hw_class': hw_class, 'prompt_id': prompt_id,
+                     'image_id': image_id, 'max_tokens': max_tokens, 'temperature': temperature,
+                     'message': error_message, 'load_s': load_s, 'status': status}}) [1:5] AS cells
+               {where} GROUP BY ALL""")
+    }
+    speeds = _ok_speeds(ds)
+    for g in groups:
+        k = (g.error_class, g.package)
+        found = msgs.get(k, [])
+        g.messages, g.messages_total = found[:MAX_MESSAGES], len(found)
+        r = info.get(k, {})
+        g.versions = {n: sorted(v for v in (r.get(n) or []) if v) for n in DETAIL_VERSIONS}
+        g.cell_examples = r.get("cells") or []
+        g.root = analyze(r.get("tb"), g.package, g.versions)
+        if Status.TIMEOUT in g.statuses and g.cell_examples:
+            c = g.cell_examples[0]
+            tps, ttft = speeds.get((c["model"], c["hw_class"]), (None, None))
+            g.root.timeout = timeout_phase(c["message"], c["load_s"], c["max_tokens"], tps, ttft)
+
+
+def _ok_speeds(ds: ResultsDataset) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """(model, hw_class) -> median decode tok/s and TTFT of its ok cells (a timeout's expected duration)."""
+    rows = ds.records(f"""SELECT model, hw_class, median(decode_tps) AS tps, median(ttft_s) AS ttft FROM raw
+        WHERE status = '{OK}' AND model IN (SELECT model FROM raw WHERE status = '{Status.TIMEOUT.value}')
+        GROUP BY ALL""")
+    return {(r["model"], r["hw_class"]): (r["tps"], r["ttft"]) for r in rows}
+
+
 def by_package(groups: list[ErrorGroup]) -> dict[str, list[ErrorGroup]]:
     packages: dict[str, list[ErrorGroup]] = {}
     for g in groups:
@@ -126,6 +192,11 @@ class QualityIssue:
     flagged_cells: int
     kinds: dict[str, tuple[int, str | None]]  # kind -> (cells flagged, detail: largest figure as in bullets(22), or
     # the most common detail as in language-mixing(Han))
+
+    @property
+    def impact(self) -> str:
+        """The lowest rank of the severity scale: the model runs, its output is flagged."""
+        return "quality only"
 
 
 def quality_issues(ds: ResultsDataset, source: str = "rows") -> tuple[list[QualityIssue], dict[tuple[str, str], int]]:

@@ -47,12 +47,24 @@ def grid_command() -> list[str]:
 def run_grid_cli(suite_path: Path, results: Path, trace: Path) -> tuple[dict, float]:
     t0 = time.perf_counter()
     out = subprocess.run(
-        [*grid_command(), "run", str(suite_path), "--results", str(results), "--no-report", "--json"],
+        [
+            *grid_command(),
+            "run",
+            str(suite_path),
+            "--results",
+            str(results),
+            "--no-report",
+            "--json",
+            "--trace",
+            str(trace),
+            "--mlx-device",
+            "cpu",
+            "--no-measure-bandwidth",
+        ],  # fmt: skip
         check=True,
         cwd=REPO,
         capture_output=True,
         text=True,
-        env={**os.environ, "GRID_TRACE": str(trace)},
     )
     wall = time.perf_counter() - t0
     return json.loads(out.stdout[out.stdout.index("{") :]), wall

@@ -113,7 +113,10 @@ def one_size(n: int, args, suite, work: Path) -> dict:
     try:
         ray.init(address=cluster.address, log_to_driver=False)
         t0 = time.perf_counter()
-        result = run_suite(suite, work / "results", address=cluster.address)
+        from grid.core.options import RunOptions
+
+        options = RunOptions(mlx_device="cpu", measure_bandwidth=False, trace_path=str(work / f"trace-{n}.jsonl"))
+        result = run_suite(suite, work / "results", address=cluster.address, options=options)
         makespan = time.perf_counter() - t0
     finally:
         ray.shutdown()

@@ -21,7 +21,9 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from grid.core.errors import GridError
-from grid.core.schema import RESULT_SCHEMA, TERMINAL_STATUSES, ResultRow, rows_to_table
+from grid.core.names import check_name, check_run_id, slug
+from grid.core.schema import RESULT_SCHEMA, ResultRow, rows_to_table
+from grid.store_damage import SUPERSEDED, Problem, read_files_tolerant
 
 MANIFEST = "_run.json"  # leading underscore: pyarrow and DuckDB globs over *.parquet skip it
 # URI schemes pyarrow's FileSystem.from_uri knows (mock: an in-memory filesystem, for tests)
@@ -77,7 +79,8 @@ class ResultsRoot:
         return cls(text=text or path, fs=pafs.LocalFileSystem(), base=str(resolved), local=True)
 
     def run_dir(self, run_id: str) -> str:
-        return f"{self.base}/run_id={run_id}"
+        # every path under the root goes through here: a run id that is not a plain name never becomes a folder
+        return f"{self.base}/run_id={check_run_id(run_id)}"
 
     def __str__(self) -> str:
         return self.text
@@ -100,8 +103,10 @@ def write_row(root: ResultsRoot | str | Path, row: ResultRow) -> str:
     """Write one row as `<cell_id>.parquet` atomically (temp name + rename); returns the final path."""
     r = ResultsRoot.parse(root)
     folder = r.run_dir(row.run_id)
+    check_name(row.cell_id, "cell id")
     r.fs.create_dir(folder, recursive=True)
     final = f"{folder}/{row.cell_id}.parquet"
+    _keep_superseded(r, folder, row.cell_id)
     tmp = f"{folder}/.{row.cell_id}.{uuid.uuid4().hex[:8]}.tmp"  # dot prefix: readers ignore it
     try:
         # run_id lives in the folder name (hive style), not in the file: pandas and pyarrow refuse a column that is
@@ -117,6 +122,18 @@ def write_row(root: ResultsRoot | str | Path, row: ResultRow) -> str:
     return final
 
 
+def _keep_superseded(r: ResultsRoot, folder: str, cell_id: str) -> None:
+    """A re-run cell (grid resume --retry/--rerun) replaces its row; the old one is copied to `_superseded/` first,
+    so readers see one current row per cell (the latest attempt) and no earlier row is lost."""
+    final = f"{folder}/{cell_id}.parquet"
+    if r.fs.get_file_info(final).type != pafs.FileType.File:
+        return
+    aside = f"{folder}/{SUPERSEDED}"
+    r.fs.create_dir(aside, recursive=True)
+    n = len(r.fs.get_file_info(pafs.FileSelector(aside, allow_not_found=True))) + 1
+    r.fs.copy_file(final, f"{aside}/{cell_id}.{n}.{uuid.uuid4().hex[:6]}.parquet")
+
+
 def write_manifest(root: ResultsRoot | str | Path, run_id: str, manifest: dict) -> None:
     r = ResultsRoot.parse(root)
     folder = r.run_dir(run_id)
@@ -129,11 +146,43 @@ def write_manifest(root: ResultsRoot | str | Path, run_id: str, manifest: dict) 
 
 def read_manifest(root: ResultsRoot | str | Path, run_id: str) -> dict:
     r = ResultsRoot.parse(root)
+    path = f"{r.run_dir(run_id)}/{MANIFEST}"
     try:
-        with r.fs.open_input_stream(f"{r.run_dir(run_id)}/{MANIFEST}") as f:
-            return json.loads(f.read())
+        with r.fs.open_input_stream(path) as f:
+            data = f.read()
     except FileNotFoundError:
         raise StoreError(f"run {run_id} not found under {r}: check --results, or list runs with `grid runs`") from None
+    try:
+        manifest = json.loads(data)
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ManifestError(
+            f"run {run_id}'s manifest {path} is damaged ({str(e).splitlines()[0][:80]})",
+            f"rebuild it with `grid resume {run_id} --rebuild-manifest --suite SUITE`",
+        ) from None
+    return manifest
+
+
+class ManifestError(StoreError):
+    """The run's `_run.json` exists but cannot be read as a manifest."""
+
+    @classmethod
+    def lacking(cls, run_id: str, key: str) -> ManifestError:
+        return cls(
+            f"run {run_id}'s manifest has no {key!r}",
+            f"rebuild it with `grid resume {run_id} --rebuild-manifest --suite SUITE`",
+        )
+
+
+def planned_cells(root: ResultsRoot | str | Path, run_id: str) -> list[dict] | None:
+    """The cells the run's manifest planned (cell_id, model, hw_class, prompt_id, image_id), or None when the
+    manifest is missing, damaged, or older than the plan record."""
+    try:
+        planned = read_manifest(root, run_id).get("planned")
+    except StoreError:
+        return None
+    return list(planned) if isinstance(planned, list) else None
 
 
 def list_runs(root: ResultsRoot | str | Path, newest_first: bool = False) -> list[str]:
@@ -158,45 +207,139 @@ def result_files(root: ResultsRoot | str | Path, run_id: str | list[str] | None 
     files = []
     for p in [r.run_dir(x) for x in runs] if runs else [r.base]:
         infos = r.fs.get_file_info(pafs.FileSelector(p, recursive=True, allow_not_found=True))
-        files += [
-            i.path
-            for i in infos
-            if i.type == pafs.FileType.File
-            and i.base_name.endswith(".parquet")
-            and not i.base_name.startswith((".", "_"))
-        ]
+        # anything under a `_`-folder (`_quarantine/`, `_superseded/`) is kept, never read
+        files += [f for f in visible_result_files(r.fs, infos) if is_result_path(f, r.base)]
     return sorted(files)
 
 
-def read_table(root: ResultsRoot | str | Path, run_id: str | list[str] | None = None) -> pa.Table:
-    """Every row under the root (or of the given runs) as one table with RESULT_SCHEMA."""
+def is_result_path(path: str, base: str) -> bool:
+    """No component below the root starts with `.` or `_` (the store's temp files, manifest, and aside folders)."""
+    rel = path[len(base) :].lstrip("/") if path.startswith(base) else path
+    return not any(p.startswith((".", "_")) for p in rel.split("/"))
+
+
+# --- compaction's read side (the writer is grid/compact.py) ---------------------------------------------------------
+# A compacted run holds `compact-<gen>-<i>.parquet` part files and a marker `_compacted.json` naming them and the
+# `_compacted-<gen>.covers` file that lists the cell files merged into them. Readers see a part file only when the
+# marker names it (parts of a killed compaction stay invisible) and a cell file only when the covers file does not
+# list it (cell files not yet deleted after the marker was written are not read twice). The marker is written by one
+# rename, so a reader sees the run before or after a compaction, never half of one.
+
+COMPACTED = "_compacted.json"
+COMPACT_PREFIX = "compact-"
+
+
+def read_compaction(fs: pafs.FileSystem, folder: str) -> dict | None:
+    try:
+        with fs.open_input_stream(f"{folder}/{COMPACTED}") as f:
+            return json.loads(f.read())
+    except FileNotFoundError:
+        return None
+
+
+def read_covers(fs: pafs.FileSystem, folder: str, marker: dict) -> set[str]:
+    try:
+        with fs.open_input_stream(f"{folder}/{marker['covers']}") as f:
+            return set(f.read().decode().split())
+    except (FileNotFoundError, KeyError):
+        return set()
+
+
+def visible_result_files(fs: pafs.FileSystem, infos: list) -> list[str]:
+    """The result files among a listing (`fs.get_file_info` of run folders): temp files and the manifest never, part
+    files of a compaction only when its marker names them, cell files unless a completed compaction covers them
+    (same name, size and mtime)."""
+    by_dir: dict[str, list] = {}
+    markers = set()
+    for i in infos:
+        if i.type != pafs.FileType.File:
+            continue
+        folder = i.path.rsplit("/", 1)[0]
+        if i.base_name == COMPACTED:
+            markers.add(folder)
+        elif i.base_name.endswith(".parquet") and not i.base_name.startswith((".", "_")):
+            by_dir.setdefault(folder, []).append(i)
+    files = []
+    for folder, items in by_dir.items():
+        marker = read_compaction(fs, folder) if folder in markers else None
+        if marker is None:
+            files += [i.path for i in items if not i.base_name.startswith(COMPACT_PREFIX)]
+            continue
+        parts = set(marker.get("parts", []))
+        cells = [i for i in items if not i.base_name.startswith(COMPACT_PREFIX)]
+        covers = read_covers(fs, folder, marker) if cells else set()
+        files += [i.path for i in items if i.base_name in parts]
+        files += [i.path for i in cells if cover_key(i) not in covers]
+    return files
+
+
+def cover_key(info) -> str:
+    """A cell file as a covers file names it: name, size and mtime, so a cell file written again after the
+    compaction (a re-run) is a new file, not a covered one."""
+    return f"{info.base_name}:{info.size}:{info.mtime_ns or 0}"
+
+
+def read_table(
+    root: ResultsRoot | str | Path, run_id: str | list[str] | None = None, problems: list[Problem] | None = None
+) -> pa.Table:
+    """Every row under the root (or of the given runs) as one table with RESULT_SCHEMA, one row per cell (its latest
+    attempt). An unreadable or foreign-schema file is quarantined (grid/store_damage.py: moved to its run's
+    `_quarantine/`, one warning) and the rest is read; what was moved is appended to `problems` when given."""
     r = ResultsRoot.parse(root)
     files = result_files(r, run_id)
     if not files:
         return RESULT_SCHEMA.empty_table()
     partitioning = ds.partitioning(pa.schema([("run_id", pa.string())]), flavor="hive")
-    dataset = ds.dataset(
-        files,
-        schema=RESULT_SCHEMA,
-        format="parquet",
-        filesystem=r.fs,
-        partitioning=partitioning,
-        partition_base_dir=r.base,
-    )
-    return dataset.to_table().select(list(RESULT_SCHEMA.names))
+
+    def read(paths: list[str]) -> pa.Table:
+        dataset = ds.dataset(
+            paths,
+            schema=RESULT_SCHEMA,
+            format="parquet",
+            filesystem=r.fs,
+            partitioning=partitioning,
+            partition_base_dir=r.base,
+        )
+        return dataset.to_table(columns=[*RESULT_SCHEMA.names, "__filename"])
+
+    table, found = read_files_tolerant(r.fs, files, read)
+    if problems is not None:
+        problems.extend(found)
+    return latest_per_cell(table).select(list(RESULT_SCHEMA.names))
+
+
+def latest_per_cell(table: pa.Table) -> pa.Table:
+    """One row per (run_id, cell_id): the latest one (a compacted part and a cell file may both hold a cell)."""
+    keys = list(zip(table["run_id"].to_pylist(), table["cell_id"].to_pylist()))
+    if len(set(keys)) == len(keys):
+        return table
+    attempts, finished = table["attempt"].to_pylist(), table["finished_at"].to_pylist()
+    # finished_at first: a resumed cell starts again at attempt 1, yet its row is the newer one
+    order = sorted(range(len(keys)), key=lambda i: (finished[i] or "", attempts[i] or 0))
+    latest = {keys[i]: i for i in order}  # a later (newer) row overwrites an earlier one
+    return table.take(sorted(latest.values()))
 
 
 def read_rows(root: ResultsRoot | str | Path, run_id: str | list[str] | None = None) -> list[ResultRow]:
     return [ResultRow.from_dict(d) for d in read_table(root, run_id).to_pylist()]
 
 
-def terminal_cell_ids(root: ResultsRoot | str | Path, run_id: str) -> set[str]:
+def terminal_cell_ids(
+    root: ResultsRoot | str | Path, run_id: str, retry: frozenset[str] | set[str] = frozenset()
+) -> set[str]:
+    """Cells of the run that are done: their latest row's status is not one the caller wants to run again."""
+    return {c for c, s in latest_statuses(root, run_id).items() if s not in retry}
+
+
+def latest_statuses(root: ResultsRoot | str | Path, run_id: str) -> dict[str, str]:
+    """cell_id -> the status of its latest row."""
     table = read_table(root, run_id).select(["cell_id", "status"])
-    return {c for c, s in zip(table["cell_id"].to_pylist(), table["status"].to_pylist()) if s in TERMINAL_STATUSES}
+    return dict(zip(table["cell_id"].to_pylist(), table["status"].to_pylist()))
 
 
 def new_run_id(suite_name: str) -> str:
     import datetime
 
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{suite_name}-{os.urandom(2).hex()}"
+    # a suite's `name:` is free text: only a safe slug of it goes into the folder name
+    return f"{stamp}-{slug(suite_name, 'suite')}-{os.urandom(2).hex()}"

@@ -10,6 +10,7 @@ from sample_data import VERSIONS, seed_rows, write_root
 
 from aggregator import ReportError
 from aggregator.compare import compare_runs
+from aggregator.render.compare import comparison_markdown
 from grid.core.schema import ResultRow
 
 SLOW, FAST, NOISE = "qnguyen3/nanoLLaVA", "mlx-community/pixtral-12b-8bit", "HuggingFaceTB/SmolVLM-Instruct"
@@ -113,7 +114,7 @@ def test_version_changes(comparison):
 
 
 def test_markdown_and_json(comparison):
-    md = comparison.to_markdown()
+    md = comparison_markdown(comparison)
     assert "# grid compare: `a` → `b`" in md and "| mlx-vlm | 0.3.10 | 0.3.11 |" in md
     assert "## Newly failing (1)" in md and "## Regressions (4)" in md and "100 → 80" in md and "-20.0%" in md
     assert "Noise rule:" in md

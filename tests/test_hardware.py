@@ -134,3 +134,88 @@ def test_working_set_subprocess_failure_is_none(monkeypatch):
         hw, "_run", lambda cmd, timeout=0: 'noise\n{"max_recommended_working_set_size": 103079215104}\n'
     )
     assert hw.mlx_working_set_gb() == 96.0
+
+
+# --- probe fixes (issue 15, item 5). No real recorded output of a Rosetta process, an Intel Mac or an M5 Pro/Max
+# sysctl with a citable source was found (tests/fixtures/README.md says so); these inputs are SYNTHETIC, written in
+# sysctl's `name: value` layout from Apple's documented key names, and are not fixtures. ------------------------------
+
+M4_MAX = FIXTURES / "macs" / "m4-max-40c-128gb"
+
+
+def _mac_from(sysctl_text: str, **kw) -> hw.Hardware:
+    return hw.apple_hardware(
+        sysctl_text,
+        (M4_MAX / "system_profiler_displays.json").read_text(),
+        (M4_MAX / "ioreg.txt").read_text(),
+        (M4_MAX / "sw_vers.txt").read_text(),
+        **kw,
+    )
+
+
+def test_perflevel_names_decide_core_kinds_not_their_order():
+    synthetic_m5_pro = (
+        "machdep.cpu.brand_string: Apple M5 Pro\nhw.memsize: 51539607552\nhw.physicalcpu: 18\nhw.nperflevels: 2\n"
+        "hw.perflevel0.name: Super\nhw.perflevel0.physicalcpu: 6\n"
+        "hw.perflevel1.name: Performance\nhw.perflevel1.physicalcpu: 12\n"
+    )
+    h = _mac_from(synthetic_m5_pro)
+    assert (h.perf_cores, h.eff_cores, h.cpu_cores) == (18, 0, 18)  # perflevel1 is not "efficiency" here
+    three = "hw.nperflevels: 3\nhw.perflevel0.name: Super\nhw.perflevel0.physicalcpu: 2\nhw.perflevel1.name: Performance\nhw.perflevel1.physicalcpu: 4\nhw.perflevel2.name: Efficiency\nhw.perflevel2.physicalcpu: 6\n"
+    assert hw.core_split(hw.parse_sysctl(three)) == (6, 6)
+    # the recorded fixtures print no names (the old key list): level 0 performance, level 1 efficiency, as before
+    assert hw.core_split(hw.parse_sysctl((M4_MAX / "sysctl.txt").read_text())) == (12, 4)
+
+
+def test_m5_family_bandwidth():
+    assert hw.bandwidth_for("Apple M5", 10) == 153.0
+    assert hw.bandwidth_for("Apple M5 Pro", 20) == 307.0
+    assert hw.bandwidth_for("Apple M5 Max", 40) == 614.0
+    assert hw.bandwidth_for("Apple M5 Max", 32) is None  # not in the cited source: unknown, never guessed
+
+
+def test_rosetta_and_intel_macs_are_macs_marked_unsupported():
+    base = (M4_MAX / "sysctl.txt").read_text()
+    rosetta = _mac_from(base + "sysctl.proc_translated: 1\n", machine="x86_64")
+    assert rosetta.ram_gb == 128 and rosetta.unsupported == hw.ROSETTA_ADVICE and rosetta.backend == "cpu"
+    assert hw.join_refusal(rosetta) and "arm64" in hw.join_refusal(rosetta)
+    intel = _mac_from(
+        "machdep.cpu.brand_string: Intel(R) Core(TM) i9-9880H CPU @ 2.30GHz\nhw.memsize: 17179869184\nhw.ncpu: 16\n"
+        "sysctl.proc_translated: 0\n",
+        machine="x86_64",
+    )
+    assert intel.unsupported == hw.INTEL_ADVICE and intel.ram_gb == 16
+    native = _mac_from(base + "sysctl.proc_translated: 0\n", machine="arm64")
+    assert native.unsupported == "" and hw.join_refusal(native) is None and native.backend == "metal"
+
+
+def test_failed_or_partial_sysctl_gives_unknown_not_a_crash():
+    h = _mac_from("", fallback_ram_bytes=None)
+    assert (h.chip, h.hw_class, h.ram_gb, h.perf_cores, h.eff_cores) == ("unknown", "unknown", 0.0, None, None)
+    partial = _mac_from("hw.ncpu: 8\nhw.memsize: not-a-number\n", fallback_ram_bytes=8 * hw.GIB)
+    assert (partial.ram_gb, partial.cpu_cores, partial.chip) == (8.0, 8, "unknown")
+
+
+def test_live_probe_takes_mac_branch_for_any_darwin(monkeypatch):
+    calls = []
+    monkeypatch.setattr(hw.sys, "platform", "darwin")
+    monkeypatch.setattr(hw.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(hw, "_run", lambda cmd, timeout=0: calls.append(cmd[0]) or "")
+    h = hw.probe(device_info=True, simulate=hw.NodeOptions())
+    assert calls[0] == "sysctl" and "nvidia-smi" not in calls and "python" not in " ".join(calls)
+    assert h.ram_gb > 0  # sysconf fallback, never the Linux branch's 0 GB
+
+
+def test_a_rosetta_node_refuses_to_join_with_advice(monkeypatch):
+    from typer.testing import CliRunner
+
+    from grid.cli import app
+    from grid.lab import cluster
+
+    rosetta = _mac_from((M4_MAX / "sysctl.txt").read_text() + "sysctl.proc_translated: 1\n", machine="x86_64")
+    monkeypatch.setattr(hw, "probe", lambda device_info=True, simulate=None: rosetta)
+    monkeypatch.setattr(cluster, "join", lambda *a, **k: pytest.fail("a Rosetta node must not join"))
+    result = CliRunner().invoke(app, ["node", "join", "127.0.0.1:1", "--no-auth", "--disk-budget", "200GB"])
+    assert result.exit_code == 2 and "not joining" in result.output and "arm64" in result.output
+    bad = CliRunner().invoke(app, ["node", "join", "127.0.0.1:1", "--no-auth", "--disk-budget", "lots"])
+    assert bad.exit_code != 0 and "disk-budget" in bad.output

@@ -63,7 +63,10 @@ def test_fetch_straight_from_a_results_uri(tmp_path):
 
 def test_staged_suite_carries_only_its_images(tmp_path):
     (tmp_path / "big-unrelated.bin").write_bytes(b"x" * 1000)
-    (tmp_path / "cat.png").write_bytes(b"\x89PNG fake")
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), "orange").save(tmp_path / "cat.png")  # suites now refuse a file that is not an image
+    png = (tmp_path / "cat.png").read_bytes()
     suite_file = tmp_path / "suite.yaml"
     suite_file.write_text(
         yaml.safe_dump(
@@ -86,7 +89,7 @@ def test_staged_suite_carries_only_its_images(tmp_path):
         original.generation,
     )
     assert [im.builtin for im in staged.images] == [None, "chart"]
-    assert (staging / "images" / "0-cat.png").read_bytes() == b"\x89PNG fake"
+    assert (staging / "images" / "0-cat.png").read_bytes() == png
 
 
 def test_submit_refuses_a_non_dashboard_address():

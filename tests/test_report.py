@@ -64,8 +64,15 @@ def section(md: str, heading: str) -> str:
 
 def test_writes_every_format(seed):
     _, paths = seed
-    assert set(paths) == {"md", "html", "json", "csv", "junit"}
-    assert [p.name for p in paths.values()] == ["report.md", "report.html", "summary.json", "results.csv", "junit.xml"]
+    assert set(paths) == {"md", "html", "json", "csv", "junit", "issues"}
+    assert [p.name for p in paths.values()] == [
+        "report.md",
+        "report.html",
+        "summary.json",
+        "results.csv",
+        "junit.xml",
+        "issues",
+    ]
     assert all(p.stat().st_size > 1000 for p in paths.values())
     assert not list(paths["md"].parent.glob(".*.tmp"))
 

@@ -34,6 +34,7 @@ def test_report_writes_the_five_files(app, root, tmp_path):
     res = runner.invoke(app, ["report", "a", "--results", str(root), "--reports", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        "issues",
         "junit.xml",
         "report.html",
         "report.md",

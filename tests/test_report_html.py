@@ -205,15 +205,18 @@ def test_report_loads_clean_and_charts_render(report, tmp_path):
     assert value["hostile"] and HOSTILE_OUTPUT.split(" ")[0] in value["hostile"][0]
     assert value["asc"] <= value["desc"] and value["asc"] != value["desc"]
     assert value["sections"] == [
+        "verdict",
         "summary",
         "charts",
         "critical",
         "quality",
         "performance",
+        "predicted",
         "hardware",
         "actionable",
         "test-matrix",
         "errors",
+        "gallery",
         "results",
     ]
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank image

@@ -181,9 +181,10 @@ def test_one_table_of_formats(tmp_path):
         "json": "summary.json",
         "csv": "results.csv",
         "junit": "junit.xml",
+        "issues": "issues",
     }
     assert parse_formats(" JSON,md,json ") == ["json", "md"]
-    with pytest.raises(ReportError, match="choose from md,html,json,csv,junit"):
+    with pytest.raises(ReportError, match="choose from md,html,json,csv,junit,issues"):
         parse_formats("pdf")
     write_root(tmp_path / "r", seed_rows())
     paths = write_reports(tmp_path / "r", "seed", tmp_path / "out")

@@ -31,14 +31,17 @@ def test_image(folder: Path, width: int = 320, height: int = 240) -> Path:
 def check(spec: str, image: Path | None, max_tokens: int = 4) -> dict:
     from agent.twins import materialize, weights
 
+    extra: dict = {}
     try:
         folder = materialize(spec)
         trust = json.loads((folder / "twin.json").read_text()).get("trust_remote_code", False)
+        # before generating, so a twin that fails at run time (an expected failure) still shows its weights load
+        extra["round_trip"] = weights.weights_round_trip(folder, trust_remote_code=trust)
         smoke = weights.twin_smoke(folder, image, max_tokens=max_tokens, trust_remote_code=trust)
-        return {"spec": spec, "ok": True, "path": str(folder), **smoke}
+        return {"spec": spec, "ok": True, "path": str(folder), **smoke, **extra}
     except Exception as exc:  # a check reports, it does not stop at the first failure
         tail = traceback.format_exc().strip().splitlines()[-6:]
-        return {"spec": spec, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000], "traceback": tail}
+        return {"spec": spec, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000], "traceback": tail, **extra}
 
 
 def main(argv: list[str]) -> int:

@@ -32,7 +32,8 @@ class TwinFiles:
     drop_weights: tuple[str, ...] = ()
     # the config resolves through shipped remote code (auto_map), as for the real checkpoints
     trust_remote_code: bool = False
-    # False only for broken twins whose config must not parse (none so far); every other config is linted
+    # False where transformers has no config class for the model_type and mlx-vlm never asks it for one
+    # (granite_vision); every other config is linted
     lint_config: bool = True
 
 

@@ -150,3 +150,31 @@ def glm4v_moe(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         "vision_config": {"model_type": "glm4v_moe"},
     }
     return glm4v(deep_merge(moe, over), pre)
+
+
+def glm_ocr(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """GLM-OCR layout: the glm4v twin's vision tower and tokens with GLM-OCR's text model (explicit head_dim, full
+    rotary mrope in rope_parameters, no attention bias); mlx-vlm's own GlmOcrProcessor (numpy image processor)."""
+    ocr = {
+        "architectures": ["GlmOcrForConditionalGeneration"],
+        "model_type": "glm_ocr",
+        "text_config": {
+            "model_type": "glm_ocr_text",
+            "head_dim": 16,
+            "attention_bias": False,
+            "num_nextn_predict_layers": 0,
+            # head_dim 16, full rotary: the sections sum to 16 / 2
+            "rope_parameters": {
+                "rope_type": "default",
+                "mrope_section": [2, 3, 3],
+                "partial_rotary_factor": 1.0,
+                "rope_theta": 10000.0,
+            },
+        },
+        "vision_config": {"model_type": "glm_ocr_vision", "attention_bias": True},
+    }
+    files = glm4v(deep_merge(ocr, over), pre)
+    for key in ("rope_scaling", "partial_rotary_factor", "rope_theta"):
+        files.config["text_config"].pop(key, None)
+    files.preprocessor_config["processor_class"] = "GlmOcrProcessor"
+    return files

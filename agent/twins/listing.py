@@ -6,7 +6,7 @@ from agent.twins import registry, sizes
 from agent.twins.registry import TwinInfo
 
 
-def _note(arch: str) -> str | None:
+def note(arch: str) -> str | None:
     """For a buildable twin, `reason` carries what a user should know before running it (heavy, expected failure)."""
     if arch in registry.HEAVY:
         return f"heavy: {registry.HEAVY[arch]}"
@@ -19,7 +19,7 @@ def _note(arch: str) -> str | None:
 
 def list_twins() -> list[TwinInfo]:
     out = [
-        TwinInfo(name=f"twin:{arch}", arch=arch, sizes=sizes.sizes_of(arch), buildable=True, reason=_note(arch))
+        TwinInfo(name=f"twin:{arch}", arch=arch, sizes=sizes.sizes_of(arch), buildable=True, reason=note(arch))
         for arch in sorted(registry.BUILDERS)
     ]
     out += [

@@ -209,3 +209,38 @@ def llava_onevision(over: dict | None = None, pre: dict | None = None) -> TwinFi
         },
         chat_template=chat_template("<image>\n"),
     )
+
+
+def granite_vision(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """Granite Vision 3.x layout: the llava_next twin with a SigLIP tower (features of two layers concatenated, as the
+    real checkpoints concatenate four) and a granite text model (MUP multipliers); mlx-vlm's GraniteVisionProcessor."""
+    vocab = vocab_of(over or {})
+    size = 32
+    vision = _vision("siglip_vision_model", size, 8)
+    vision.pop("projection_dim")
+    text = {
+        **_text("granite", vocab),
+        "embedding_multiplier": 12.0,
+        "attention_multiplier": 0.0625,
+        "residual_multiplier": 0.22,
+        "logits_scaling": 8.0,
+    }
+    granite = {
+        "architectures": ["LlavaNextForConditionalGeneration"],
+        "model_type": "granite_vision",
+        "vision_feature_layer": [-2, -1],
+        "vision_feature_select_strategy": "full",
+        "text_config": text,
+        "vision_config": vision,
+    }
+    files = llava_next(deep_merge(granite, over), pre)
+    files.preprocessor_config["processor_class"] = "GraniteVisionProcessor"
+    files.preprocessor_config["image_mean"] = files.preprocessor_config["image_std"] = [0.5, 0.5, 0.5]
+    files.processor_config.update(
+        {"processor_class": "GraniteVisionProcessor", "vision_feature_select_strategy": "full"}
+    )
+    files.processor_config["num_additional_image_tokens"] = 0  # SigLIP has no CLS token
+    # transformers has no `granite_vision` config class, so AutoConfig cannot lint it; mlx-vlm's own loader and
+    # GraniteVisionProcessor never call AutoConfig for it (the twin loads and generates through plain mlx_vlm.load)
+    files.lint_config = False
+    return files

@@ -308,3 +308,22 @@ def qwen3_5(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     files = qwen3_vl(deep_merge(hybrid, over), pre)
     files.config["text_config"].pop("rope_scaling", None)
     return files
+
+
+def qwen3_5_moe(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """Qwen3.5 MoE layout (Qwen3.5-35B-A3B / 397B-A17B): the qwen3_5 twin with sparse-MoE MLPs and a shared expert
+    in every layer."""
+    moe = {
+        "architectures": ["Qwen3_5MoeForConditionalGeneration"],
+        "model_type": "qwen3_5_moe",
+        "text_config": {
+            "model_type": "qwen3_5_moe_text",
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 32,
+            "shared_expert_intermediate_size": 32,
+            "norm_topk_prob": True,
+        },
+        "vision_config": {"model_type": "qwen3_5_moe"},
+    }
+    return qwen3_5(deep_merge(moe, over), pre)

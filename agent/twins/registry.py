@@ -11,11 +11,13 @@ from agent.twins import (
     deepseek,
     florence,
     gemma,
+    gemma4,
     glm,
     idefics,
     internvl,
     kimi,
     lfm2,
+    llama4,
     llava,
     mistral,
     mllama,
@@ -58,6 +60,13 @@ BUILDERS: dict[str, Builder] = {
     "llava_bunny": bunny.llava_bunny,
     "qwen3_5": qwen.qwen3_5,
     "gemma3n": gemma.gemma3n,
+    "gemma4": gemma4.gemma4,
+    "glm_ocr": glm.glm_ocr,
+    "kimi_k25": kimi.kimi_k25,
+    "llama4": llama4.llama4,
+    "internvl": internvl.internvl,
+    "granite_vision": llava.granite_vision,
+    "qwen3_5_moe": qwen.qwen3_5_moe,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -81,6 +90,8 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "deepseek_vl_v2": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     "qwen3_vl_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     "glm4v_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "kimi_k25": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "qwen3_5_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out

@@ -143,3 +143,26 @@ def twin_smoke(
         "generation_tokens": int(result.generation_tokens),
         "text": result.text,
     }
+
+
+def weights_round_trip(folder: str | Path, trust_remote_code: bool = False) -> dict:
+    """What the twin wrote is what mlx-vlm loaded: every tensor of model.safetensors, after mlx_vlm's load_model
+    (sanitize, strict), bit-identical in the model. Returns {"tensors": n, "mismatched": [...], "renamed": [...]}:
+    `mismatched` are keys loaded with other values or shapes, `renamed` keys the loaded model does not have."""
+    from mlx.utils import tree_flatten
+    from mlx_vlm.utils import load_model
+
+    folder = Path(folder)
+    saved = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        saved.update(mx.load(str(path)))
+    model = load_model(folder, trust_remote_code=trust_remote_code)
+    loaded = dict(tree_flatten(model.parameters()))
+    mismatched, renamed = [], []
+    for key, value in saved.items():
+        got = loaded.get(key)
+        if got is None:
+            renamed.append(key)
+        elif got.shape != value.shape or got.dtype != value.dtype or not bool(mx.array_equal(got, value)):
+            mismatched.append(key)
+    return {"tensors": len(saved), "mismatched": mismatched[:20], "renamed": renamed[:20]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aggregator.render.fmt import DASH
 from aggregator.render.md_text import cell, code, table
+from aggregator.rootcause import clip
 
 LISTS = {
     "newly_failing": "Newly failing",
@@ -14,13 +15,21 @@ LISTS = {
 
 
 def comparison_markdown(cmp, limit: int = 200) -> str:
-    """`cmp`: an aggregator.compare.Comparison (not imported: Comparison.to_markdown imports this module)."""
+    """`cmp`: an aggregator.compare.Comparison."""
     t = cmp.totals
     out = [
         f"# grid compare: {code(cmp.run_a)} → {code(cmp.run_b)}",
         f"{cmp.matched:,} cells matched by (model, prompt, image, hardware class); {cmp.only_a:,} only in "
         f"{code(cmp.run_a)}, {cmp.only_b:,} only in {code(cmp.run_b)}.",
         table(["", "Cells"], [[title, f"{t.get(key, 0):,}"] for key, title in LISTS.items()]),
+        "## Comparability\n\n"
+        + (
+            "⚠️ Not like for like — "
+            + "; ".join(cell(m) for m in cmp.mismatches)
+            + " (`--strict` refuses such a comparison)."
+            if getattr(cmp, "mismatches", None)
+            else "Same suite settings, hardware and package versions."
+        ),
         "## Version changes",
         table(
             ["Package", cmp.run_a, cmp.run_b],
@@ -48,7 +57,7 @@ def _cell_changes(items: list) -> str:
             cell(c.image_id),
             f"{c.status_a} → {c.status_b}",
             cell(c.error_class),
-            cell((c.error_message or "")[:160]),
+            cell(clip(c.error_message, 160)),
         ]
         for c in items
     ]

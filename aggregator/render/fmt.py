@@ -37,12 +37,18 @@ CLASS_HEADER = [  # the per-class table, in both reports
     "Bandwidth GB/s",
     "Cells",
     "OK",
-    "Median tok/s",
+    "Median tok/s (over its own models: see the verdict)",
 ]
 
 
 def num(value: float | None, digits: int = 1) -> str:
     return DASH if value is None else f"{value:,.{digits}f}"
+
+
+def ram_text(c) -> str:
+    """A class's host RAM, and for a CUDA class its GPU memory too: `126 (GPU 141)`."""
+    host = num(c.ram_gb, 0)
+    return host + (f" (GPU {c.gpu_memory_gb:g})" if getattr(c, "gpu_memory_gb", None) else "")
 
 
 def gb(value: float | None) -> str:

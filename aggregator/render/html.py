@@ -13,13 +13,54 @@ import hashlib
 
 from aggregator.issues import ErrorGroup
 from aggregator.model import ReportData
-from aggregator.render import fmt
-from aggregator.render.charts import grouped_bars
+from aggregator.render import fmt, verdict_text
+from aggregator.render.charts import grouped_bars, memory_label, percent_label, tps_label
+from aggregator.render.coverage_text import coverage_html
+from aggregator.render.environments import env_html
 from aggregator.render.html_base import MATRIX_MODELS, Raw, asset, esc, num_td, p, section, table
+from aggregator.render.html_sections import gallery_html, history_html, root_cause_html
 from aggregator.render.html_tables import actionable, errors, hardware, results
 from aggregator.statuses import SKIPPED
 
 CHART_MODELS = 25  # bars per chart: the fastest models; the tables have every model
+
+
+def _banner(d: ReportData) -> Raw:
+    return Raw("".join(f'<p class="banner" role="note">{esc(n)}</p>' for n in verdict_text.notes(d)))
+
+
+def _verdict(d: ReportData) -> Raw:
+    v = d.verdict
+    if not v or not v.reference:
+        return Raw("")
+    heads = "".join(f"<li><b>{esc(h)}</b></li>" for h in verdict_text.verdict_headlines(d))
+    parts = [
+        p(
+            f"Reference class: {v.reference} (--reference; default: the class with the most memory). Speedups are "
+            "geometric means of per-model ratios over the models both classes ran ok; [range, geometric sd].",
+            "note",
+        ),
+        Raw(f'<ul class="verdict">{heads}</ul>'),
+    ]
+    if v.classes:
+        parts.append(table(*verdict_text.comparison_table(d), table_id="verdict-table"))
+    header, rows = verdict_text.only_table(d)
+    if rows:
+        parts += [Raw("<h3>Models only one class ran</h3>"), table(header, rows)]
+    parts += [Raw("<h3>Per class</h3>"), table(*verdict_text.facts_table(d), table_id="verdict-facts")]
+    return section("verdict", "Hardware Verdict", *parts)
+
+
+def _predicted(d: ReportData) -> Raw:
+    pr = d.predictions
+    if not pr or not pr.items or not verdict_text.shown_predictions(d):
+        return Raw("")
+    return section(
+        "predicted",
+        "Predicted decode speed on hardware not owned (predicted, not measured)",
+        p(verdict_text.prediction_note(d), "note predicted"),
+        table(*verdict_text.prediction_table(d), table_id="prediction-table"),
+    )
 
 
 def _summary(d: ReportData) -> Raw:
@@ -33,6 +74,7 @@ def _summary(d: ReportData) -> Raw:
         "Executive Summary",
         _cards(d),
         Raw("<ul>" + "".join(f"<li>{esc(f)}</li>" for f in _facts(d)) + "</ul>"),
+        coverage_html(d),  # n of N planned cells, missing cells, data problems
         Raw("<h3>Test Environment</h3>"),
         table(["Package", "Version"], env, sortable=False),
         _class_table(d),
@@ -46,9 +88,11 @@ def _cards(d: ReportData) -> Raw:
         ("Models", s.models),
         ("Hardware classes", s.hw_classes),
         ("Cells", f"{s.cells:,}"),
-        ("Success rate", fmt.pct(s.success_rate)),
+        ("Success rate" + (" (fixtures apart)" if s.excluded_cells else ""), fmt.pct(s.success_rate)),
         ("Mean decode", f"{fmt.num(s.mean_decode_tps)} tok/s"),
     ]
+    if d.synthetic and d.synthetic.verdicts:
+        cards.append(("Fixture verdicts", f"{d.synthetic.as_expected}/{len(d.synthetic.verdicts)} as expected"))
     cards += [
         (fmt.STATUS_LABEL[k], f"{v:,}" + ("" if k == SKIPPED else f" ({fmt.rate(v, ran)})"))
         for k, v in s.status_counts.items()
@@ -78,7 +122,7 @@ def _class_table(d: ReportData) -> Raw:
         [
             c.hw_class,
             c.chip,
-            num_td(c.ram_gb, fmt.num(c.ram_gb, 0)),
+            num_td(c.ram_gb, fmt.ram_text(c)),
             num_td(c.gpu_cores, str(c.gpu_cores or fmt.DASH)),
             c.backend,
             c.os,
@@ -101,6 +145,13 @@ def _chart_models(d: ReportData) -> list[str]:
     return sorted(best, key=lambda m: -best[m])[:CHART_MODELS]
 
 
+def _marker(g) -> str | None:
+    """The word a chart shows where a ran cell has no value: its status (timeout, failed, ...), or skipped."""
+    if g.decode_tps is not None:
+        return None
+    return "skipped" if not g.ran else g.worst if not g.ok else None
+
+
 def _charts(d: ReportData) -> Raw:
     models = _chart_models(d)
     classes = [c.hw_class for c in d.perf.hardware]
@@ -111,15 +162,32 @@ def _charts(d: ReportData) -> Raw:
 
     note = p(
         f"The {len(models)} fastest models (of {len({g.model for g in d.perf.groups})}); hover a bar for its "
-        f"value. Missing bars: not run, skipped, failed or not measured.",
+        f"value. A marker (× timeout, × failed, × skipped) stands where a cell ran but has no value; no bar and no "
+        f"marker: not run. Axes spanning more than two decades are logarithmic (said on the axis).",
         "note",
     )
+    markers = {(m, c): _marker(by[(m, c)]) for m in models for c in classes if (m, c) in by}
+    markers = {k: v for k, v in markers.items() if v}
     bw = {k: (v * 100 if v is not None else None) for k, v in values("bandwidth_fraction").items()}
     decode = grouped_bars(
-        "chart-decode", "Decode tok/s by model and hardware class", models, classes, values("decode_tps"), "tok/s"
+        "chart-decode",
+        "Decode tok/s by model and hardware class",
+        models,
+        classes,
+        values("decode_tps"),
+        "tok/s",
+        fmt=tps_label,
+        markers=markers,
     )
     memory = grouped_bars(
-        "chart-memory", "Peak memory by model and hardware class", models, classes, values("peak_memory_gb"), "GB"
+        "chart-memory",
+        "Peak memory by model and hardware class",
+        models,
+        classes,
+        values("peak_memory_gb"),
+        "peak memory",
+        fmt=memory_label,
+        markers=markers,
     )
     bandwidth = grouped_bars(
         "chart-bandwidth",
@@ -128,9 +196,11 @@ def _charts(d: ReportData) -> Raw:
         classes,
         bw,
         "% of bandwidth",
-        fmt=lambda v: f"{v:.0f}%",
+        fmt=percent_label,
         reference=100.0,
         reference_label="100%",
+        markers=markers,
+        log=False,
     )
     return section("charts", "Charts", note, Raw(decode), Raw(memory), Raw(bandwidth))
 
@@ -166,7 +236,8 @@ def _issue(i: int, e: ErrorGroup) -> Raw:
         f'<div class="issue {esc(e.severity)}"><h3>Issue {i}: {esc(e.error_class)} in {esc(e.package)}</h3>'
         f"<p><b>Package</b>: {esc(e.package)} · <b>Severity</b>: {esc(e.severity)} · <b>Status</b>: "
         f"{esc(', '.join(e.statuses))} ({e.cells:,} cells, {len(e.models)} models)</p>"
-        f"<p><b>Error</b>: {esc(e.error_class)}</p><p><b>Root cause</b>:</p><pre>{esc(e.message or '')}</pre>"
+        f"<p><b>Error</b>: {esc(e.error_class)}</p>{root_cause_html(e)}"
+        f"<p><b>Root cause</b>:</p><pre>{esc(e.message or '')}</pre>"
         f"<p><b>Suggested fix</b>: {esc(e.fix or fmt.DASH)}</p><p><b>Affected models</b>:</p><ul>{models}</ul>"
         f"{per_class}</div>"
     )
@@ -192,17 +263,23 @@ def _quality(d: ReportData) -> Raw:
 
 
 def _perf(d: ReportData) -> Raw:
-    top = [
-        [
-            num_td(i, str(i)),
-            g.model,
-            g.hw_class,
-            num_td(g.decode_tps, fmt.decode_with_spread(g)),
-            num_td(g.peak_memory_gb, fmt.gb(g.peak_memory_gb)),
-            num_td(g.ttft_s, fmt.num(g.ttft_s, 2)),
+    ranked = []
+    for kind, groups in verdict_text.ranked_kinds(d):
+        rows = [
+            [
+                num_td(i, str(i)),
+                g.model,
+                g.hw_class,
+                num_td(g.decode_tps, fmt.decode_with_spread(g)),
+                num_td(g.peak_memory_gb, fmt.gb(g.peak_memory_gb)),
+                num_td(g.ttft_s, fmt.num(g.ttft_s, 2)),
+            ]
+            for i, g in enumerate(groups, 1)
         ]
-        for i, g in enumerate(d.perf.top_speed, 1)
-    ]
+        ranked += [
+            Raw(f"<h4>{esc(kind.capitalize())}s</h4>"),
+            table(["Rank", "Model", "Hardware", "Decode tok/s [IQR]", "Peak memory", "TTFT s"], rows),
+        ]
     bal = [
         [
             num_td(i, str(i)),
@@ -218,23 +295,30 @@ def _perf(d: ReportData) -> Raw:
         "performance",
         "Performance Highlights",
         Raw("<h3>Top 10 fastest (decode tok/s)</h3>"),
-        table(["Rank", "Model", "Hardware", "Decode tok/s [IQR]", "Peak memory", "TTFT s"], top),
+        *ranked,
         Raw("<h3>Best quality/speed balance</h3>"),
-        p("Every cell ok, no quality flag; ranked by tok/s per GB of peak memory.", "note"),
+        p(
+            "Every cell ok, no quality flag; ranked by tok/s per GB of peak memory (random-weight twins are not "
+            "ranked: their text has no quality).",
+            "note",
+        ),
         table(["Rank", "Model", "Hardware", "Decode tok/s", "Peak memory", "tok/s per GB"], bal),
     )
 
 
 NAV = [
+    ("verdict", "Verdict"),
     ("summary", "Summary"),
     ("charts", "Charts"),
     ("critical", "Critical issues"),
     ("quality", "Quality"),
     ("performance", "Performance"),
+    ("predicted", "Predicted"),
     ("hardware", "Per hardware"),
     ("actionable", "Actionable"),
     ("test-matrix", "Test matrix"),
     ("errors", "Errors"),
+    ("gallery", "Gallery"),
     ("results", "All results"),
 ]
 
@@ -250,14 +334,20 @@ def render_html(d: ReportData) -> str:
     nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in NAV)
     body = "".join(
         [
+            _banner(d),
+            _verdict(d),
             _summary(d),
             _charts(d),
             _critical(d),
             _quality(d),
             _perf(d),
+            _predicted(d),
             hardware(d),
+            env_html(d),
             actionable(d),
             errors(d),
+            gallery_html(d),
+            history_html(d),
             results(d),
         ]
     )

@@ -137,7 +137,7 @@ def errors(d: ReportData) -> Raw:
 def results(d: ReportData) -> Raw:
     rows = []
     for r in d.table.rows:
-        out = r["output"] or ""
+        out = " ".join((r["output"] or "").split())  # an output of newlines must not blow the row up
         if r["output_chars"] and r["output_chars"] > len(out):
             out += f" … ({r['output_chars']:,} chars)"
         rows.append(

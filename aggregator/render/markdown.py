@@ -8,8 +8,14 @@ from __future__ import annotations
 from aggregator.analysis import Group
 from aggregator.issues import ErrorGroup, by_package
 from aggregator.model import ReportData
-from aggregator.render import fmt
+from aggregator.render import fmt, verdict_text
+from aggregator.render.coverage_text import coverage_md
+from aggregator.render.environments import env_markdown
 from aggregator.render.md_text import cell, code, fence, table
+from aggregator.render.md_verdict import banner as _banner
+from aggregator.render.md_verdict import predicted as _predicted
+from aggregator.render.md_verdict import verdict as _verdict
+from aggregator.render.sections import gallery_md, history_md, root_cause_md
 from aggregator.statuses import SKIPPED, STATUS_ORDER
 from grid.core.status import Status
 
@@ -27,7 +33,8 @@ def _summary(d: ReportData) -> str:
         f"hardware class{'es' if s.hw_classes != 1 else ''}** ({cell(classes)}), run{'s' if len(s.runs) > 1 else ''}"
         f" {', '.join(code(r) for r in s.runs)}" + (f", against {stack}." if stack else ".")
     )
-    return "## Executive Summary\n\n" + "\n\n".join([intro, _summary_table(d)]) + "\n\n" + _environment(d)
+    coverage = [coverage_md(d)] if d.coverage else []  # n of N planned cells, missing cells, data problems
+    return "## Executive Summary\n\n" + "\n\n".join([intro, *coverage, _summary_table(d)]) + "\n\n" + _environment(d)
 
 
 def _summary_table(d: ReportData) -> str:
@@ -45,7 +52,8 @@ def _summary_table(d: ReportData) -> str:
             n = counts.get(status, 0)
             share = "" if status == SKIPPED else f" ({fmt.rate(n, ran)})"
             rows.append([f"**{fmt.STATUS_LABEL[status]}**", f"{n:,}{share}"])
-    rows.append(["**Success Rate** (ok ÷ cells run)", fmt.pct(s.success_rate)])
+    apart = f"; {s.excluded_cells:,} fixture cells apart" if s.excluded_cells else ""
+    rows.append([f"**Success Rate** (ok ÷ cells run{apart})", fmt.pct(s.success_rate)])
     rows.append(["**Mean Decode Speed** (ok cells)", f"{fmt.num(s.mean_decode_tps)} tok/s"])
     if s.fastest:
         rows.append(
@@ -76,6 +84,7 @@ def _environment(d: ReportData) -> str:
             [c.chip or fmt.DASH]
             + ([f"{c.gpu_cores} GPU cores"] if c.gpu_cores else [])
             + ([f"{c.ram_gb:g} GB"] if c.ram_gb else [])
+            + ([f"GPU {c.gpu_memory_gb:g} GB"] if c.gpu_memory_gb else [])
             + ([c.os] if c.os else [])
             + ([c.backend] if c.backend else [])
         )
@@ -115,6 +124,7 @@ def _issue(i: int, e: ErrorGroup) -> str:
             f"**Package**: `{cell(e.package)}`  \n**Severity**: {sev}  \n**Status**: {cell(', '.join(e.statuses))} "
             f"({e.cells:,} cells, {len(e.models)} model{'s' if len(e.models) != 1 else ''})",
             f"**Error**: {cell(e.error_class)}",
+            root_cause_md(e),
             "**Root Cause**:\n\n" + fence(e.message or "(no message recorded)"),
             f"**Suggested Fix**: {cell(e.fix)}",
             "**Affected Models**:\n\n" + "\n".join(models),
@@ -148,17 +158,23 @@ def _quality(d: ReportData) -> str:
 
 
 def _performance(d: ReportData) -> str:
-    top = [
-        [
-            str(i),
-            code(g.model),
-            cell(g.hw_class),
-            fmt.decode_with_spread(g),
-            fmt.gb(g.peak_memory_gb),
-            fmt.num(g.ttft_s, 2),
+    ranked = []
+    for kind, groups in verdict_text.ranked_kinds(d):
+        rows = [
+            [
+                str(i),
+                code(g.model),
+                cell(g.hw_class),
+                fmt.decode_with_spread(g),
+                fmt.gb(g.peak_memory_gb),
+                fmt.num(g.ttft_s, 2),
+            ]
+            for i, g in enumerate(groups, 1)
         ]
-        for i, g in enumerate(d.perf.top_speed, 1)
-    ]
+        ranked += [
+            f"#### {kind.capitalize()}s",
+            table(["Rank", "Model", "Hardware", "Decode tok/s", "Peak Memory", "TTFT s"], rows),
+        ]
     bal = [
         [str(i), code(g.model), cell(g.hw_class), fmt.num(g.decode_tps), fmt.gb(g.peak_memory_gb), fmt.num(score)]
         for i, (g, score) in enumerate(d.perf.best_balance, 1)
@@ -169,11 +185,10 @@ def _performance(d: ReportData) -> str:
             "### Top 10 Fastest Models (decode tok/s)",
             "Median decode speed; [interquartile range] over the raw trials of a single cell, or over the cells' "
             "medians when a model × class pair has several cells (prompts × images).",
-            table(["Rank", "Model", "Hardware", "Decode tok/s", "Peak Memory", "TTFT s"], top)
-            if top
-            else "No successful cell recorded a decode speed.",
+            "\n\n".join(ranked) if ranked else "No successful cell recorded a decode speed.",
             "### Best Quality/Speed Balance",
-            "Model × hardware pairs with every cell ok and no quality flag, ranked by decode tok/s per GB of peak memory.",
+            "Model × hardware pairs with every cell ok and no quality flag, ranked by decode tok/s per GB of peak memory "
+            "(random-weight twins are not ranked: their text has no quality).",
             table(["Rank", "Model", "Hardware", "Decode tok/s", "Peak Memory", "tok/s per GB"], bal)
             if bal
             else "No pair is both fully ok and free of quality flags.",
@@ -240,7 +255,7 @@ def _class_table(d: ReportData) -> str:
         [
             cell(c.hw_class),
             cell(c.chip),
-            fmt.num(c.ram_gb, 0),
+            fmt.ram_text(c),
             str(c.gpu_cores or fmt.DASH),
             cell(c.backend),
             cell(c.os),
@@ -365,14 +380,19 @@ def _results_table(d: ReportData) -> str:
 
 def render_markdown(d: ReportData) -> str:
     sections = [
-        f"# {cell(d.title)}",
+        f"# {cell(d.title)}" + (f"\n\n{_banner(d)}" if verdict_text.notes(d) else ""),
+        _verdict(d),
         _summary(d),
         _critical(d),
         _quality(d),
         _performance(d),
+        _predicted(d),
         _hardware(d),
+        env_markdown(d),
         _actionable(d),
         _test_matrix(d),
+        gallery_md(d),
+        *([history_md(d)] if d.history else []),
         _errors_appendix(d),
         _results_table(d),
     ]
@@ -380,4 +400,4 @@ def render_markdown(d: ReportData) -> str:
         f"*Report generated by grid on {d.generated_at} from {code(d.results_root)}*  \n"
         f"*Total cell wall time: {fmt.num(d.perf.summary.total_wall_s, 1)} s*"
     )
-    return "\n\n---\n\n".join(sections + [footer]) + "\n"
+    return "\n\n---\n\n".join([x for x in sections if x] + [footer]) + "\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 from aggregator.analysis import Group
 from aggregator.dataset import ResultsDataset
 from aggregator.model import ReportData
+from aggregator.render.coverage_text import coverage_dict
 from grid.core.schema import SCHEMA_VERSION
 
 SUMMARY_FORMAT = "grid-report-summary/1"
@@ -47,7 +48,19 @@ def summary_dict(d: ReportData) -> dict:
             "reference_class": d.perf.reference_class,
             "hardware": [dataclasses.asdict(c) for c in d.perf.hardware],
             "groups": [_group_dict(g) for g in d.perf.groups],
-            "critical_issues": [dict(dataclasses.asdict(e), severity=e.severity, tag=e.tag) for e in d.errors],
+            "critical_issues": [
+                dict(
+                    dataclasses.asdict(e),
+                    severity=e.severity,
+                    tag=e.tag,
+                    impact=e.impact,
+                    decisive_frame=e.root.frame.location if e.root and e.root.frame else None,
+                    owner=e.root.owner if e.root else None,
+                )
+                for e in d.errors
+            ],
+            "gallery": dataclasses.asdict(d.gallery) if d.gallery else None,
+            "history": dataclasses.asdict(d.history) if d.history else None,
             "quality_issues": [dataclasses.asdict(q) for q in d.quality],
             "quality_thresholds": d.thresholds,
             "top_speed": [
@@ -70,7 +83,15 @@ def summary_dict(d: ReportData) -> dict:
                 for g, score in d.perf.best_balance
             ],
             "test_matrix": [dataclasses.asdict(p) for p in d.perf.test_matrix],
+            "synthetic": d.synthetic.to_dict() if d.synthetic else None,
+            "verdict": d.verdict.to_dict() if d.verdict else None,
+            "predictions": d.predictions.to_dict() if d.predictions else None,
+            "top_speed_by_kind": {
+                kind: [{"model": g.model, "hw_class": g.hw_class, "decode_tps": g.decode_tps} for g in gs]
+                for kind, gs in d.perf.top_speed_by_kind.items()
+            },
             "limits": d.limits,
+            "coverage": coverage_dict(d),  # n of N planned cells have rows, missing cells, data problems
         }
     )
 

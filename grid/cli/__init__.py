@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from grid.cli import jobs, lab, nodes, report, run, twins
+from grid.cli import bisect, compact, jobs, lab, nodes, report, run, twins
 from grid.cli.common import handled_errors, new_app
 
 app = new_app(
@@ -17,7 +17,15 @@ app = new_app(
     "Example: grid run smoke   (three synthetic twins, offline, then a report under ./reports)",
     no_args_is_help=True,
 )
-for group in (run.app, nodes.app, lab.app, jobs.app, report.app):  # merged: `grid run`, `grid nodes`, ...
+for group in (
+    run.app,
+    nodes.app,
+    lab.app,
+    jobs.app,
+    report.app,
+    compact.app,
+    bisect.app,
+):  # merged: `grid run`, `grid nodes`, ...
     app.add_typer(group)
 app.add_typer(nodes.head_app, name="head")
 app.add_typer(nodes.node_app, name="node")

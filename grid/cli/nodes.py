@@ -173,16 +173,35 @@ def node_join(  # the parameters are the command's options
     simulate_class: SimulateClass = "",
     simulate_ram_gb: SimulateRam = None,
     simulate_working_set_gb: SimulateWorkingSet = None,
+    disk_budget: Annotated[
+        str | None,
+        typer.Option(
+            "--disk-budget",
+            help="Most disk grid's own model downloads may take here (e.g. 200GB); grid evicts its least recently "
+            "used downloads to stay inside it, never anything else in the Hugging Face cache.",
+        ),
+    ] = None,
 ) -> None:
     """Probe this machine and join the lab as a labelled node that runs one benchmark at a time.
 
     Example: grid node join 192.168.1.10:6379 --supervise
     """
-    from agent.hardware import probe
+    from agent.hardware import join_refusal, probe
     from grid.lab import cluster
 
     simulate = node_options(simulate_class, simulate_ram_gb, simulate_working_set_gb)
     hw = probe(device_info=not no_device_info, simulate=simulate)
+    if disk_budget:
+        from agent.disk import parse_size
+
+        try:
+            parse_size(disk_budget)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--disk-budget") from None
+    refusal = join_refusal(hw)
+    if refusal:  # Rosetta / Intel Mac: MLX cannot run here; joining would only mislabel the node
+        output.line(f"[bold red]not joining[/]: {refusal}")
+        raise typer.Exit(2)
     kw = dict(
         node_ip=node_ip,
         num_cpus=num_cpus,
@@ -190,6 +209,7 @@ def node_join(  # the parameters are the command's options
         dashboard_agent_port=dashboard_agent_port,
         temp_dir=temp_dir,
         simulate=simulate,
+        **({"disk_budget": disk_budget} if disk_budget else {}),
     )
     labels = ", ".join(f"{k}={v}" for k, v in cluster.node_labels(hw).items())
     if supervise:

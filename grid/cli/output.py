@@ -8,6 +8,7 @@ CliRunner (which swaps them) sees everything.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -124,6 +125,41 @@ def cell_progress(description: str, enabled: bool = True) -> Iterator[CellProgre
         transient=False,
     ) as bar:
         yield CellProgress(bar, bar.add_task(description, total=None, ok=0, failed=0))
+
+
+@contextmanager
+def native_stderr_to(path) -> Iterator[None]:
+    """Send file descriptor 2 (where Ray's C++ core and its loggers write: a dying node's state dump) to `path`, while
+    grid's own stderr (progress, notes, the error line) keeps the terminal. Only for a real process stderr (typer's
+    CliRunner swaps sys.stderr for a buffer: left alone). An empty log is removed at the end."""
+    from pathlib import Path
+
+    try:
+        real = sys.stderr.fileno() == 2
+    except (AttributeError, ValueError, OSError):
+        real = False
+    if not real:
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
+    previous = sys.stderr
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        sys.stderr = terminal
+        try:
+            yield
+        finally:
+            terminal.flush()
+            sys.stderr = previous
+            os.dup2(saved, 2)
+            os.close(saved)
+            terminal.close()
+    if path.stat().st_size == 0:
+        path.unlink()
 
 
 def _write(stream, s: str) -> None:

@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
+from aggregator.formats import DEFAULT_FORMATS, FORMATS
 from grid.cli import output
 from grid.cli.common import Reports, Results, UserError, new_app, results_root
 
 FAIL_ON = ("regressions", "failures", "any")
+_FORMAT_HELP = "Comma-separated: " + "; ".join(f"{f.name} ({f.about})" for f in FORMATS.values()) + "."
 app = new_app()
 
 
@@ -53,9 +55,7 @@ def report_command(
     ],
     results: Results = "results",
     reports: Reports = "reports",
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="Comma-separated: md, html, json, csv, junit.")
-    ] = "md,html,json,csv,junit",
+    format: Annotated[str, typer.Option("--format", "-f", help=_FORMAT_HELP)] = DEFAULT_FORMATS,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write into this folder (default: <reports>/<run id>).")
     ] = None,
@@ -63,7 +63,16 @@ def report_command(
         str | None,
         typer.Option(
             "--reference",
-            help="Hardware class the speed ratios are relative to (default: an M4 Max class, else the fastest class).",
+            help="Hardware class the speed ratios are relative to (default: an M4 Max class, else the fastest class; "
+            "the hardware verdict's default: the class with the most memory).",
+        ),
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            help="A small YAML lab file of prices per class (`currency: EUR` and `prices: {CLASS: 4000, ...}`): "
+            "adds tok/s per 1,000 of currency to the hardware verdict.",
         ),
     ] = None,
     threshold: Annotated[
@@ -97,6 +106,7 @@ def report_command(
         thresholds=_thresholds(threshold),
         reference_class=reference,
         max_table_rows=max_rows,
+        prices=prices,
     )
     for fmt, path in paths.items():
         output.text(f"{fmt:6} {path}")
@@ -123,6 +133,12 @@ def compare_command(
     k: Annotated[
         float, typer.Option("--noise-k", help="Flag changes larger than k × the trials' combined spread.")
     ] = 3.0,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Refuse (exit 1) when the runs' suite settings, hardware or package versions differ."
+        ),
+    ] = False,
 ) -> None:
     """Compare two runs: newly failing and fixed cells, regressions and improvements beyond the trials' noise,
     version changes.
@@ -134,12 +150,17 @@ def compare_command(
     from aggregator.compare import compare_runs
 
     result = compare_runs(results_root(results), run_a, run_b, k=k, min_relative=min_relative)
-    text = result.to_json() if as_json else result.to_markdown()
+    from aggregator.render.compare import comparison_markdown
+
+    text = result.to_json() if as_json else comparison_markdown(result)
     if out:
         from grid.core.files import atomic_write_text
 
         atomic_write_text(out, text + ("\n" if as_json else ""))
     output.text(text)
+    if strict and result.mismatches:
+        output.note("grid compare --strict: not comparable: " + "; ".join(result.mismatches))
+        raise typer.Exit(1)
     t = result.totals
     failing = {
         "regressions": t["regressions"] > 0,
@@ -152,3 +173,32 @@ def compare_command(
             f"(--fail-on {fail_on})"
         )
         raise typer.Exit(1)
+
+
+@app.command("history")
+def history_command(
+    results: Results = "results",
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Only this model.")] = None,
+    hw_class: Annotated[str | None, typer.Option("--class", "-c", help="Only this hardware class.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of Markdown.")] = False,
+) -> None:
+    """Decode tok/s and status per model × hardware class over every run under --results (package versions per run),
+    and the first run where a model broke or got slower (compare's noise rule).
+
+    Example: grid history --results ./results --model twin:llava_next
+    """
+    import dataclasses
+
+    from aggregator.dataset import open_results
+    from aggregator.history import history
+    from aggregator.render.history import history_markdown
+
+    ds = open_results(results_root(results), None)
+    try:
+        h = history(ds, model, hw_class)
+    finally:
+        ds.close()
+    if as_json:
+        output.text(json.dumps(dataclasses.asdict(h), indent=2, ensure_ascii=False))
+    else:
+        output.text("# grid history\n\n" + history_markdown(h))

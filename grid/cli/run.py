@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 
 from grid.cli import output
 from grid.cli.common import (
@@ -23,6 +24,7 @@ from grid.cli.common import (
     Results,
     SpareChildren,
     Trace,
+    UserError,
     new_app,
     ray_address,
     results_root,
@@ -59,15 +61,35 @@ def run_command(  # the parameters are the command's options; the body is short
 
     Example: grid run smoke --results ./results --reports ./reports
     """
+    from grid.core.names import check_run_id
     from grid.core.suite import load_suite
+    from grid.driver.validate import validate_suite
+
+    if run_id is not None:
+        # a name, never a path: checked before anything is read, started or written
+        check_run_id(run_id, f"e.g. `grid run {suite} --run-id my-run-1`")
+    s = load_suite(suite)
+    validate_suite(s)  # twin names, local model folders: a suite error before any Ray start
     from grid.driver.scheduler import run_suite
 
-    s = load_suite(suite)
     root, address = results_root(results), ray_address(address)
+    if root.local:
+        writable_folder(root.base, "--results")
+    if not no_report:
+        writable_folder(reports, "--reports")
     options = run_options(ctx)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from grid import store
+    from grid.driver.connect import ray_module
+
+    run_id = run_id or store.new_run_id(s.name)
+    ray_module()  # imported before fd 2 moves: Ray's log handlers keep the stream they found at import
+    ray_log = Path(reports) / run_id / "ray.log"  # Ray's own output (a dying node's state dump), not the table
     t0 = time.perf_counter()
-    with output.cell_progress(f"grid run {s.name}", enabled=not as_json) as progress:
+    with (
+        output.native_stderr_to(ray_log),
+        output.cell_progress(f"grid run {s.name}", enabled=not as_json) as progress,
+    ):
         result = run_suite(
             s,
             root,
@@ -93,29 +115,81 @@ def run_command(  # the parameters are the command's options; the body is short
         "results": str(root),
         "reports": {k: str(v) for k, v in paths.items()},
     }
-    output.show(summary, as_json, lambda _: _print_run(result, root, wall_s, paths))
+    output.show(summary, as_json, lambda _: _print_run(result, root, wall_s, paths, ray_log))
 
 
-def _print_run(result, root, wall_s: float, paths: dict) -> None:
+def model_label(model: str) -> str:
+    """How the run table names a model: a twin or repo id as written, a local folder by its folder name."""
+    from grid.driver.validate import looks_like_path
+
+    if model.startswith(("twin:", "twin-broken:")) or not looks_like_path(model):
+        return model
+    return Path(model.rstrip("/\\")).name or model
+
+
+def _print_run(result, root, wall_s: float, paths: dict, ray_log: Path) -> None:
     rows = sorted(result.rows, key=lambda r: (r.model, r.hw_class, r.prompt_id, r.image_id))
+    cells = [
+        (
+            model_label(r.model),
+            r.hw_class,
+            f"{r.prompt_id}/{r.image_id}",
+            r.status,
+            f"{r.decode_tps:.1f}" if r.decode_tps else "—",
+            f"{r.peak_memory_gb:.3f}" if r.peak_memory_gb is not None else "—",
+            f"{r.error_class} ({r.error_package})" if r.error_class else _flags(r),
+        )
+        for r in rows
+    ]
+    with_notes = any(c[-1] for c in cells)  # no empty "error" column eating an 80-column terminal
+    shown = max((len(c[2]) for c in cells), default=12)
+    columns = [
+        ("model", {"overflow": "fold", "min_width": 10}),
+        ("hw_class", {"overflow": "fold"}),
+        ("prompt/image", {"overflow": "fold", "min_width": min(shown, 14)}),
+        ("status", {"no_wrap": True}),
+        ("tok/s", {"justify": "right", "no_wrap": True}),
+        ("peak GB", {"justify": "right", "no_wrap": True}),
+    ] + ([("error / note", {"overflow": "fold"})] if with_notes else [])
     output.table(
         f"run {result.run_id}",
-        ("model", "hw_class", "status", "decode tok/s", "peak GB", "error"),
-        (
-            (
-                r.model,
-                r.hw_class,
-                r.status,
-                f"{r.decode_tps:.1f}" if r.decode_tps else "—",
-                f"{r.peak_memory_gb:.3f}" if r.peak_memory_gb is not None else "—",
-                f"{r.error_class} ({r.error_package})" if r.error_class else "",
-            )
-            for r in rows
-        ),
+        columns,
+        (c if with_notes else c[:-1] for c in cells),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
     output.line(f"{len(result.rows)} cells in {wall_s:.1f} s; rows under {root}/run_id={result.run_id}/")
+    if ray_log.exists():
+        output.line(f"  ray log: {ray_log}")
     for kind, path in paths.items():
         output.line(f"  {kind}: {path}")
+
+
+def _flags(row) -> str:
+    """An ok row's load warnings (a fallback is not a clean ok), shown where a failure's class would be."""
+    return ", ".join(f for f in (row.quality_flags or []) if f.startswith("load-fallback"))
+
+
+def writable_folder(path: str, option: str) -> None:
+    """A folder grid will write into must be (or become) a writable folder: probed with a temporary file in its
+    nearest existing ancestor, removed at once, so a read-only or misnamed root fails before anything runs."""
+    import tempfile
+
+    target = Path(path).expanduser()
+    ancestor = target
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UserError(f"{option} {path}: {ancestor} is a file, not a folder", f"give a folder, e.g. `{option} ./out`")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".grid-probe-", dir=ancestor)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UserError(
+            f"{option} {path}: cannot write in {ancestor} ({e.strerror or e})",
+            f"give a writable folder, e.g. `{option} ./out`",
+        ) from None
 
 
 @app.command("runs")
@@ -127,6 +201,11 @@ def runs_command(results: Results = "results", as_json: Json = False) -> None:
     from grid import store
 
     root = results_root(results)
+    if root.local and not Path(root.base).is_dir():
+        raise UserError(
+            f"no results root at {results}",
+            "check --results (the folder `grid run` wrote), e.g. `grid runs --results ./results`",
+        )
     runs = []
     for run_id in store.list_runs(root):
         statuses = store.read_table(root, run_id).select(["status"])["status"].to_pylist()

@@ -25,27 +25,83 @@ app = new_app(
 )
 
 
-@app.command("list")
-def list_command(as_json: Json = False) -> None:
-    """Every twin: architecture, sizes, whether it builds (and why not).
+WIDTH = 80  # `grid twins list` reads in an 80-column terminal: long notes wrap under their row, indented
 
-    Example: grid twins list --json
+
+def _entry(name: str, detail: str, note: str = "") -> list[str]:
+    """One row: name and a short detail on the first line, the note wrapped below it (indented)."""
+    import textwrap
+
+    head = f"  {name:<28} {detail}".rstrip() if len(name) <= 28 else f"  {name}\n  {'':<28} {detail}".rstrip()
+    body = textwrap.wrap(note, WIDTH - 6, initial_indent="      ", subsequent_indent="      ") if note else []
+    return [head, *body]
+
+
+def _section(title: str, entries: list[list[str]]) -> str:
+    return "\n".join([f"{title}:", *(line for entry in entries for line in entry)]) if entries else ""
+
+
+def _render_twins(twins: list) -> None:
+    archs = [t for t in twins if t.name.startswith("twin:") and t.buildable]
+    broken = [t for t in twins if t.name.startswith("twin-broken:")]
+    unbuilt = [t for t in twins if not t.buildable]
+    parts = [
+        _section(
+            f"{len(archs)} twins (name, sizes)", [_entry(t.name, ", ".join(t.sizes), t.reason or "") for t in archs]
+        ),
+        _section(f"{len(unbuilt)} not buildable", [_entry(t.name, "", t.reason or "") for t in unbuilt]),
+        _section(f"{len(broken)} broken twins (reproduce)", [_entry(t.name, "", t.reason or "") for t in broken]),
+    ]
+    output.text("\n\n".join(p for p in parts if p))
+
+
+def _render_coverage(rows: list) -> None:
+    from agent.twins import coverage
+
+    order = (coverage.TWIN, coverage.NOT_YET, coverage.NOT_GENERATIVE, coverage.UNCLASSIFIED)
+    parts = [coverage.summary(rows)]
+    for status in order:
+        group = [r for r in rows if r.status == status]
+        parts.append(_section(f"{status} ({len(group)})", [_entry(r.folder, "", r.reason) for r in group]))
+    output.text("\n\n".join(p for p in parts if p))
+
+
+@app.command("list")
+def list_command(
+    by_folder: Annotated[
+        bool, typer.Option("--coverage", help="Each mlx-vlm model folder with a vision tower, classified.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Every twin: name, sizes, notes; --coverage: every mlx-vlm vision folder as twin / not a generative VLM /
+    not yet buildable, with why.
+
+    Example: grid twins list --coverage
     """
     from dataclasses import asdict
 
-    from agent.twins import list_twins
+    from agent.twins import coverage, list_twins
 
-    twins = list_twins()
-    if as_json:
-        output.data([asdict(t) for t in twins])
+    if by_folder:
+        rows = coverage.coverage()
+        output.show([asdict(r) for r in rows], as_json, lambda _: _render_coverage(rows))
         return
-    archs = [t for t in twins if t.name.startswith("twin:")]
-    output.table(
-        f"{sum(t.buildable for t in archs)} of {len(archs)} architectures buildable, "
-        f"{len(twins) - len(archs)} broken twins",
-        [("name", {"no_wrap": True}), ("arch", {"no_wrap": True}), "sizes", "buildable", "note"],
-        ((t.name, t.arch, ", ".join(t.sizes), "yes" if t.buildable else "[red]no[/]", t.reason or "") for t in twins),
-    )
+    twins = list_twins()
+    output.show([asdict(t) for t in twins], as_json, lambda _: _render_twins(twins))
+
+
+@app.command("coverage")
+def coverage_command(as_json: Json = False) -> None:
+    """How many of the installed mlx-vlm's generative VLM architectures have twins (one line).
+
+    Example: grid twins coverage
+    """
+    from agent.twins import coverage
+
+    rows = coverage.coverage()
+    counts = {s: sum(r.status == s for r in rows) for s in {r.status for r in rows}}
+    result = {"summary": coverage.summary(rows), "mlx_vlm": coverage.mlx_vlm_version(), "folders": len(rows), **counts}
+    output.show(result, as_json, lambda r: output.text(r["summary"]))
 
 
 def _agent_twins(*args: str) -> subprocess.CompletedProcess:

@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from grid.core import modelfiles
 from grid.core.status import Status
 
 PACKAGES = ("mlx", "mlx-vlm", "mlx-lm", "transformers", "huggingface-hub", "model files", "grid", "python")
@@ -238,6 +239,9 @@ def classify(
 ) -> ErrorInfo:
     """Classify an exception. `chain` holds the causes (innermost last) for wrapped errors: their type, message and
     frames are tried first, since a wrapper like 'Failed to process inputs' hides the real failure."""
+    diagnosed = diagnose_folder(model_dir, message)
+    if diagnosed is not None:
+        return diagnosed
     candidates = list(reversed(chain or [])) + [(exc_type, message, frames)]
     for class_name, types, pattern, owner_rule, fix in _RULES:
         for t, msg, fr in candidates:
@@ -250,6 +254,27 @@ def classify(
     return ErrorInfo(
         "Model Error", owner, "An exception inside model code: see the traceback tail; report it to the owning package."
     )
+
+
+def diagnose_folder(model_dir: str | None, message: str = "") -> ErrorInfo | None:
+    """A model folder with a missing or broken file (grid.core.modelfiles) is the root cause of whatever exception it
+    surfaced as (no tokenizer: an mlx gather error; a truncated safetensors: a header error in mlx): its owner is the
+    model files, its fix names the file. None when the folder's files are fine (or there is no folder)."""
+    if not model_dir or not os.path.isdir(model_dir):
+        return None  # no folder to look at (a hub error before the download, a folder moved away)
+    try:
+        problems = modelfiles.check_folder(model_dir)
+    except OSError:
+        return None
+    if not problems and re.search(r"(?i)preprocessor|image processor", message or ""):
+        problems = [
+            modelfiles.Problem("Config Missing", name, "absent (the processor needs it)", modelfiles.CONFIG_FIX)
+            for name in modelfiles.fallbacks(model_dir)
+        ]
+    if not problems:
+        return None
+    p = problems[0]
+    return ErrorInfo(p.error_class, "model files", f"{p.message}. {p.fix}")
 
 
 # Libraries whose strict validation (transformers' __getattr__ / kwargs checks, huggingface_hub's typed dataclasses)

@@ -22,6 +22,8 @@ class FetchInfo:
     path: str  # local folder holding the model's files (config.json, weights, processor files)
     download_s: float  # seconds the fetch took (a download, a twin build, or ~0 for a cached model)
     download_bytes: int  # bytes of every file under `path`
+    # (column, value) pairs read inside the child (agent.provenance.versions): the environment it really ran in
+    versions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from grid.core.environments import Environment
 from grid.core.suite import Generation, ImageSpec, ModelSpec, PromptSpec, Suite
 
 
@@ -28,14 +29,20 @@ class Cell:
     node_id: str = ""  # set with --per-node
     image_bytes: bytes | None = None  # user images travel with the cell: nodes may not share the driver's disk
     predicted_memory_gb: float | None = None  # set by placement before dispatch (grid.driver.placement.estimate)
+    environment: Environment | None = None  # the package pin set it runs in; None = the node's own environment
+    env_build_s: float | None = None  # set by grid.driver.envs.prepare: seconds the environment took on the class
+
+    @property
+    def env_id(self) -> str:
+        return self.environment.id if self.environment is not None else ""
 
     @property
     def timeout_s(self) -> float:
         return self.model.timeout_s or self.generation.timeout_s
 
     @property
-    def group_key(self) -> tuple[str, str, str]:
-        return (self.model.id, self.hw_class, self.node_id)
+    def group_key(self) -> tuple[str, str, str, str]:
+        return (self.model.id, self.hw_class, self.node_id, self.env_id)
 
 
 def cell_id_for(
@@ -46,6 +53,7 @@ def cell_id_for(
     image_digest: str,
     hw_class: str,
     node_id: str = "",
+    environment: Environment | None = None,
 ) -> str:
     defining = {
         "model": model.id,
@@ -58,36 +66,40 @@ def cell_id_for(
         "hw_class": hw_class,
         "node_id": node_id,
     }
+    if environment is not None:  # only when set: cells of suites without environments keep their ids
+        defining["environment"] = [environment.id, list(environment.packages)]
     return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def plan_cells(suite: Suite, run_id: str, targets: list[tuple[str, str]]) -> list[Cell]:
-    """Cells for every model × prompt × image on every target (hw_class, node_id)."""
+    """Cells for every model × prompt × image × environment on every target (hw_class, node_id)."""
     images = []
     for im in suite.images:
         data = Path(im.path).read_bytes() if im.path else None
         digest = hashlib.sha256(data).hexdigest()[:16] if data is not None else ""
         images.append((im, data, digest))
     cells = []
-    for hw_class, node_id in targets:
-        for model in suite.models:
-            for prompt in suite.prompts:
-                for im, data, digest in images:
-                    cells.append(
-                        Cell(
-                            cell_id=cell_id_for(model, prompt, im, suite.generation, digest, hw_class, node_id),
-                            run_id=run_id,
-                            suite_name=suite.name,
-                            suite_hash=suite.hash,
-                            model=model,
-                            prompt=prompt,
-                            image=im,
-                            generation=suite.generation,
-                            hw_class=hw_class,
-                            node_id=node_id,
-                            image_bytes=data,
-                        )
+    environments: tuple[Environment | None, ...] = suite.environments or (None,)
+    combos = [(t, env, m) for t in targets for env in environments for m in suite.models]
+    for (hw_class, node_id), env, model in combos:
+        for prompt in suite.prompts:
+            for im, data, digest in images:
+                cells.append(
+                    Cell(
+                        cell_id=cell_id_for(model, prompt, im, suite.generation, digest, hw_class, node_id, env),
+                        run_id=run_id,
+                        suite_name=suite.name,
+                        suite_hash=suite.hash,
+                        model=model,
+                        prompt=prompt,
+                        image=im,
+                        generation=suite.generation,
+                        hw_class=hw_class,
+                        node_id=node_id,
+                        image_bytes=data,
+                        environment=env,
                     )
+                )
     return cells
 
 

@@ -51,6 +51,9 @@ def build(cell: Cell, status: Status | str, *parts: Mapping[str, Any], **fields:
         exact_tokens=gen.exact_tokens,
         seed=gen.seed,
         predicted_memory_gb=cell.predicted_memory_gb,
+        env_id=cell.env_id,
+        env_packages=", ".join(cell.environment.packages) if cell.environment is not None else "",
+        env_build_s=cell.env_build_s,
     )
     for part in parts:
         columns.update(part)
@@ -79,7 +82,10 @@ def settings(options: RunOptions) -> dict[str, Any]:
 
 
 def fetched(fetch: FetchInfo | None) -> dict[str, Any]:
-    return {} if fetch is None else dict(download_s=fetch.download_s, download_bytes=fetch.download_bytes)
+    """Fetch figures, and the versions the child resolved in its environment (they win over the worker's)."""
+    if fetch is None:
+        return {}
+    return dict(download_s=fetch.download_s, download_bytes=fetch.download_bytes) | dict(fetch.versions)
 
 
 def loaded(load: LoadInfo | None) -> dict[str, Any]:

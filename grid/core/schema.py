@@ -54,6 +54,16 @@ class ResultRow:
     mlx_lm_version: str = ""
     transformers_version: str = ""
     grid_version: str = ""
+    # --- package environment (grid.core.environments; "" / None = the node's own) -----------------------------------
+    env_id: str = ""
+    env_packages: str = ""  # the environment's pins, comma-separated
+    env_build_s: float | None = None  # seconds building (or finding cached) the environment on the node; no timer's
+    env_python: str = ""  # the interpreter the child ran (sys.executable inside the child)
+    mlx_metal_version: str = ""
+    mlx_cuda_version: str = ""
+    mlx_cpu_version: str = ""
+    huggingface_hub_version: str = ""
+    tokenizers_version: str = ""
     started_at: str = ""  # ISO 8601, UTC
     finished_at: str = ""
     attempt: int = 1
@@ -107,6 +117,35 @@ class ResultRow:
     cold_decode_tps: float | None = None
     bandwidth_gbps: float | None = None
     bandwidth_fraction: float | None = None
+    # --- node truth (issue 15): drift sentinel, energy, node state, disk, BLAS ------------------------------------------
+    sentinel_group_ms: float | None = None  # agent.sentinel: the group's first reading, right after load
+    sentinel_before_ms: float | None = None  # the reading just before this cell (the previous cell's "after")
+    sentinel_after_ms: float | None = None  # the reading just after this cell
+    sentinel_drift: float | None = None  # largest |before or after ÷ group − 1|
+    drift_flag: bool | None = None  # sentinel_drift > agent.sentinel.DRIFT_THRESHOLD: the node drifted in this cell
+    energy_j: float | None = None  # agent.energy: median per trial, idle baseline subtracted, J
+    avg_power_w: float | None = None  # median per trial, gross (idle included), W
+    energy_per_token_j: float | None = None  # net J ÷ generated tokens, median per trial
+    idle_power_w: float | None = None  # the node's idle baseline, measured after load, W
+    energy_source: str | None = None  # nvml | rapl | ioreport | n/a
+    energy_na_reason: str | None = None
+    trial_energy_j: list[float] = field(default_factory=list)  # gross J per timed trial
+    load_avg_1m: float | None = None  # agent.node_state, read right after the cell
+    cpu_freq_mhz: float | None = None
+    thermal_max_c: float | None = None
+    thermal_pressure: str | None = None  # macOS pmset -g therm: nominal | warning | throttled-N%
+    power_source: str | None = None  # macOS pmset -g batt: ac | battery | ups
+    battery_pct: int | None = None
+    low_power_mode: bool | None = None
+    gpu_temp_c: float | None = None  # NVIDIA nvidia-smi
+    gpu_sm_clock_mhz: float | None = None
+    gpu_mem_clock_mhz: float | None = None
+    gpu_power_w: float | None = None
+    gpu_throttle_reasons: str | None = None
+    slept_s: float | None = None  # seconds the node slept inside the cell (0: none)
+    disk_free_gb: float | None = None  # agent.disk: free space where models land, when the cell was checked
+    disk_needed_gb: float | None = None  # the model's predicted download still missing from the cache
+    blas: str | None = None  # the BLAS library MLX's CPU kernels used (agent.blas), "" = not known
     # --- raw trials, never dropped ------------------------------------------------------------------------------------
     trial_ttft_s: list[float] = field(default_factory=list)
     trial_prompt_tokens: list[int] = field(default_factory=list)

@@ -22,6 +22,19 @@ class Status(StrEnum):
         return True
 
     @property
+    def is_retryable(self) -> bool:
+        """Whether `grid resume` re-runs the cell by default: its cause may have gone (the node rejoined, the class
+        came back, the disk was cleared, the machine was busy). ok, failed (a deterministic model error), crashed and
+        oom stay final unless the user asks (`--retry STATUS...`, `--rerun`)."""
+        return self in (Status.NODE_LOST, Status.SKIPPED, Status.TIMEOUT)
+
+    @classmethod
+    def parse_many(cls, values) -> frozenset[Status]:
+        """Statuses the user typed (`--retry node_lost timeout`, or comma-separated); ValueError names a bad one."""
+        words = [w.strip() for v in values for w in str(v).split(",") if w.strip()]
+        return frozenset(cls.parse(w) for w in words)
+
+    @property
     def is_problem(self) -> bool:
         """Whether a report counts it against the model or its node: it ran (or was meant to) and did not end ok.
         A skip (never attempted: no fit, no node) is not a problem of the model."""
@@ -51,3 +64,5 @@ _LABELS = {
 }
 
 PROBLEM_STATUSES = tuple(s.value for s in Status if s.is_problem)
+RETRYABLE_STATUSES: frozenset[str] = frozenset(s.value for s in Status if s.is_retryable)
+"""What `grid resume` re-runs by default (with cells that have no row at all)."""

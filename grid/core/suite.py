@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from grid.core import environments as envs
+from grid.core.environments import Environment
 from grid.core.errors import GridError
 
 # The methodology's defaults have one home (grid.core.methodology, pure Python, no mlx); suites inherit them.
@@ -23,9 +25,9 @@ class SuiteError(GridError, ValueError):
 
     exit_code = 2
 
-    def __init__(self, file: str, key: str, problem: str):
+    def __init__(self, file: str, key: str, problem: str, hint: str = ""):
         self.file, self.key, self.problem = file, key, problem
-        super().__init__(f"{file}: {key}: {problem}")
+        super().__init__(f"{file}: {key}: {problem}", hint or f"fix it, then `grid run {file}`")
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,15 @@ class Suite:
     generation: Generation = field(default_factory=Generation)
     description: str = ""
     source: str = ""  # the file it came from
+    environments: tuple[Environment, ...] = ()  # package pin sets (grid.core.environments); () = the node's own
 
     @property
     def hash(self) -> str:
         """Hash of the suite's content (not its file bytes): same content, same hash."""
         data = asdict(self)
         data.pop("source")
+        if not data["environments"]:  # suites without environments keep the hash they always had
+            data.pop("environments")
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -107,8 +112,12 @@ def load_suite(name_or_path: str | Path) -> Suite:
         raise SuiteError(
             str(name_or_path), "suite", f"no such file or built-in suite; built-ins: {', '.join(builtin_suites())}"
         )
+    if path.is_dir():
+        raise SuiteError(
+            str(path), "suite", "is a folder, not a suite YAML file", "give a .yaml file, e.g. `grid run smoke`"
+        )
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(_suite_text(path))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "yaml"
@@ -116,9 +125,24 @@ def load_suite(name_or_path: str | Path) -> Suite:
     return parse_suite(data, str(path))
 
 
+def _suite_text(path: Path) -> str:
+    """The suite file's text: a binary or unreadable file is a SuiteError, never a decode traceback."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SuiteError(str(path), "suite", f"cannot be read ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SuiteError(str(path), "suite", "is not a text YAML file (binary content)") from None
+    if "\x00" in text:
+        raise SuiteError(str(path), "suite", "is not a text YAML file (binary content)")
+    return text
+
+
 def parse_suite(data, file: str) -> Suite:
     v = _Validator(file)
-    top = v.mapping(data, "suite", {"name", "description", "models", "prompts", "images", "generation"})
+    top = v.mapping(data, "suite", {"name", "description", "models", "prompts", "images", "generation", "environments"})
     name = v.string(top.get("name", Path(file).stem), "name")
     models = tuple(_model(v, m, f"models[{i}]") for i, m in enumerate(v.nonempty_list(top.get("models"), "models")))
     prompts = tuple(
@@ -140,6 +164,7 @@ def parse_suite(data, file: str) -> Suite:
         if dupes:
             raise SuiteError(file, what, f"duplicate id {dupes[0]!r}; ids must be unique")
     gen = _generation(v, top.get("generation", {}) or {})
+    environments = _environments(v, top.get("environments"))
     return Suite(
         name=name,
         description=str(top.get("description", "") or ""),
@@ -148,7 +173,32 @@ def parse_suite(data, file: str) -> Suite:
         images=images,
         generation=gen,
         source=file,
+        environments=environments,
     )
+
+
+def _environments(v: _Validator, items) -> tuple[Environment, ...]:
+    """`environments:`: a list of {id, packages}; absent or empty = the node's own environment."""
+    if items is None or items == []:
+        return ()
+    out: list[Environment] = []
+    for i, e in enumerate(v.nonempty_list(items, "environments")):
+        key = f"environments[{i}]"
+        e = v.mapping(e, key, {"id", "packages"})
+        ident = v.string(e.get("id"), f"{key}.id")
+        if envs.id_problem(ident):
+            v.fail(f"{key}.id", envs.id_problem(ident))
+        pins = v.nonempty_list(e.get("packages"), f"{key}.packages")
+        for j, pin in enumerate(pins):
+            if envs.pin_problem(pin):
+                v.fail(f"{key}.packages[{j}]", envs.pin_problem(pin))
+        packages = tuple(p.strip() for p in pins)
+        if envs.conflicting_pins(packages):
+            v.fail(f"{key}.packages", envs.conflicting_pins(packages))
+        if any(o.id == ident for o in out):
+            v.fail("environments", f"duplicate id {ident!r}; ids must be unique")
+        out.append(Environment(id=ident, packages=packages))
+    return tuple(out)
 
 
 def _model(v: _Validator, m, key: str) -> ModelSpec:
@@ -192,7 +242,40 @@ def _image(v: _Validator, im, key: str, base: Path) -> ImageSpec:
     resolved = (base / v.string(path, f"{key}.path")).expanduser().resolve()
     if not resolved.is_file():
         raise SuiteError(v.file, f"{key}.path", f"image file {resolved} not found")
+    problem = image_problem(resolved)
+    if problem:
+        raise SuiteError(v.file, f"{key}.path", f"{resolved}: {problem}")
     return ImageSpec(id=ident, path=str(resolved))
+
+
+MAX_IMAGE_PIXELS = 80_000_000  # about 8944 x 8944: above it no VLM processor works at full size, and it is a bomb
+
+
+def image_problem(path: Path) -> str | None:
+    """Why an image file cannot be a suite image (empty, not an image, too large, does not decode), or None.
+    The size is read from the header before any pixel is decoded."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    if path.stat().st_size == 0:
+        return "the file is empty (0 bytes)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_IMAGE_PIXELS:
+                    return f"{w}x{h} pixels is too large (limit {MAX_IMAGE_PIXELS:,} pixels): resize it"
+                im.draft("RGB", (1024, 1024))  # JPEG: decode at a reduced scale; the check is that it decodes
+                im.load()
+    except Image.DecompressionBombError:
+        return f"too large (more than {MAX_IMAGE_PIXELS:,} pixels): resize it"
+    except UnidentifiedImageError:
+        return "not an image PIL can read (PNG, JPEG, WebP, ...)"
+    except (OSError, SyntaxError, ValueError) as e:
+        return f"the image does not decode ({e})"
+    return None
 
 
 def _generation(v: _Validator, g) -> Generation:

@@ -81,6 +81,11 @@ class RayCalls:
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
             task_options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(cell.node_id, soft=False)
+        if cell.environment is not None:  # the group's worker (and the child it spawns) run in the env's python
+            from grid.driver.envs import runtime_env
+
+            task_options["runtime_env"] = runtime_env(cell.environment)
+            task_options["name"] += f"[{cell.env_id}]"
         return ray.remote(group_task).options(**task_options).remote(group, attempt, options)
 
     def wait(self, handles: Iterable[Any], timeout_s: float) -> list[Any]:
@@ -103,6 +108,8 @@ class RayCalls:
             raise WorkerDied(_reason(exc)) from exc
         except ray.exceptions.RayTaskError as exc:
             raise TaskFailed(str(exc)) from exc
+        except ray.exceptions.RuntimeEnvSetupError as exc:  # normally caught before dispatch (grid.driver.envs)
+            raise TaskFailed(f"EnvBuildError: {exc}") from exc
         except ray.exceptions.RayError as exc:  # OutOfMemoryError (Ray's memory monitor), RaySystemError, ...
             raise RayFailure(_reason(exc)) from exc
 

@@ -7,6 +7,9 @@ the same code path runs against a lab cluster whose nodes joined with `grid node
 from __future__ import annotations
 
 import os
+import socket
+
+from grid.core.errors import GridError
 
 NODE_ROLE = "grid-node"  # label of nodes that run cells; the head of a lab cluster has none
 SLOT = "grid_slot"  # one per node: one benchmark at a time, measurements never share a machine
@@ -30,6 +33,7 @@ def connect(address: str | None) -> bool:
     from grid.driver.ray_auth import ensure_token, use_token_if_available
 
     if address:
+        check_reachable(address)
         use_token_if_available()
         ray.init(address=address, log_to_driver=False)
         return False
@@ -47,6 +51,30 @@ def connect(address: str | None) -> bool:
         labels={**hw.labels(), "role": NODE_ROLE},
     )
     return True
+
+
+CONNECT_TIMEOUT_S = 20.0  # a head that does not accept a TCP connection in this time is not there
+
+
+class UnreachableError(GridError):
+    """A cluster address that does not answer: one line of advice instead of Ray retrying forever."""
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """A HEAD:PORT address must accept a TCP connection within timeout_s (Ray's own connect retries without end).
+    "auto" and ray:// (Ray Client) addresses are left to Ray."""
+    if address == "auto" or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    advice = "start the head with `grid head start`, or check the address with `grid nodes`"
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UnreachableError(f"--address {address!r} is not HEAD:PORT (e.g. 192.168.1.10:6379)", advice)
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except TimeoutError:
+        raise UnreachableError(f"the Ray head at {address} did not answer in {timeout_s:.0f} s", advice) from None
+    except OSError as e:
+        raise UnreachableError(f"cannot reach the Ray head at {address} ({e.strerror or e})", advice) from None
 
 
 def grid_nodes(alive_only: bool = True) -> list[dict]:

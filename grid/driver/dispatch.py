@@ -30,7 +30,7 @@ WATCHDOG_PERIOD_S = 2.0
 GRID_BUG_FIX = "A grid bug: report it with this message."
 
 
-@dataclass
+@dataclass(eq=False)  # identity: the loop looks flights up by handle, never by value
 class Flight:
     """One submitted group: its task handle, the cells still without a row, where it runs once started."""
 
@@ -39,6 +39,8 @@ class Flight:
     attempt: int
     node_id: str | None = None
     waiting_since: float | None = None  # when its class was first seen with no live node
+    started_at: float | None = None  # the loop's clock when its start marker arrived
+    size: int = 0  # cells at submission
 
     @property
     def hw_class(self) -> str:
@@ -65,6 +67,8 @@ class Execution:
         estimates: dict,
         calls: Calls | None = None,
         clock: Callable[[], float] = time.monotonic,
+        writer: Callable | None = None,
+        predicted: dict | None = None,
     ):
         self.results_root, self.run_id, self.on_row = results_root, run_id, on_row
         self.options, self.estimates = options, estimates
@@ -72,8 +76,13 @@ class Execution:
         self.clock = clock
         self.rows: list[ResultRow] = []
         self.flights: list[Flight] = []
+        self._by_handle: dict = {}  # handle -> flight, for the flights in self.flights
         self.progress = Progress(results_root, run_id)
         self._last_watch: float | None = None
+        self.writer = writer if writer is not None else store.write_row  # the simulation keeps rows in memory
+        self.predicted = predicted or {}  # (model, hw_class) -> predicted group seconds (grid.driver.predict)
+        self.group_times: list[dict] = []  # predicted vs actual, per group attempt that finished its cells
+        self.decisions = 0  # submits, items taken, fail-overs: the loop's scheduling decisions
 
     @property
     def class_wait_s(self) -> float:
@@ -85,7 +94,7 @@ class Execution:
         est = self.estimates.get(row.model)
         if est is not None and row.predicted_memory_gb is None:  # until every row builder reads the cell's
             row = row.replace(predicted_memory_gb=est.total_gb)
-        store.write_row(self.results_root, row)
+        self.writer(self.results_root, row)
         self.rows.append(row)
         self.progress.cell_done(row)
         if self.on_row:
@@ -101,12 +110,15 @@ class Execution:
     # --- flights ----------------------------------------------------------------------------------------------------
 
     def submit(self, cells: list[Cell], attempt: int) -> None:
-        flight = Flight(self.calls.submit(cells, attempt, self.options), list(cells), attempt)
+        flight = Flight(self.calls.submit(cells, attempt, self.options), list(cells), attempt, size=len(cells))
+        self.decisions += 1
         self.flights.append(flight)
+        self._by_handle[flight.handle] = flight
         self.progress.queued(flight)
 
     def _abandon(self, flight: Flight) -> None:
         self.flights.remove(flight)
+        self._by_handle.pop(flight.handle, None)
         self.progress.left(flight)
         try:
             self.calls.cancel(flight.handle)  # best effort: a partitioned node's ref never resolves anyway
@@ -206,22 +218,44 @@ class Execution:
             self._abandon(flight)
             self._record_all(flight, Status.CRASHED, "Crash", f"grid agent error: {exc}", GRID_BUG_FIX)
             return
+        self.decisions += 1
         if isinstance(item, dict):  # the start marker
             flight.node_id = item["node_id"]
+            flight.started_at = self.clock()
             self.progress.started(flight)
             return
         flight.cells = [c for c in flight.cells if c.cell_id != item.cell_id]
         self.record(item)
+        if not flight.cells and flight.started_at is not None:
+            self._group_done(flight, item)
+
+    def _group_done(self, flight: Flight, last: ResultRow) -> None:
+        key = (last.model, last.hw_class)
+        self.group_times.append(
+            {
+                "model": last.model,
+                "hw_class": last.hw_class,
+                "cells": flight.size,
+                "attempt": flight.attempt,
+                "node_id": flight.node_id,
+                "predicted_s": self.predicted.get(key),
+                "actual_s": round(self.clock() - flight.started_at, 3),
+            }
+        )
 
     def run(self, groups: list[list[Cell]]) -> list[ResultRow]:
         for group in groups:
             self.submit(group, 1)
         self.progress.flush(force=True)
         while self.flights:
-            by_handle = {f.handle: f for f in self.flights}
-            for handle in self.calls.wait(list(by_handle), WATCHDOG_PERIOD_S / 2):
-                if by_handle[handle] in self.flights:
-                    self.take(by_handle[handle])
+            for handle in self.calls.wait(list(self._by_handle), WATCHDOG_PERIOD_S / 2):
+                flight = self._by_handle.get(handle)
+                if flight is not None:
+                    self.take(flight)
             self.watchdog()
         self.progress.finish()
+        if self.group_times and self.writer is store.write_row:
+            from grid.driver.predict import write_group_times
+
+            write_group_times(self.results_root, self.run_id, self.group_times)
         return self.rows

@@ -245,15 +245,19 @@ def join(
     auth: bool = True,
     attempts: int = 3,
     simulate: NodeOptions | None = None,
+    disk_budget: str | None = None,
     **kw,
 ) -> NodeRecord:
     """`ray start` this machine as a labelled node. `simulate`: the pretended hardware `hw` was probed with; the
-    node's processes carry it too, so the rows its workers write say the same (and `simulated`)."""
+    node's processes carry it too, so the rows its workers write say the same (and `simulated`). `disk_budget`
+    ("200GB"): the node's processes get GRID_DISK_BUDGET (agent.disk keeps grid's downloads inside it)."""
     name = name or label_value(f"node-{socket.gethostname()}")
     temp_dir = kw.pop("temp_dir", None) or default_temp_dir(name)
     if any(p.is_running() for p in node_processes(temp_dir)):
         raise ClusterError(f"node {name} is already running here (temp dir {temp_dir}); `grid node leave {name}` first")
     env = _env(auth, simulation_env(simulate) if simulate is not None else None)
+    if disk_budget:
+        env["GRID_DISK_BUDGET"] = disk_budget
     for attempt in range(1, attempts + 1):
         try:
             _ray_start(join_args(address, hw, temp_dir, **kw), env, timeout=120)
@@ -354,6 +358,31 @@ def leave(name: str | None = None, role: str | None = None) -> tuple[NodeRecord,
                 psutil.wait_procs([sup], timeout=15)
         except psutil.Error:
             pass
-    pids = kill_processes(node_processes(rec.temp_dir))
+    procs = node_processes(rec.temp_dir)
+    known = {p.pid for p in procs}
+    procs += [p for p in log_holders(rec.temp_dir) if p.pid not in known]
+    pids = kill_processes(procs)
     record_path(rec.name).unlink(missing_ok=True)
     return rec, pids
+
+
+def log_holders(temp_dir: str) -> list:
+    """Ray processes that name no temp dir on their command line but write their logs under it (the head's Ray client
+    server: `python -m ray.util.client.server --address=GCS`, started by `ray start --head` and reparented to init),
+    plus their descendants. Found by their open files, stopped by PID like the rest."""
+    psutil = _psutil()
+    marker = str(Path(temp_dir).resolve()) + "/"
+    found = {}
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        argv = p.info.get("cmdline") or []
+        if p.pid == os.getpid() or not any("ray" in a for a in argv[:4]):
+            continue
+        try:
+            if any(f.path.startswith(marker) for f in p.open_files()):
+                found[p.pid] = p
+                for child in p.children(recursive=True):
+                    found.setdefault(child.pid, child)
+        except psutil.Error:
+            continue
+    found.pop(os.getpid(), None)
+    return list(found.values())

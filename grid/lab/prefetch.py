@@ -56,3 +56,34 @@ def prefetch(suite: Suite, address: str | None = None, timeout_s: float = 3600) 
     finally:
         if started:
             ray.shutdown()
+
+
+def prefetch_envs(suite: Suite, address: str | None = None) -> list[dict]:
+    """`grid prefetch --env`: build every package environment of the suite on every live node now (Ray caches each
+    per node), so a run's cells find them built. One record per environment × node: built (seconds, the mlx-vlm it
+    resolved) or the resolver's message."""
+    from grid.driver.envs import build_on_nodes
+
+    ray = ray_module()
+    started = connect(address)
+    try:
+        pairs = [(env, node) for env in suite.environments for node in grid_nodes()]
+        builds = build_on_nodes(pairs) if pairs else []
+        return sorted(
+            (
+                {
+                    "env_id": b.env_id,
+                    "node_id": b.node_id,
+                    "hw_class": b.hw_class,
+                    "status": "error" if b.error else "built",
+                    "seconds": round(b.seconds, 2),
+                    "mlx_vlm_version": (b.versions or {}).get("mlx_vlm_version", ""),
+                    "detail": b.error,
+                }
+                for b in builds
+            ),
+            key=lambda r: (r["env_id"], r["hw_class"], r["node_id"]),
+        )
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,155 @@
+"""*Predicted* decode speed on chips of the hardware table that the lab does not own.
+
+Decode is memory-bound: tok/s ≈ efficiency × bandwidth ÷ weight bytes read per token, where the efficiency (achieved
+bytes/s ÷ the bandwidth limit) is measured per model on the classes the lab has. A prediction for a chip uses the
+model's own efficiency (the geometric mean over its measured classes of the same backend family when there are any,
+else over all of them, marked cross-backend), else its architecture's at the same size kind. Tiny twins and fixtures
+are not predicted: their decode is overhead-bound, the bandwidth model does not apply.
+
+The error is measured, never assumed: each measured (model, class) is predicted from the *other* classes only
+(leave-one-out) and compared with its measurement; the median absolute relative error is printed beside every
+prediction. With a single measured class there is nothing to leave out and the error is "not measurable".
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+
+from aggregator.analysis import Group, HardwareClass
+from aggregator.synthetic import FIXTURE, TINY, model_kind
+from grid.core.hardware_table import BANDWIDTH_GBPS
+
+LABEL = "predicted"
+
+
+@dataclass
+class Target:
+    chip: str  # "M4 Max 40c"
+    bandwidth_gbps: float
+    backend: str  # "metal" | "cuda"
+
+
+@dataclass
+class Prediction:
+    model: str
+    arch: str | None
+    chip: str
+    bandwidth_gbps: float
+    decode_tps: float  # *predicted*
+    basis: str  # "model" | "architecture"
+    sources: list[str]  # the measured classes it comes from
+    cross_backend: bool
+    label: str = LABEL
+
+
+@dataclass
+class Predictions:
+    targets: list[Target]
+    items: list[Prediction]
+    loo_error: float | None  # median |predicted − measured| ÷ measured over every leave-one-out check
+    loo_n: int
+    loo_checks: list[dict] = field(default_factory=list)  # model, class, measured, predicted, error
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"label": LABEL}
+
+    def error_text(self) -> str:
+        if self.loo_error is None:
+            return "error not measurable (each model was measured on one class only: nothing to leave out)"
+        return f"leave-one-out error: median {self.loo_error * 100:.0f} % over {self.loo_n} checks"
+
+
+def family(backend: str) -> str:
+    return "cuda" if backend == "cuda" else "metal" if backend in ("metal", "gpu", "") else backend
+
+
+def targets(classes: list[HardwareClass]) -> list[Target]:
+    """Every chip in the table that no measured class is (a measured chip's own figure beats a prediction)."""
+    owned = {(c.bandwidth_gbps, c.chip.replace("Apple ", "").replace("NVIDIA ", "")) for c in classes}
+    out = []
+    for chip, entry in BANDWIDTH_GBPS.items():
+        for cores, bw in entry.items() if isinstance(entry, dict) else [(None, entry)]:
+            if any(bw == b and chip == name for b, name in owned):
+                continue
+            out.append(Target(f"{chip} {cores}c" if cores else chip, bw, "cuda" if chip[0] == "H" else "metal"))
+    return out
+
+
+@dataclass
+class _Measured:
+    model: str
+    arch: str | None
+    hw_class: str
+    backend: str
+    efficiency: float
+    tps: float
+    bytes_per_token: float
+
+
+def _measured(groups: list[Group], classes: list[HardwareClass], bytes_of: dict) -> list[_Measured]:
+    bw = {c.hw_class: (c.bandwidth_gbps, c.backend) for c in classes}
+    out = []
+    for g in groups:
+        b, (gbps, backend) = bytes_of.get((g.model, g.hw_class)), bw.get(g.hw_class, (None, ""))
+        if model_kind(g.model) in (TINY, FIXTURE) or not g.decode_tps or not b or not gbps:
+            continue
+        out.append(_Measured(g.model, g.arch, g.hw_class, backend, b * g.decode_tps / (gbps * 1e9), g.decode_tps, b))
+    return out
+
+
+def _efficiency(pool: list[_Measured], model: str, arch: str | None, kind: str, fam: str):
+    """(geomean efficiency, basis, sources, cross_backend) from `pool`, or None."""
+    for basis, match in (
+        ("model", lambda m: m.model == model),
+        ("architecture", lambda m: m.arch == arch and model_kind(m.model) == kind),
+    ):
+        cands = [m for m in pool if match(m)]
+        same = [m for m in cands if family(m.backend) == fam]
+        use = same or cands
+        if use:
+            e = math.exp(statistics.fmean(math.log(m.efficiency) for m in use))
+            return e, basis, sorted({m.hw_class for m in use}), not same
+    return None
+
+
+def leave_one_out(measured: list[_Measured]) -> list[dict]:
+    checks = []
+    for m in measured:
+        pool = [x for x in measured if x.hw_class != m.hw_class]
+        est = _efficiency(pool, m.model, m.arch, model_kind(m.model), family(m.backend))
+        if est is None:
+            continue
+        bw = m.tps * m.bytes_per_token / m.efficiency  # the class's bandwidth, bytes/s
+        predicted = est[0] * bw / m.bytes_per_token
+        checks.append(
+            {
+                "model": m.model,
+                "hw_class": m.hw_class,
+                "measured_tps": m.tps,
+                "predicted_tps": predicted,
+                "error": abs(predicted - m.tps) / m.tps,
+                "cross_backend": est[3],
+            }
+        )
+    return checks
+
+
+def predict(groups: list[Group], classes: list[HardwareClass], bytes_of: dict) -> Predictions:
+    """`bytes_of`: (model, class) -> weight bytes read per decoded token (decode_weight_bytes, else weight_bytes)."""
+    measured = _measured(groups, classes, bytes_of)
+    tg = targets(classes)
+    items = []
+    seen: dict[str, _Measured] = {}
+    for m in measured:
+        seen.setdefault(m.model, m)
+    for model, m in sorted(seen.items()):
+        for t in tg:
+            est = _efficiency(measured, model, m.arch, model_kind(model), t.backend)
+            if est:
+                tps = est[0] * t.bandwidth_gbps * 1e9 / m.bytes_per_token
+                items.append(Prediction(model, m.arch, t.chip, t.bandwidth_gbps, tps, est[1], est[2], est[3]))
+    checks = leave_one_out(measured)
+    err = statistics.median(c["error"] for c in checks) if checks else None
+    return Predictions(tg, items, err, len(checks), checks)

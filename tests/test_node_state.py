@@ -1,0 +1,55 @@
+"""agent.node_state: parsers over the formats pmset and nvidia-smi print, the live read here, sleep detection.
+
+The pmset inputs below are SYNTHETIC (written in pmset's documented layout; no byte-for-byte capture with a citable
+source was found, see tests/fixtures/README.md). The nvidia-smi line has the format of the recorded H200 query
+(tests/fixtures/linux/h200/nvidia_smi.txt: `--format=csv,noheader`), with this module's fields."""
+
+from __future__ import annotations
+
+from agent import node_state as ns
+
+
+def test_pmset_therm():
+    assert ns.parse_pmset_therm("Note: No thermal warning level has been recorded\n")["thermal_pressure"] == "nominal"
+    assert ns.parse_pmset_therm("CPU_Scheduler_Limit \t= 100\nCPU_Available_CPUs \t= 8\nCPU_Speed_Limit \t= 70\n") == {
+        "thermal_pressure": "throttled-70%"
+    }
+    assert ns.parse_pmset_therm("Thermal warning level set to 2.\n")["thermal_pressure"] == "warning"
+    assert ns.parse_pmset_therm("")["thermal_pressure"] is None
+
+
+def test_pmset_batt_and_low_power():
+    batt = "Now drawing from 'Battery Power'\n -InternalBattery-0 (id=1234)\t43%; discharging; 3:12 remaining present: true\n"
+    assert ns.parse_pmset_batt(batt) == {"power_source": "battery", "battery_pct": 43}
+    assert ns.parse_pmset_batt("Now drawing from 'AC Power'\n") == {"power_source": "ac", "battery_pct": None}
+    assert ns.parse_pmset_low_power("System-wide power settings:\nCurrently in use:\n lowpowermode         1\n") is True
+    assert ns.parse_pmset_low_power(" lowpowermode         0\n") is False
+    assert ns.parse_pmset_low_power("") is None
+
+
+def test_nvidia_state():
+    s = ns.parse_nvidia_state("34, 1980, 3201, 76.12, 0x0000000000000000\n")
+    assert s == dict(
+        gpu_temp_c=34.0,
+        gpu_sm_clock_mhz=1980.0,
+        gpu_mem_clock_mhz=3201.0,
+        gpu_power_w=76.12,
+        gpu_throttle_reasons="0x0000000000000000",
+    )
+    assert ns.parse_nvidia_state("[N/A], 1980, 3201, [N/A], [Not Supported]")["gpu_temp_c"] is None
+    assert ns.parse_nvidia_state("") == {}
+
+
+def test_linux_readers_and_sleep():
+    assert ns.parse_loadavg("0.52 0.58 0.59 1/389 12345\n") == 0.52
+    assert ns.parse_cpuinfo_mhz("cpu MHz\t\t: 2445.000\ncpu MHz\t\t: 2455.000\n") == 2450.0
+    assert ns.slept_s(100.0, 99.5) == 0.0 and ns.slept_s(160.0, 100.0) == 60.0
+    live = ns.read("cpu")
+    assert live.get("load_avg_1m") is not None  # readable on any Linux
+
+
+def test_recorded_dev_box_cpuinfo_has_a_frequency():
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "fixtures" / "linux" / "epyc-2c-24gb" / "cpuinfo.txt").read_text()
+    assert ns.parse_cpuinfo_mhz(text) is None or ns.parse_cpuinfo_mhz(text) > 100
