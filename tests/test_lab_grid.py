@@ -36,6 +36,15 @@ BIG = {  # Qwen2-VL-7B's dims, no weights: predicted ~17 GB, so it fits 128 GB b
 CLASSES = {"M4-Max-40c-128GB": 128, "M3-Pro-14c-18GB": 18, "M2-8c-8GB": 8}
 
 
+def write_sparse_weights(path, nbytes: int) -> None:
+    """A safetensors file whose header describes one bf16 tensor of nbytes: sparse on disk (no data written), so
+    placement predicts a big model from the header while the folder costs nothing."""
+    header = json.dumps({"w": {"dtype": "BF16", "shape": [nbytes // 2], "data_offsets": [0, nbytes]}}).encode()
+    with open(path, "wb") as f:
+        f.write(len(header).to_bytes(8, "little") + header)
+        f.truncate(8 + len(header) + nbytes)
+
+
 def write_suite(path, models, max_tokens=8, name="lab", prompts=1):
     path.write_text(
         yaml.safe_dump(
@@ -91,6 +100,9 @@ def test_matrix_is_placed_per_class_and_a_cell_that_cannot_fit_is_skipped(lab, t
     big = tmp_path / "big-model"
     big.mkdir()
     (big / "config.json").write_text(json.dumps(BIG))
+    write_sparse_weights(big / "model.safetensors", 17 * 10**9)  # passes the suite's folder check, reads as ~17 GB
+    for name in ("tokenizer.json", "preprocessor_config.json"):
+        (big / name).write_text("{}")
     suite = write_suite(tmp_path / "suite.yaml", [{"id": "twin:qwen2_vl"}, {"id": str(big)}])
     results = tmp_path / "results"
     out = run_cli(lab, "run", str(suite), "--address", lab.address, "--results", str(results), "--no-report", "--json")
@@ -113,7 +125,7 @@ def test_matrix_is_placed_per_class_and_a_cell_that_cannot_fit_is_skipped(lab, t
         assert skipped.memory_limit_gb == pytest.approx(0.75 * CLASSES[cls])
         assert skipped.predicted_memory_gb > skipped.memory_limit_gb > 0
         assert f"{skipped.predicted_memory_gb:.2f} GB" in skipped.error_message
-    placed = by_class["M4-Max-40c-128GB"]  # fits 96 GB: sent, and fails for real (no weights in the folder)
+    placed = by_class["M4-Max-40c-128GB"]  # fits 96 GB: sent, and fails for real (its weights are not the model's)
     assert placed.status == "failed" and placed.node_id and placed.predicted_memory_gb > 15
 
 

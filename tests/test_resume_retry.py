@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -70,11 +71,22 @@ def finished_run(tmp_path_factory, grid_cache):
     """)
     )
     results, reports = base / "results", base / "reports"
-    from grid.driver.connect import connect, ray_module
-
     # one embedded Ray for the run and the resume (each would start and stop its own): on a loaded 2-core machine a
     # second start in one process can miss Ray's own startup deadline
-    started = connect(None)
+    # a cluster `ray start` left behind (here a dead address) must not be joined by an embedded run
+    from ray._common.utils import get_ray_address_file
+
+    from grid.driver.connect import connect, ray_module
+
+    address_file = Path(get_ray_address_file(None))
+    kept = address_file.read_text() if address_file.exists() else None
+    address_file.parent.mkdir(parents=True, exist_ok=True)
+    address_file.write_text("127.0.0.1:9")
+    try:
+        started = connect(None)
+    finally:
+        address_file.write_text(kept) if kept is not None else address_file.unlink(missing_ok=True)
+    assert started
     try:
         args = ["run", str(suite), "--results", str(results), "--reports", str(reports), "--run-id", "rr", "--json"]
         out = CliRunner().invoke(app, args)

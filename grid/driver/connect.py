@@ -42,7 +42,10 @@ def connect(address: str | None) -> bool:
     from agent.hardware import probe
 
     hw = probe(device_info=False)
+    # "local": with no address Ray would join the last cluster `ray start` left in /tmp/ray/ray_current_cluster (a
+    # lab head on this machine, or a dead one it then waits for), not start the embedded one asked for
     ray.init(
+        address="local",
         num_cpus=os.cpu_count() or 1,
         include_dashboard=False,
         log_to_driver=False,
