@@ -45,7 +45,7 @@ def main() -> None:
     def grid(clear: bool) -> float:
         mx.clear_cache = real_clear if clear else (lambda: None)
         try:
-            return adapter.generate_timed(model, processor, prompt, image, args.max_tokens, 0.0, True, 0)["decode_tps"]
+            return adapter.generate_timed(model, processor, prompt, image, args.max_tokens, 0.0, True, 0).decode_tps
         finally:
             mx.clear_cache = real_clear
 

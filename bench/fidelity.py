@@ -52,24 +52,32 @@ class Standalone:
 
 
 class GridChild:
+    """grid's own child process, spoken to through the typed protocol (agent.child requests, grid.core.measurements
+    replies), exactly as agent.runner does."""
+
     def __init__(self, model: str):
+        from agent.child import FetchRequest, LoadRequest
         from agent.runner import ChildProcess
 
         self.child = ChildProcess()
-        fetched = self._ok(self.child.request("fetch", {"model": model}, 1800))
-        self.load = self._ok(self.child.request("load", {"path": fetched["path"]}, 1800))
+        fetched = self._ok(self.child.request(FetchRequest(model=model), 1800))
+        self.load = self._ok(self.child.request(LoadRequest(path=fetched.path), 1800))
 
     @staticmethod
-    def _ok(reply: dict) -> dict:
-        if "error" in reply:
-            raise RuntimeError(reply["error"]["message"])
+    def _ok(reply):
+        from grid.core.measurements import ChildError
+
+        if isinstance(reply, ChildError):
+            raise RuntimeError(f"{reply.exc_type}: {reply.message}")
         return reply
 
-    def trial(self, cell: dict, warmup_runs: int = 0) -> dict:
-        payload = {k: cell[k] for k in ("prompt", "image", "max_tokens", "temperature", "exact_tokens", "seed")}
+    def trial(self, cell: dict) -> dict:
+        from agent.child import RunRequest
+
+        fields = {k: cell[k] for k in ("prompt", "image", "max_tokens", "temperature", "exact_tokens", "seed")}
         # warmup_runs=0 makes the child's "cold" run None; a warmup is asked for as a discarded trial instead
-        reply = self._ok(self.child.request("run", payload | {"warmup_runs": 0, "trials": 1}, 1800))
-        return reply["trials"][0]
+        reply = self._ok(self.child.request(RunRequest(**fields, warmup_runs=0, trials=1), 1800))
+        return reply.trials[0].to_dict()
 
 
 def measure_model(model: str, args) -> dict:
@@ -103,7 +111,7 @@ def measure_model(model: str, args) -> dict:
         "generation_tokens": args.max_tokens,
         "grid_trials": g_tps,
         "standalone_trials": s_tps,
-        "decode_weight_bytes": grid.load.get("decode_weight_bytes"),
+        "decode_weight_bytes": grid.load.decode_weight_bytes,
     }
 
 

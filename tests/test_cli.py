@@ -97,7 +97,8 @@ def test_runs_json_and_table_from_a_file_uri_root(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [{"run_id": "r1", "cells": 2, "ok": 2}, {"run_id": "r2", "cells": 1, "ok": 1}]
     table = runner.invoke(app, ["runs"], env={"GRID_RESULTS": uri})  # the env var, read when the command runs
-    assert table.exit_code == 0 and "r1" in table.output and "shared" in table.output
+    flat = "".join(table.output.split())  # the title wraps at the table's width, wherever the tmp path puts it
+    assert table.exit_code == 0 and "r1" in table.output and "shared" in flat
 
 
 def test_report_from_a_file_uri_root(tmp_path):

@@ -30,7 +30,7 @@ def connect(address: str | None) -> bool:
     if ray.is_initialized():
         return False
     address = address or os.environ.get("RAY_ADDRESS")
-    from grid.driver.ray_auth import ensure_token, use_token_if_available
+    from grid.driver.ray_auth import ensure_token, sync_ray_config, use_token_if_available
 
     if address:
         check_reachable(address)
@@ -39,6 +39,7 @@ def connect(address: str | None) -> bool:
         return False
     if os.environ.get("RAY_AUTH_MODE", "").lower() != "disabled":
         ensure_token()  # Ray's embedded start would create it world-readable (0644); grid creates it 0600 first
+    sync_ray_config()
     from agent.hardware import probe
 
     hw = probe(device_info=False)

@@ -60,12 +60,19 @@ def use_token_if_available() -> bool:
     secure_token_file(warn=lambda m: print(f"warning: {m}", file=sys.stderr))
     if "RAY_AUTH_MODE" not in os.environ and (os.environ.get("RAY_AUTH_TOKEN") or token_path().exists()):
         os.environ["RAY_AUTH_MODE"] = "token"
-        if "ray._raylet" in sys.modules:
-            from ray._raylet import AuthenticationTokenLoader, Config
-
-            Config.initialize("")
-            AuthenticationTokenLoader.instance().reset_cache()
+    sync_ray_config()
     return os.environ.get("RAY_AUTH_MODE") == "token"
+
+
+def sync_ray_config() -> None:
+    """Make this process's cached Ray config follow RAY_AUTH_MODE and the token as they are now. Ray caches both when
+    ray._raylet is first imported; a long-lived process (a notebook, a test session) that connected once in another
+    mode would otherwise hand its workers one mode and check their replies in the other, and wait forever."""
+    if "ray._raylet" in sys.modules:
+        from ray._raylet import AuthenticationTokenLoader, Config
+
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
 
 
 def auth_advice(error: BaseException) -> str | None:
