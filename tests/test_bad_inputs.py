@@ -344,6 +344,26 @@ def _file_instead_of_folder(w: Path, good: Path) -> list[str]:
     return ["run", suite_with(w, models=[str(w / "config.json")])]
 
 
+# submit and resume check a suite as `grid run` does, before any cluster is contacted or started
+CASES["submit-unknown-twin"] = (
+    args(
+        "submit",
+        "{w}/suite.yaml",
+        "--dashboard",
+        "http://127.0.0.1:9",
+        setup=lambda w: suite_with(w, models=["twin:nope"]),
+    ),
+    SUITE_ERROR,
+    "unknown twin architecture",
+)
+CASES["resume-rebuild-missing-folder"] = (
+    args(
+        "resume", "earlier", "--rebuild-manifest", "--suite", "{w}/suite.yaml", "--results", "{w}/results",
+        setup=lambda w: suite_with(w, models=["./gone-model"]),
+    ),
+    SUITE_ERROR,
+    "does not exist",
+)  # fmt: skip
 CASES["model-file-not-folder"] = (_file_instead_of_folder, SUITE_ERROR, "is a file")
 
 

@@ -30,6 +30,7 @@ from grid.driver.calls import Calls
 from grid.driver.connect import NODE_ROLE, SLOT, connect, grid_nodes, live_targets, ray_module
 from grid.driver.dispatch import MAX_ATTEMPTS, WATCHDOG_PERIOD_S, Execution, Flight
 from grid.driver.progress import Progress
+from grid.driver.validate import validate_suite
 
 __all__ = [  # the names other modules import from here (the connection and the loop live in their own modules)
     "MAX_ATTEMPTS",
@@ -238,6 +239,7 @@ def resume_run(
     if not force and live.get("state") == "running" and _driver_alive(live):
         raise SchedulerError(f"run {run_id} has a live driver ({live.get('driver')}); wait, cancel it, or --force")
     if rebuild_suite is not None:
+        validate_suite(rebuild_suite)  # as `grid run` does: a suite error before any Ray start
         targets = _rebuild_targets(results_root, run_id, rebuild_suite)
         if targets and _nothing_left(results_root, run_id, rebuild_suite, targets, retry):
             store.write_manifest(
@@ -271,6 +273,7 @@ def resume_run(
     targets = [tuple(t) for t in manifest["targets"]]
     if targets and _nothing_left(results_root, run_id, suite, targets, retry):
         return RunResult(run_id)  # no cluster to start or reach
+    validate_suite(suite)  # a model folder moved or deleted since the run began: a suite error, not failed rows
     return run_suite(
         suite,
         results_root,

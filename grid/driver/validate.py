@@ -16,10 +16,12 @@ from grid.core.suite import ModelSpec, Suite, SuiteError
 _REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
 
 
-def validate_suite(suite: Suite) -> None:
-    """Raise a SuiteError for the first model of `suite` that cannot run as written."""
+def validate_suite(suite: Suite, local_folders: bool = True) -> None:
+    """Raise a SuiteError for the first model of `suite` that cannot run as written. local_folders=False (grid
+    submit, on a laptop): folders name paths on the head, so only twin names and repo ids are checked here."""
     for i, model in enumerate(suite.models):
-        _model(suite.source or suite.name, f"models[{i}].id", model)
+        if local_folders or model.source == "twin" or not looks_like_path(model.id):
+            _model(suite.source or suite.name, f"models[{i}].id", model)
 
 
 def _model(file: str, key: str, model: ModelSpec) -> None:

@@ -138,8 +138,10 @@ def submit(
 ) -> str:
     """Validate the suite here, submit its run as a Ray Job, return the run id (the job id is grid-<run id>)."""
     from grid.core.suite import load_suite
+    from grid.driver.validate import validate_suite
 
     suite = load_suite(suite_arg)  # a malformed suite fails here, on the laptop, before anything is sent
+    validate_suite(suite, local_folders=False)  # an unknown twin or a bad repo id too; folders are the head's
     run_id = run_id or store.new_run_id(suite.name)
     c = client(dashboard)
     env_vars = {"GRID_PROGRESS_LOG": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "PYTHONUNBUFFERED": "1"}
