@@ -18,7 +18,7 @@ from grid.core.schema import ResultRow
 from grid.core.status import Status
 from grid.core.suite import parse_suite
 from grid.driver import placement
-from grid.driver.calls import NodeDied, RayCalls, RayFailure, TaskFailed, WorkerDied
+from grid.driver.calls import EnvFailed, NodeDied, RayCalls, RayFailure, TaskFailed, WorkerDied
 from grid.driver.dispatch import MAX_ATTEMPTS, WATCHDOG_PERIOD_S, Execution
 
 # --- the fake -----------------------------------------------------------------------------------------------------------
@@ -262,6 +262,14 @@ def test_an_agent_error_crashes_the_group_without_a_retry(tmp_path):
     assert {(r.status, r.error_message) for r in rows} == {("crashed", "grid agent error: ValueError: boom")}
 
 
+def test_an_environment_failing_at_dispatch_skips_the_group_for_resume_without_a_retry(tmp_path):
+    fake = FakeCalls(lambda g, a: [EnvFailed("RuntimeEnvSetupError: pip failed")], {"n1": "A", "n2": "A"})
+    rows = run(tmp_path, fake, make_cells(prompts=2))
+    assert len(fake.tasks) == 1  # a sibling would build the same pins: no retry
+    assert {(r.status, r.error_class, r.error_package) for r in rows} == {("skipped", "EnvBuildError", "environment")}
+    assert all(Status(r.status).is_retryable and "pip failed" in r.error_message for r in rows)
+
+
 def test_the_start_marker_sets_the_flights_node(tmp_path):
     fake = FakeCalls(lambda g, a: [Marker("n7"), HANG], {"n7": "A"})
     ex = Execution(tmp_path, "run-d", None, RunOptions(), {}, calls=fake, clock=fake.clock)
@@ -329,6 +337,7 @@ def test_ray_calls_take_turns_rays_errors_into_the_kinds_the_loop_tells_apart(mo
         (rx.TaskCancelledError(), WorkerDied),
         (rx.RayTaskError("group_task", "tb", ValueError("boom")), TaskFailed),
         (rx.OutOfMemoryError("memory monitor"), RayFailure),
+        (rx.RuntimeEnvSetupError("pip install failed"), EnvFailed),
     ]
     for exc, kind in cases:
         monkeypatch.setattr(ray, "get", raising(exc))

@@ -175,6 +175,14 @@ def test_a_version_that_does_not_exist_is_skipped_rows(env_run):
     row = env_run["rows"][("twin:smolvlm", "vlm-missing")]
     assert row.status == "skipped" and row.error_class == "EnvBuildError"
     assert "mlx-vlm==0.0.99" in row.error_message and "\n" not in row.error_message
+    # the manifest keeps every build: which env, on which node, how long, and why the missing pin failed
+    from grid import store
+
+    builds = store.read_manifest(env_run["results"], env_run["summary"]["run_id"])["env_builds"]
+    assert {b["env_id"] for b in builds} >= {row.env_id, "vlm-old", "vlm-new"}
+    missing = [b for b in builds if b["env_id"] == row.env_id]
+    assert missing and all(b["error"] and b["node_id"] for b in missing)
+    assert all(b["seconds"] > 0 for b in builds if b["env_id"] == "vlm-new")
 
 
 @pytest.mark.slow

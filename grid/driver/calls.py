@@ -30,6 +30,11 @@ class TaskFailed(TakeError):
     """grid's own agent code raised (a bug, not the model's failure): the group's cells are `crashed`."""
 
 
+class EnvFailed(TakeError):
+    """Ray could not set up the group's runtime environment on the node (a pin gone from the index since the
+    pre-build, a full disk): its cells are `skipped` with the environment's error, retryable by `grid resume`."""
+
+
 class RayFailure(TakeError):
     """Any other Ray error (Ray's memory monitor, RaySystemError, ...): retried like a worker crash."""
 
@@ -109,7 +114,7 @@ class RayCalls:
         except ray.exceptions.RayTaskError as exc:
             raise TaskFailed(str(exc)) from exc
         except ray.exceptions.RuntimeEnvSetupError as exc:  # normally caught before dispatch (grid.driver.envs)
-            raise TaskFailed(f"EnvBuildError: {exc}") from exc
+            raise EnvFailed(_reason(exc)) from exc
         except ray.exceptions.RayError as exc:  # OutOfMemoryError (Ray's memory monitor), RaySystemError, ...
             raise RayFailure(_reason(exc)) from exc
 

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from grid import store
+from grid.core.environments import ENV_BUILD_ERROR
 from grid.core.options import RunOptions
 from grid.core.plan import Cell
 from grid.core.schema import ResultRow
 from grid.core.status import Status
 from grid.driver import placement
-from grid.driver.calls import Calls, NodeDied, RayCalls, RayFailure, TaskFailed, WorkerDied
+from grid.driver.calls import Calls, EnvFailed, NodeDied, RayCalls, RayFailure, TaskFailed, WorkerDied
+from grid.driver.envs import FIX as ENV_FIX
 from grid.driver.progress import Progress
 
 MAX_ATTEMPTS = 3  # first run + up to two fail-overs to a sibling of the same class
@@ -213,6 +215,13 @@ class Execution:
             return
         except (WorkerDied, RayFailure) as exc:  # the worker died (or Ray gave up on it): the node may well be fine
             self.fail_over(flight, str(exc), node_dead=False)
+            return
+        except EnvFailed as exc:  # the package environment failed at dispatch: never ran, the model is not to blame
+            self._abandon(flight)
+            self._record_all(
+                flight, Status.SKIPPED, ENV_BUILD_ERROR, f"environment could not be set up on the node: {exc}",
+                ENV_FIX, error_package="environment",
+            )  # fmt: skip
             return
         except TaskFailed as exc:  # a bug in grid's own agent code, not in the model
             self._abandon(flight)

@@ -103,7 +103,9 @@ def execute(
     if limits is None:
         limits = placement.class_limits(grid_nodes() if calls is None else calls.nodes())
     place, skipped = placement.fit_check(cells, limits, estimates)
-    place, env_skipped, _ = envs.prepare(place, None if calls is None else calls.nodes())  # package environments
+    place, env_skipped, builds = envs.prepare(place, None if calls is None else calls.nodes())  # package environments
+    if builds:
+        _record_builds(results_root, run_id, builds)
     groups = group_cells(place)
     predicted = predict.predict_for_run(results_root, run_id, groups, estimates, calls)
     ex = Execution(results_root, run_id, on_row, options, estimates, calls=calls,
@@ -111,6 +113,17 @@ def execute(
     for row in skipped + env_skipped:
         ex.record(row)
     return ex.run(predict.longest_predicted_first(groups, predicted))
+
+
+def _record_builds(results_root, run_id: str, builds: list) -> None:
+    """Each environment build (env, node, seconds, error) goes into the run's manifest, appended on resume: what a
+    cell's env_build_s came from, and why a skipped cell's environment failed on which node."""
+    try:
+        manifest = store.read_manifest(results_root, run_id)
+    except store.StoreError:
+        return  # an execute() without a run (tests, bench): nothing to record into
+    manifest["env_builds"] = [*manifest.get("env_builds", []), *envs.builds_manifest(builds)]
+    store.write_manifest(results_root, run_id, manifest)
 
 
 def planned_record(cells: list[Cell]) -> list[dict]:
