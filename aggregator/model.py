@@ -26,6 +26,7 @@ from aggregator.issues import (
     recompute_quality,
     tracebacks,
 )
+from aggregator.nodetruth import NodeTruth, analyze_node_truth
 from aggregator.predict import Predictions, predict
 from aggregator.statuses import OK, SKIPPED, sql_list
 from aggregator.synthetic import Synthetic, analyze_synthetic, is_random_weights
@@ -56,6 +57,7 @@ class ReportData:
     synthetic: Synthetic | None = None  # twins, fixtures, fixture verdicts (aggregator/synthetic.py)
     verdict: Verdict | None = None  # the hardware verdict (aggregator/verdict.py)
     environments: EnvReport | None = None  # model × package environment (aggregator/environments.py)
+    node_truth: NodeTruth | None = None  # energy per token and node stability per class (aggregator/nodetruth.py)
     predictions: Predictions | None = None  # *predicted* decode speed on chips not owned (aggregator/predict.py)
     gallery: Gallery | None = None  # each model's output per prompt × image (aggregator/gallery.py)
     history: History | None = None  # across runs, when the report covers several (aggregator/history.py)
@@ -122,6 +124,7 @@ def build_report(
         verdict=verdict,
         predictions=predict(perf.groups, perf.hardware, bytes_of),
         environments=analyze_environments(ds),
+        node_truth=analyze_node_truth(ds),
         gallery=gallery(ds),
         history=history(ds) if len(perf.summary.runs) > 1 else None,
         prompts=run_prompts(ds),

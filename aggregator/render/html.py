@@ -20,6 +20,7 @@ from aggregator.render.environments import env_html
 from aggregator.render.html_base import MATRIX_MODELS, Raw, asset, esc, num_td, p, section, table
 from aggregator.render.html_sections import gallery_html, history_html, root_cause_html
 from aggregator.render.html_tables import actionable, errors, hardware, results
+from aggregator.render.nodetruth import node_truth_html
 from aggregator.statuses import SKIPPED
 
 CHART_MODELS = 25  # bars per chart: the fastest models; the tables have every model
@@ -315,6 +316,7 @@ NAV = [
     ("performance", "Performance"),
     ("predicted", "Predicted"),
     ("hardware", "Per hardware"),
+    ("node-truth", "Energy"),
     ("actionable", "Actionable"),
     ("test-matrix", "Test matrix"),
     ("errors", "Errors"),
@@ -343,6 +345,7 @@ def render_html(d: ReportData) -> str:
             _perf(d),
             _predicted(d),
             hardware(d),
+            node_truth_html(d),
             env_html(d),
             actionable(d),
             errors(d),

@@ -15,6 +15,7 @@ from aggregator.render.md_text import cell, code, fence, table
 from aggregator.render.md_verdict import banner as _banner
 from aggregator.render.md_verdict import predicted as _predicted
 from aggregator.render.md_verdict import verdict as _verdict
+from aggregator.render.nodetruth import node_truth_markdown
 from aggregator.render.sections import gallery_md, history_md, root_cause_md
 from aggregator.statuses import SKIPPED, STATUS_ORDER
 from grid.core.status import Status
@@ -388,6 +389,7 @@ def render_markdown(d: ReportData) -> str:
         _performance(d),
         _predicted(d),
         _hardware(d),
+        node_truth_markdown(d),
         env_markdown(d),
         _actionable(d),
         _test_matrix(d),
