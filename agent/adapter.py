@@ -194,7 +194,7 @@ def sentinel_workload(mlx_device: str = ""):
     """The drift sentinel's reference workload on this child's device (agent.sentinel: sizes, threshold, columns):
     an elementwise copy of a fixed float32 buffer (a bandwidth kernel) and a fixed-size matmul, each evaluated. The
     inputs are built (and the kernels warmed) on the first call only: later calls time the repeats alone."""
-    from agent.sentinel import SENTINEL_SIZES, measure
+    from agent.sentinel import SENTINEL_BUDGET_MS, SENTINEL_SIZES, measure
 
     _apply_device_override(mlx_device)
     backend = backend_name(mlx_device)
@@ -207,7 +207,9 @@ def sentinel_workload(mlx_device: str = ""):
         mx.eval(src, a, b)
         _SENTINEL[backend] = (src, a, b)
     src, a, b = _SENTINEL[backend]
-    return measure(lambda: mx.eval(src + 1.0), lambda: mx.eval(a @ b), backend=backend, warmup=first)
+    warm_ms, timed_ms = SENTINEL_BUDGET_MS.get(backend, (0.0, 0.0))
+    return measure(lambda: mx.eval(src + 1.0), lambda: mx.eval(a @ b), backend=backend, warmup=first,
+                   warmup_ms=warm_ms, min_timed_ms=timed_ms)  # fmt: skip
 
 
 USAGE = "usage: python -m agent.adapter device-info [--mlx-device cpu]"

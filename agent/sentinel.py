@@ -28,6 +28,11 @@ SENTINEL_SIZES = {
     "metal": (64 * 2**20, 4096, "float16"),
     "cuda": (256 * 2**20, 8192, "bfloat16"),
 }
+# (untimed warm-up, least timed work) per reading, ms. A GPU idle between cells clocks down, and a 2 ms kernel timed
+# cold reads the ramp, not the node: warm it for a while, then time enough repeats to span the noise (bench/
+# sentinel_stability.py measured both ways on the H200, BENCHMARKS.md). The CPU's kernels are long enough as they are.
+SENTINEL_BUDGET_MS = {"cpu": (0.0, 0.0), "metal": (50.0, 50.0), "cuda": (50.0, 50.0)}
+MAX_REPEATS = 200  # a cap on the timed repeats of one workload, whatever the budget
 
 
 @dataclass(frozen=True)
@@ -49,15 +54,21 @@ def measure(
     repeats: int = SENTINEL_REPEATS,
     backend: str = "",
     warmup: bool = True,
+    warmup_ms: float = 0.0,
+    min_timed_ms: float = 0.0,
 ) -> SentinelReading:
-    """Time two workloads (each call must block until its work is done): one warm-up each (warmup=False: the caller
-    warmed them already), then medians."""
+    """Time two workloads (each call must block until its work is done): one warm-up call each (warmup=False: the
+    caller warmed them already, e.g. compiled), then more untimed calls until warmup_ms has passed, then the median of
+    at least `repeats` timed calls, more until they add up to min_timed_ms (at most MAX_REPEATS)."""
 
     def median_ms(fn: Callable[[], object]) -> float:
         if warmup:
             fn()
-        times = []
-        for _ in range(repeats):
+        end = time.perf_counter() + warmup_ms / 1e3
+        while time.perf_counter() < end:
+            fn()
+        times: list[float] = []
+        while len(times) < repeats or (sum(times) < min_timed_ms and len(times) < MAX_REPEATS):
             t0 = time.perf_counter()
             fn()
             times.append((time.perf_counter() - t0) * 1e3)

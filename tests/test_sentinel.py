@@ -23,6 +23,36 @@ def test_drift_and_columns():
     assert sentinel.columns(None, None, None)["drift_flag"] is None  # no reading: unknown, not "steady"
 
 
+def test_a_reading_warms_for_its_budget_then_times_enough_repeats():
+    """The GPU budget (SENTINEL_BUDGET_MS): untimed calls until warmup_ms has passed, then timed calls until they add
+    up to min_timed_ms; never fewer than `repeats`, never more than MAX_REPEATS. A fake clock makes each call 2 ms."""
+    clock = {"t": 0.0}
+    calls = {"copy": 0, "matmul": 0}
+
+    def kernel(name):
+        def run():
+            calls[name] += 1
+            clock["t"] += 0.002
+
+        return run
+
+    real = sentinel.time.perf_counter
+    sentinel.time.perf_counter = lambda: clock["t"]
+    try:
+        r = sentinel.measure(kernel("copy"), kernel("matmul"), repeats=3, warmup_ms=20.0, min_timed_ms=50.0)
+        assert r.copy_ms == pytest.approx(2.0) and r.matmul_ms == pytest.approx(2.0)
+        assert calls == {"copy": 1 + 10 + 25, "matmul": 1 + 10 + 25}  # one first call, 20 ms warm, 50 ms timed
+        calls.update(copy=0, matmul=0)
+        sentinel.measure(kernel("copy"), kernel("matmul"), repeats=3, warmup=False)  # the CPU: no budget
+        assert calls == {"copy": 3, "matmul": 3}
+        calls.update(copy=0)
+        sentinel.measure(kernel("copy"), lambda: None, repeats=1, warmup=False, min_timed_ms=1e9)
+        assert calls["copy"] == sentinel.MAX_REPEATS
+    finally:
+        sentinel.time.perf_counter = real
+    assert set(sentinel.SENTINEL_BUDGET_MS) == set(sentinel.SENTINEL_SIZES)
+
+
 def _spin(stop_at: float) -> None:
     os.sched_setaffinity(0, {0})
     while time.time() < stop_at:
