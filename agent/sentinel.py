@@ -30,7 +30,8 @@ SENTINEL_SIZES = {
 }
 # (untimed warm-up, least timed work) per reading, ms. A GPU idle between cells clocks down, and a 2 ms kernel timed
 # cold reads the ramp, not the node: warm it for a while, then time enough repeats to span the noise (bench/
-# sentinel_stability.py measured both ways on the H200, BENCHMARKS.md). The CPU's kernels are long enough as they are.
+# sentinel_stability.py on the H200: idle, the old 3-repeat reading flagged 4 of 19 readings, this one none; BENCHMARKS.md).
+# The CPU's kernels are long enough as they are.
 SENTINEL_BUDGET_MS = {"cpu": (0.0, 0.0), "metal": (50.0, 50.0), "cuda": (50.0, 50.0)}
 MAX_REPEATS = 200  # a cap on the timed repeats of one workload, whatever the budget
 

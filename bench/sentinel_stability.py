@@ -4,7 +4,7 @@ repeats)? Both are read in turn (A B A B), each after an idle gap like the one b
 buffers. Per variant: every reading, its spread against the first one (what a row's sentinel_drift is), and how many
 readings a 15 % threshold would flag on a device that did nothing else.
 
-    python bench/sentinel_stability.py [--rounds 20] [--gap-s 2] [--mlx-device cpu] [--out FILE.json]
+    python bench/sentinel_stability.py [--rounds 20] [--gap-s 2] [--load-gb 8] [--mlx-device cpu] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--gap-s", type=float, default=2.0)
     ap.add_argument("--mlx-device", default="")
+    ap.add_argument(
+        "--load-gb", type=float, default=0.0, help="instead of idling, decode-like matvecs over this many GB"
+    )
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     import mlx.core as mx
@@ -52,13 +55,35 @@ def main() -> None:
     readings: dict[str, list[float]] = {k: [] for k in variants}
     walls: dict[str, list[float]] = {k: [] for k in variants}
     names = list(variants)
+    weights = vec = None
+    if args.load_gb:  # a stand-in for a cell's decode: weights resident, every step reads them all once
+        rows = int(args.load_gb * 1e9 / 2 / 8192)
+        weights = mx.random.normal((rows, 8192), key=mx.random.key(2)).astype(mx.bfloat16)
+        vec = mx.ones((8192,), dtype=mx.bfloat16)
+        mx.eval(weights, vec)
+
+    def between() -> None:
+        if weights is None:
+            time.sleep(args.gap_s)  # the device idles, as between two cells
+            return
+        end = time.perf_counter() + args.gap_s
+        while time.perf_counter() < end:
+            mx.eval(weights @ vec)
+
     for i in range(args.rounds):
         for name in names if i % 2 == 0 else reversed(names):  # ABBA: a slow drift of the device hits both alike
-            time.sleep(args.gap_s)  # the device idles, as between two cells
+            between()
             t0 = time.perf_counter()
             readings[name].append(sentinel.measure(copy, matmul, **variants[name]).total_ms)
             walls[name].append((time.perf_counter() - t0) * 1e3)
-    out = {"backend": backend, "rounds": args.rounds, "gap_s": args.gap_s, "sizes": [n, side, dtype], "variants": {}}
+    out = {
+        "backend": backend,
+        "rounds": args.rounds,
+        "gap_s": args.gap_s,
+        "load_gb": args.load_gb,
+        "sizes": [n, side, dtype],
+        "variants": {},
+    }
     for name, values in readings.items():
         first, med = values[0], statistics.median(values)
         out["variants"][name] = {
