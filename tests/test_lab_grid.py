@@ -211,7 +211,9 @@ def test_resume_after_the_driver_is_killed_never_runs_a_finished_cell_twice(lab,
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.parquet")}
     assert 1 <= len(before) < 6
 
-    out = lab.grid("resume", run_id, "--results", str(results), "--address", lab.address, "--json", timeout=300)
+    reports = str(tmp_path / "reports")  # never the default ./reports of whatever folder the test runs in
+    out = lab.grid("resume", run_id, "--results", str(results), "--reports", reports, "--address", lab.address,
+                   "--json", timeout=300)  # fmt: skip
     assert json.loads(out.stdout)["ran"] == 6 - len(before)
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.parquet")}
     assert {k: after[k] for k in before} == before  # finished cells untouched
@@ -219,7 +221,8 @@ def test_resume_after_the_driver_is_killed_never_runs_a_finished_cell_twice(lab,
     assert len(rows) == len({r.cell_id for r in rows}) == 6
     assert sorted((r.prompt_id, r.hw_class) for r in rows) == sorted((p, c) for p in ("p0", "p1") for c in CLASSES)
     assert_rows_on_their_class(lab, rows)
-    again = lab.grid("resume", run_id, "--results", str(results), "--address", lab.address, "--json")
+    again = lab.grid("resume", run_id, "--results", str(results), "--reports", reports, "--address", lab.address,
+                     "--json")  # fmt: skip
     assert json.loads(again.stdout)["ran"] == 0
 
 
@@ -302,7 +305,8 @@ def test_a_node_killed_mid_run_is_retried_on_its_sibling_and_no_cell_is_lost(lab
 def _start_driver(lab, tmp_path, suite, results, run_id, *extra):
     log = open(tmp_path / "driver.log", "w")
     args = [GRID, "run", str(suite), "--address", lab.address, "--results", str(results), "--run-id", run_id]
-    return subprocess.Popen([*args, "--no-report", *extra], env=lab.env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen([*args, "--no-report", *extra], env=lab.env, stdout=log, stderr=subprocess.STDOUT,
+                            cwd=tmp_path)  # fmt: skip
 
 
 def _running_on(results, run_id, hw_class):
@@ -328,6 +332,7 @@ def test_the_only_node_of_a_class_killed_then_rejoined_is_resumed_to_a_complete_
     for proc in node_processes(lab._temp_dir("m2")):
         proc.kill()
     assert driver.wait(300) == 0, (tmp_path / "driver.log").read_text()[-3000:]
+    assert not (tmp_path / "reports").exists()  # --no-report: nothing under the default reports folder, Ray's log too
 
     first = {r.cell_id: r for r in store.read_rows(results, run_id)}
     assert len(first) == 6  # every planned cell has a row

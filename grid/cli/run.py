@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -84,7 +85,9 @@ def run_command(  # the parameters are the command's options; the body is short
 
     run_id = run_id or store.new_run_id(s.name)
     ray_module()  # imported before fd 2 moves: Ray's log handlers keep the stream they found at import
-    ray_log = Path(reports) / run_id / "ray.log"  # Ray's own output (a dying node's state dump), not the table
+    # Ray's own output (a dying node's state dump), not the table; with --no-report nothing goes under --reports
+    logs = Path(tempfile.gettempdir()) / "grid" if no_report else Path(reports)
+    ray_log = logs / run_id / "ray.log"
     t0 = time.perf_counter()
     with (
         output.native_stderr_to(ray_log),
