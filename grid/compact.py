@@ -40,6 +40,7 @@ from grid.core.schema import RESULT_SCHEMA
 
 ROWS_PER_PART = 250_000  # a 1M-row run: 4 part files; DuckDB reads row groups of a part in parallel
 ROW_GROUP = 64_000
+FILES_PER_READ = 512  # cell files read into memory at once while compacting
 FILE_SCHEMA = pa.schema([f for f in RESULT_SCHEMA if f.name != "run_id"])  # run_id lives in the folder name
 
 
@@ -145,15 +146,19 @@ def compact_run(root, run_id: str, rows_per_part: int | None = None, min_files: 
         )
 
     def batches():
-        for paths, drop in ((part_paths, rerun), (cell_paths, set())):
-            if not paths:
-                continue
-            dataset = ds.dataset(paths, schema=FILE_SCHEMA, format="parquet", filesystem=r.fs)
-            for batch in dataset.to_batches(batch_size=ROW_GROUP, fragment_readahead=8, batch_readahead=2):
-                if drop:
-                    keep = pa.compute.invert(pa.compute.is_in(batch.column("cell_id"), pa.array(sorted(drop))))
+        if part_paths:  # a few large files: streamed
+            dataset = ds.dataset(part_paths, schema=FILE_SCHEMA, format="parquet", filesystem=r.fs)
+            for batch in dataset.to_batches(batch_size=ROW_GROUP, fragment_readahead=2, batch_readahead=2):
+                if rerun:
+                    keep = pa.compute.invert(pa.compute.is_in(batch.column("cell_id"), pa.array(sorted(rerun))))
                     batch = batch.filter(keep)
                 yield batch
+        # many one-row files: read FILES_PER_READ at a time into one contiguous batch. One scanner over every file
+        # held them all open and their one-row batches all buffered (4.7 GB peak for 10,000 files, BENCHMARKS.md)
+        for i in range(0, len(cell_paths), FILES_PER_READ):
+            chunk = cell_paths[i : i + FILES_PER_READ]
+            table = ds.dataset(chunk, schema=FILE_SCHEMA, format="parquet", filesystem=r.fs).to_table()
+            yield from table.combine_chunks().to_batches(max_chunksize=ROW_GROUP)
 
     parts: list[str] = []
     writer, in_part, total = None, 0, 0
