@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from aggregator.dataset import ResultsDataset
 from aggregator.statuses import OK, SKIPPED
+from aggregator.synthetic import is_random_weights
 from grid.core.environments import version_key
 
 NODE_ENV = "(node)"  # how the node's own environment is shown
@@ -30,6 +31,8 @@ class EnvChange:
     env_before: str
     env_first: str  # the first environment where it changed
     detail: str  # the error, or the decode speeds
+    # why a speed change may not be the release's: the node drifted in either cell, the model is a random-weight twin
+    caveats: tuple[str, ...] = ()
 
 
 @dataclass
@@ -71,7 +74,7 @@ def analyze_environments(ds: ResultsDataset, k: float = 3.0, min_relative: float
     records = ds.records("""
         SELECT model, hw_class, prompt_id, image_id, coalesce(env_id, '') AS env_id,
                coalesce(env_packages, '') AS env_packages, status, error_class, error_message,
-               decode_tps, trial_decode_tps
+               decode_tps, trial_decode_tps, drift_flag
         FROM raw QUALIFY row_number() OVER (PARTITION BY model, hw_class, prompt_id, image_id, env_id
                                             ORDER BY attempt DESC, finished_at DESC) = 1""")
     if not any(r["env_id"] for r in records):
@@ -99,6 +102,17 @@ def _worst(old: str | None, new: str) -> str:
     return new if old is None or old == OK else old
 
 
+def _speed_caveats(model: str, before: dict, after: dict) -> tuple[str, ...]:
+    """The cells of two environments ran at different times: a node that drifted in either, or a tiny twin whose
+    speed is per-token overhead, makes a speed change the node's or the machine's rather than the release's."""
+    out = []
+    if before.get("drift_flag") or after.get("drift_flag"):
+        out.append("the node drifted during a cell (drift sentinel)")
+    if is_random_weights(model):
+        out.append("random-weight twin: its speed is overhead, not a real model's")
+    return tuple(out)
+
+
 def _cell_changes(key: tuple, seq: list[dict], k: float, min_relative: float) -> list[EnvChange]:
     out = []
     for before, after in zip(seq, seq[1:], strict=False):
@@ -115,5 +129,6 @@ def _cell_changes(key: tuple, seq: list[dict], k: float, min_relative: float) ->
                 detail = f"decode {a[0]:.1f} → {b[0]:.1f} tok/s"
         if kind:
             env = (before["env_id"] or NODE_ENV, after["env_id"] or NODE_ENV)
-            out.append(EnvChange(*key, kind, env[0], env[1], detail))
+            caveats = _speed_caveats(key[0], before, after) if kind in ("faster", "slower") else ()
+            out.append(EnvChange(*key, kind, env[0], env[1], detail, caveats))
     return out

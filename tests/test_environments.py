@@ -75,6 +75,25 @@ def test_resolver_message_is_one_line():
     assert "\n" not in msg and "No matching distribution" in msg and "newest 0.0.1, 0.7.9, 0.7.10" in msg
 
 
+def test_a_speed_change_says_when_it_may_not_be_the_releases():
+    from aggregator.environments import _cell_changes
+
+    def cell(env, tps, drift=False):
+        return dict(env_id=env, status="ok", decode_tps=tps, trial_decode_tps=[tps] * 3, drift_flag=drift,
+                    error_message=None, error_class=None)  # fmt: skip
+
+    key = ("org/Real-VLM", "M4-Max-40c-128GB", "p", "i")
+    (steady,) = _cell_changes(key, [cell("a", 100.0), cell("b", 150.0)], 3.0, 0.05)
+    assert steady.kind == "faster" and steady.caveats == ()
+    (drifted,) = _cell_changes(key, [cell("a", 100.0), cell("b", 50.0, drift=True)], 3.0, 0.05)
+    assert drifted.kind == "slower" and "drifted" in drifted.caveats[0]
+    (twin,) = _cell_changes(("twin:smolvlm", *key[1:]), [cell("a", 100.0), cell("b", 150.0)], 3.0, 0.05)
+    assert any("random-weight twin" in c for c in twin.caveats)
+    broke = dict(cell("b", 0.0, drift=True), status="failed", error_message="boom")
+    (status_change,) = _cell_changes(key, [cell("a", 100.0), broke], 3.0, 0.05)
+    assert status_change.kind == "broke" and status_change.caveats == ()  # a status change is never noise
+
+
 def test_bisect_search_without_a_cluster():
     from grid.core.schema import ResultRow
     from grid.driver import bisect as b

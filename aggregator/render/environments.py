@@ -34,7 +34,7 @@ def _change_rows(r: EnvReport) -> list[list[str]]:
             f"{c.prompt_id} / {c.image_id}",
             c.env_before,
             c.env_first,
-            c.detail,
+            c.detail + (f" (unreliable: {'; '.join(c.caveats)})" if c.caveats else ""),
         ]
         for c in r.changes
     ]
