@@ -48,6 +48,7 @@ EXPECTED_PROCESSORS = {
     "llama4": ("Llama4Processor", "Llama4ImageProcessor"),
     "gemma4": ("Gemma4Processor", "Gemma4ImageProcessor"),
     "internvl": ("InternVLProcessor", "InternVLImageProcessor"),
+    "got": ("GotOcrProcessor", "GotOcrImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

@@ -13,6 +13,7 @@ from agent.twins import (
     gemma,
     gemma4,
     glm,
+    got,
     idefics,
     internvl,
     kimi,
@@ -67,6 +68,7 @@ BUILDERS: dict[str, Builder] = {
     "internvl": internvl.internvl,
     "granite_vision": llava.granite_vision,
     "qwen3_5_moe": qwen.qwen3_5_moe,
+    "got": got.got,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
