@@ -49,6 +49,7 @@ EXPECTED_PROCESSORS = {
     "gemma4": ("Gemma4Processor", "Gemma4ImageProcessor"),
     "internvl": ("InternVLProcessor", "InternVLImageProcessor"),
     "got": ("GotOcrProcessor", "GotOcrImageProcessor"),
+    "mage_vl": ("MageVLProcessor", "Qwen3VLImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

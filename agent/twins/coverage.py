@@ -54,7 +54,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "kimi_k3": f"Kimi K3 (kimi_linear text); {_NOT_ATTEMPTED}",
     "llmjpvl": f"LLM-jp VL (SigLIP + llama text); {_NOT_ATTEMPTED}",
     "locateanything": f"LocateAnything grounding VLM (MoonViT, text/box tokens out); {_NOT_ATTEMPTED}",
-    "mage_vl": f"Mage-VL (Mage-ViT + qwen3 text); {_NOT_ATTEMPTED}",
     "mimo_v2": f"MiMo-V2 (vision + audio); {_NOT_ATTEMPTED}",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
     "minicpmv4_6": f"MiniCPM-V 4.6; {_NOT_ATTEMPTED}",

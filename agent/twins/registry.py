@@ -20,6 +20,7 @@ from agent.twins import (
     lfm2,
     llama4,
     llava,
+    mage,
     mistral,
     mllama,
     molmo,
@@ -69,6 +70,7 @@ BUILDERS: dict[str, Builder] = {
     "granite_vision": llava.granite_vision,
     "qwen3_5_moe": qwen.qwen3_5_moe,
     "got": got.got,
+    "mage_vl": mage.mage_vl,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
