@@ -50,6 +50,7 @@ EXPECTED_PROCESSORS = {
     "internvl": ("InternVLProcessor", "InternVLImageProcessor"),
     "got": ("GotOcrProcessor", "GotOcrImageProcessor"),
     "mage_vl": ("MageVLProcessor", "Qwen3VLImageProcessor"),
+    "dots_ocr": ("DotsVLProcessor", "Qwen2VLImageProcessorPil"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

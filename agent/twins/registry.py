@@ -9,6 +9,7 @@ from agent.twins import (
     aya,
     bunny,
     deepseek,
+    dots,
     florence,
     gemma,
     gemma4,
@@ -71,6 +72,7 @@ BUILDERS: dict[str, Builder] = {
     "qwen3_5_moe": qwen.qwen3_5_moe,
     "got": got.got,
     "mage_vl": mage.mage_vl,
+    "dots_ocr": dots.dots_ocr,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
