@@ -51,6 +51,7 @@ EXPECTED_PROCESSORS = {
     "got": ("GotOcrProcessor", "GotOcrImageProcessor"),
     "mage_vl": ("MageVLProcessor", "Qwen3VLImageProcessor"),
     "dots_ocr": ("DotsVLProcessor", "Qwen2VLImageProcessorPil"),
+    "moondream3": ("Moondream3Processor", "NoneType"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",
