@@ -82,6 +82,22 @@ def index_versions(package: str, timeout_s: float = 120) -> list[str]:
     return sorted((v.strip() for v in m.group(1).split(",") if v.strip()), key=version_key)
 
 
+OFFLINE_ADVICE = (
+    "the package index cannot be reached from here, so only environments already built on the node can run: build "
+    "them ahead with `grid prefetch SUITE --env` while the index is reachable"
+)
+
+
+def index_reachable(listed: dict[str, list[str] | None]) -> bool:
+    """Whether pip's index answers at all (it lists pip itself); asked once, remembered in `listed`."""
+    if "pip" not in listed:
+        try:
+            listed["pip"] = index_versions("pip", timeout_s=60)
+        except IndexError_:
+            listed["pip"] = None
+    return listed["pip"] is not None
+
+
 def missing_pin(env: Environment, listed: dict[str, list[str] | None]) -> str | None:
     """An exact pin (`pkg==V`) whose version the index does not have, said before any build is tried. An index that
     cannot be asked says nothing here: Ray's build (or a prebuilt, cached environment) decides."""
@@ -94,7 +110,9 @@ def missing_pin(env: Environment, listed: dict[str, list[str] | None]) -> str | 
             try:
                 listed[name] = index_versions(name, timeout_s=60)
             except IndexError_ as exc:
-                if "No matching distribution" in str(exc):
+                # an index that cannot be reached says "No matching distribution" too: only one that lists pip itself
+                # has really no such package
+                if "No matching distribution" in str(exc) and index_reachable(listed):
                     return f"ERROR: no package {name!r} on the index"
                 listed[name] = None
         versions = listed[name]
@@ -182,6 +200,7 @@ def prepare(cells: list[Cell], nodes: list[dict] | None = None) -> tuple[list[Ce
     missing = {e.id: missing_pin(e, listed) for e in {env.id: env for env in wanted.values()}.values()}
     builds = [Build(e.id, n["NodeID"], n["Labels"].get("hw_class", ""), 0.0, missing[e.id]) for e, n in pairs.values()]
     builds = [b for b in builds if b.error] + build_on_nodes([(e, n) for e, n in pairs.values() if not missing[e.id]])
+    offline = any(v is None for v in listed.values()) and not index_reachable(listed)
     keep, skipped = [], []
     for c in cells:
         if c.environment is None:
@@ -194,6 +213,8 @@ def prepare(cells: list[Cell], nodes: list[dict] | None = None) -> tuple[list[Ce
             keep.append(replace(c, env_build_s=round(max(b.seconds for b in ok), 3)))
             continue
         message = mine[0].error if mine else "no node of the class to build the environment on"
+        if mine and offline:  # say why it was not there, and what to do
+            message = f"{message} ({OFFLINE_ADVICE})"
         skipped.append(skipped_row(c, message, mine[0].seconds if mine else None))
     return keep, skipped, builds
 
