@@ -51,7 +51,8 @@ NOT_YET_BUILT: dict[str, str] = {
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": f"Jina VLM (cross-attention pooling connector); {_NOT_ATTEMPTED}",
     "kimi_k3": f"Kimi K3 (kimi_linear text); {_NOT_ATTEMPTED}",
-    "llmjpvl": f"LLM-jp VL (SigLIP + llama text); {_NOT_ATTEMPTED}",
+    "llmjpvl": "LLM-jp VL (SigLIP + llama text): neither mlx-vlm 0.7.10 (no processing module) nor transformers 5.24 "
+    "has a processor for it, so a twin would need a stand-in for the checkpoint's remote-code processor; not attempted",
     "locateanything": f"LocateAnything grounding VLM (MoonViT, text/box tokens out); {_NOT_ATTEMPTED}",
     "mimo_v2": f"MiMo-V2 (vision + audio); {_NOT_ATTEMPTED}",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
@@ -73,7 +74,8 @@ NOT_YET_BUILT: dict[str, str] = {
     "qwen3_omni_moe": f"Qwen3-Omni MoE (thinker, talker, code2wav); {_NOT_ATTEMPTED}",
     "qwen4_exp": f"Qwen4 experimental with vision; {_NOT_ATTEMPTED}",
     "step3p7": f"Step 3.7 (perception encoder vision); {_NOT_ATTEMPTED}",
-    "youtu_vl": f"Youtu-VL (SigLIP2 vision); {_NOT_ATTEMPTED}",
+    "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
+    "5.24 (only the youtu LLM) has a processor for it, so a twin would need a stand-in remote-code processor; not attempted",
     "zaya1_vl": f"ZAYA1-VL; {_NOT_ATTEMPTED}",
 }
 
