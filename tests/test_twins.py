@@ -163,7 +163,7 @@ def test_expected_failure_twins_fail_for_the_documented_reason(arch, checked):
 
 @pytest.fixture(scope="session")
 def checked_quantized(twin_cache) -> dict[str, dict]:
-    specs = [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25")]
+    specs = [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3")]
     specs += ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"]
     return run_check(specs, twin_cache)
 
@@ -171,7 +171,7 @@ def checked_quantized(twin_cache) -> dict[str, dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "spec",
-    [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25")]
+    [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3")]
     + ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"],
 )
 def test_quantized_twins_run_including_moe_on_cpu(spec, checked_quantized, twin_cache):
