@@ -13,8 +13,10 @@ import statistics
 from dataclasses import dataclass, field
 
 from aggregator.dataset import ReportError, ResultsDataset
-from aggregator.statuses import OK, PARTIAL, PROBLEM_SQL, PROBLEMS, SKIPPED, STATUS_ORDER
-from aggregator.synthetic import KINDS, is_random_weights, model_kind
+from aggregator.group import Group
+from aggregator.rankings import ModelPick, best_balance, suggest_test_matrix, top_speed, top_speed_by_kind
+from aggregator.statuses import OK, PROBLEM_SQL, STATUS_ORDER
+from aggregator.synthetic import KINDS, model_kind
 
 VERSION_COLUMNS = {
     "mlx": "mlx_version",
@@ -24,51 +26,6 @@ VERSION_COLUMNS = {
     "python": "python_version",
     "grid": "grid_version",
 }
-
-
-@dataclass
-class Group:
-    model: str
-    hw_class: str
-    arch: str | None
-    counts: dict[str, int]
-    error_class: str | None  # the most common one among the group's problem rows
-    decode_tps: float | None
-    decode_q1: float | None
-    decode_q3: float | None
-    spread_over: str | None  # "trials" (one ok cell: its raw trials) | "cells" (several: the cells' medians)
-    trials: int  # timed trials of the group's ok cells (the `trials` setting summed)
-    outliers: int
-    peak_memory_gb: float | None
-    ttft_s: float | None
-    bandwidth_fraction: float | None
-    bandwidth_source: str | None  # "measured" (bandwidth_fraction) | "derived" (weight bytes × tok/s ÷ bandwidth)
-    flagged_rows: int = 0
-    ratio_to_reference: float | None = None
-    wall_s: float | None = None  # summed over the group's cells
-    tps_sum: float = 0.0  # sum and count of ok cells' decode tok/s: the run's mean without another scan
-    tps_n: int = 0
-    started_at: str | None = None
-    finished_at: str | None = None
-
-    def __post_init__(self) -> None:
-        # Read thousands of times by the renderers: computed once (counts never change after construction).
-        self.total = sum(self.counts.values())
-        self.ran = self.total - self.counts.get(SKIPPED, 0)
-        self.problems = sum(self.counts.get(s, 0) for s in PROBLEMS)
-        self.status = SKIPPED if self.ran == 0 else OK if self.problems == 0 else PARTIAL if self.ok else self.worst
-
-    @property
-    def ok(self) -> int:
-        return self.counts.get(OK, 0)
-
-    @property
-    def worst(self) -> str:
-        """The dominant problem status (the first in PROBLEMS on a tie)."""
-        return max(PROBLEMS, key=lambda s: self.counts.get(s, 0)).value
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k not in ("tps_sum", "tps_n")}
 
 
 @dataclass
@@ -312,71 +269,6 @@ def apply_reference(groups: list[Group], reference: str | None) -> None:
     for g in groups:
         base = ref.get(g.model)
         g.ratio_to_reference = g.decode_tps / base if base and g.decode_tps is not None else None
-
-
-@dataclass
-class ModelPick:
-    arch: str
-    model: str
-    decode_tps: float | None
-    peak_memory_gb: float | None
-    reason: str
-
-
-def suggest_test_matrix(groups: list[Group]) -> list[ModelPick]:
-    """One reliable, fast model per architecture: every cell that ran is ok (on every class); then the smallest share
-    of flagged outputs, the most classes covered, and the highest median decode speed across classes."""
-    by_model: dict[str, list[Group]] = {}
-    for g in groups:
-        if g.arch:
-            by_model.setdefault(g.model, []).append(g)
-    best: dict[str, tuple] = {}
-    for model, gs in by_model.items():
-        ran = sum(g.ran for g in gs)
-        if ran == 0 or sum(g.problems for g in gs):
-            continue
-        speeds = [g.decode_tps for g in gs if g.decode_tps is not None]
-        speed = statistics.median(speeds) if speeds else None
-        mems = [g.peak_memory_gb for g in gs if g.peak_memory_gb is not None]
-        flagged = sum(g.flagged_rows for g in gs)
-        classes = sum(1 for g in gs if g.ran)
-        # share of flagged outputs (not their count: a model run on more classes is not penalised), then coverage
-        key = (-flagged / ran, classes, speed or 0.0)
-        arch = gs[0].arch
-        if arch not in best or key > best[arch][0]:
-            reason = (
-                f"ok on {classes} class{'es' if classes != 1 else ''}, "
-                + (f"{speed:.1f} tok/s median" if speed is not None else "speed not measured")
-                + ("" if not flagged else f", {flagged} flagged outputs")
-            )
-            best[arch] = (key, ModelPick(arch, model, speed, max(mems) if mems else None, reason))
-    return [best[a][1] for a in sorted(best)]
-
-
-def top_speed(groups: list[Group], n: int = 10) -> list[Group]:
-    return sorted((g for g in groups if g.decode_tps is not None), key=lambda g: -g.decode_tps)[:n]
-
-
-def top_speed_by_kind(groups: list[Group], n: int = 10) -> dict[str, list[Group]]:
-    """Speed rankings kept apart: real models, real-size twins, tiny twins (fixtures are not ranked)."""
-    out = {k: top_speed([g for g in groups if model_kind(g.model) == k], n) for k in KINDS[:3]}
-    return {k: v for k, v in out.items() if v}
-
-
-def best_balance(groups: list[Group], n: int = 10) -> list[tuple[Group, float]]:
-    """Groups with every cell ok and no quality flag, ranked by tok/s per GB of peak memory."""
-    clean = [
-        g
-        for g in groups
-        if g.ran
-        and not g.problems
-        and not g.flagged_rows
-        and g.decode_tps is not None
-        and g.peak_memory_gb
-        and not is_random_weights(g.model)  # a random-weight model's text has no quality to balance
-    ]
-    ranked = sorted(((g, g.decode_tps / g.peak_memory_gb) for g in clean), key=lambda x: -x[1])
-    return ranked[:n]
 
 
 @dataclass
