@@ -52,6 +52,7 @@ EXPECTED_PROCESSORS = {
     "mage_vl": ("MageVLProcessor", "Qwen3VLImageProcessor"),
     "dots_ocr": ("DotsVLProcessor", "Qwen2VLImageProcessorPil"),
     "moondream3": ("Moondream3Processor", "NoneType"),
+    "hunyuan_vl": ("HunYuanVLProcessor", "HunYuanVLImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

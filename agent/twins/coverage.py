@@ -47,7 +47,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "ernie4_5_moe_vl": f"ERNIE-4.5-VL MoE; {_NOT_ATTEMPTED}",
     "glm5_next": f"GLM-5 next with vision; {_NOT_ATTEMPTED}",
     "granite4_vision": f"Granite 4 Vision (q-former + downsampling); {_NOT_ATTEMPTED}",
-    "hunyuan_vl": f"HunyuanOCR / Hunyuan-VL; {_NOT_ATTEMPTED}",
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": f"Jina VLM (cross-attention pooling connector); {_NOT_ATTEMPTED}",
     "kimi_k3": f"Kimi K3 (kimi_linear text); {_NOT_ATTEMPTED}",

@@ -15,6 +15,7 @@ from agent.twins import (
     gemma4,
     glm,
     got,
+    hunyuan,
     idefics,
     internvl,
     kimi,
@@ -75,6 +76,7 @@ BUILDERS: dict[str, Builder] = {
     "mage_vl": mage.mage_vl,
     "dots_ocr": dots.dots_ocr,
     "moondream3": moondream.moondream3,
+    "hunyuan_vl": hunyuan.hunyuan_vl,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
