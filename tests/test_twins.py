@@ -53,6 +53,7 @@ EXPECTED_PROCESSORS = {
     "dots_ocr": ("DotsVLProcessor", "Qwen2VLImageProcessorPil"),
     "moondream3": ("Moondream3Processor", "NoneType"),
     "hunyuan_vl": ("HunYuanVLProcessor", "HunYuanVLImageProcessor"),
+    "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

@@ -26,6 +26,7 @@ from agent.twins import (
     mistral,
     mllama,
     molmo,
+    molmo2,
     moondream,
     phi3v,
     qwen,
@@ -77,6 +78,7 @@ BUILDERS: dict[str, Builder] = {
     "dots_ocr": dots.dots_ocr,
     "moondream3": moondream.moondream3,
     "hunyuan_vl": hunyuan.hunyuan_vl,
+    "molmo2": molmo2.molmo2,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
