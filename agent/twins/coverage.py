@@ -55,7 +55,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "locateanything": f"LocateAnything grounding VLM (MoonViT, text/box tokens out); {_NOT_ATTEMPTED}",
     "mimo_v2": f"MiMo-V2 (vision + audio); {_NOT_ATTEMPTED}",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
-    "minicpmv4_6": f"MiniCPM-V 4.6; {_NOT_ATTEMPTED}",
     "minimax_m3_vl": f"MiniMax-M3 VL; {_NOT_ATTEMPTED}",
     "molmo_point": f"MolmoPoint (Molmo2 with point-token generation); {_NOT_ATTEMPTED}",
     "moondream2": "not buildable offline: mlx-vlm's Moondream2Processor always loads its tokenizer from the hub "

@@ -23,6 +23,7 @@ from agent.twins import (
     llama4,
     llava,
     mage,
+    minicpm,
     mistral,
     mllama,
     molmo,
@@ -79,6 +80,7 @@ BUILDERS: dict[str, Builder] = {
     "moondream3": moondream.moondream3,
     "hunyuan_vl": hunyuan.hunyuan_vl,
     "molmo2": molmo2.molmo2,
+    "minicpmv4_6": minicpm.minicpmv4_6,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
