@@ -48,7 +48,10 @@ NOT_YET_BUILT: dict[str, str] = {
     "glm5_next": f"GLM-5 next with vision; {_NOT_ATTEMPTED}",
     "granite4_vision": f"Granite 4 Vision (q-former + downsampling); {_NOT_ATTEMPTED}",
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
-    "jina_vlm": f"Jina VLM (cross-attention pooling connector); {_NOT_ATTEMPTED}",
+    "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
+    "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "
+    "ImageProcessor with hardcoded token ids 151665-151668 and 378 px crops, so a twin keeps the real 151,936 vocab "
+    "(the dots_ocr approach); not attempted further (issue 14 ran out of time)",
     "kimi_k3": f"Kimi K3 (kimi_linear text); {_NOT_ATTEMPTED}",
     "llmjpvl": "LLM-jp VL (SigLIP + llama text): neither mlx-vlm 0.7.10 (no processing module) nor transformers 5.24 "
     "has a processor for it, so a twin would need a stand-in for the checkpoint's remote-code processor; not attempted",
