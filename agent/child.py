@@ -253,9 +253,15 @@ class Session:
 
     def serve(self, request: Request) -> Reply:
         if isinstance(request, FetchRequest):
+            waited = 0.0
             if self.preimport is not None:
-                self.preimport.boost()  # building a twin imports mlx too
-            return _fetch(request.model, request.revision)
+                self.preimport.boost()
+                if request.model.startswith(("twin:", "twin-broken:")):
+                    # building a twin imports transformers and mlx: importing them beside the pre-import thread raced
+                    # ("cannot import name 'PreTrainedTokenizerFast' from 'transformers'", a twin failed at random)
+                    waited = self.preimport.wait()
+            info = _fetch(request.model, request.revision)
+            return dataclasses.replace(info, download_s=info.download_s + waited) if waited else info
         if isinstance(request, LoadRequest):
             if request.memory_limit_gb:
                 _limit_memory(request.memory_limit_gb)

@@ -243,3 +243,32 @@ def test_a_real_child_measures_a_twin_on_the_device_it_was_given(grid_cache):
         assert all(t.generation_tokens == 3 and t.decode_tps > 0 and t.wall_s > 0 for t in result.trials)
     finally:
         child.close()
+
+
+def test_a_twin_fetch_waits_for_the_preimport_thread_and_counts_the_wait(monkeypatch):
+    """Building a twin imports transformers; beside the pre-import thread that import raced and failed a twin at
+    random ("cannot import name 'PreTrainedTokenizerFast'"). A twin fetch now joins the thread first; a hub fetch
+    does not wait."""
+    from agent import child
+
+    order: list[str] = []
+
+    class FakePreimport:
+        def boost(self):
+            order.append("boost")
+
+        def wait(self):
+            order.append("wait")
+            return 0.5
+
+    def fake_fetch(model, revision):
+        order.append("fetch")
+        return FetchInfo(path="/x", download_s=1.0, download_bytes=0)
+
+    monkeypatch.setattr(child, "_fetch", fake_fetch)
+    session = child.Session(RunOptions(preimport=False))
+    session.preimport = FakePreimport()
+    info = session.serve(FetchRequest(model="twin:smolvlm"))
+    assert order == ["boost", "wait", "fetch"] and info.download_s == 1.5  # the wait is the fetch's, never load_s
+    order.clear()
+    assert session.serve(FetchRequest(model="org/model")).download_s == 1.0 and order == ["boost", "fetch"]
