@@ -28,8 +28,16 @@ def _forces_cpu(mlx_device: str) -> bool:
 
 
 def _apply_device_override(mlx_device: str) -> None:
-    if _forces_cpu(mlx_device):
-        mx.set_default_device(mx.cpu)
+    """Setting the default device is not enough: mlx-vlm and mlx-lm create their `generation_stream` on the default
+    device when imported (the child's pre-import thread, before any load), so on a GPU machine generation kept running
+    on the GPU while rows said cpu (seen on the H200, 2026-12-02: a 2B bf16 twin "on the CPU" at 115 tok/s). Every
+    such stream already imported is re-made on the CPU; modules imported later see the CPU default."""
+    if not _forces_cpu(mlx_device):
+        return
+    mx.set_default_device(mx.cpu)
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("mlx_vlm", "mlx_lm") and hasattr(module, "generation_stream"):
+            module.generation_stream = mx.new_thread_local_stream(mx.cpu)
 
 
 def backend_name(mlx_device: str = "") -> str:

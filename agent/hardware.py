@@ -105,6 +105,14 @@ def join_refusal(hw: Hardware) -> str | None:
     return hw.unsupported or None
 
 
+def usable_cpu_count() -> int:
+    """The cores this process may run on (a taskset, cgroup cpuset or container limit), not the machine's total."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # macOS has no sched_getaffinity
+        return os.cpu_count() or 1
+
+
 def _read(path: str) -> str:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -113,8 +121,9 @@ def _read(path: str) -> str:
         return ""
 
 
-def probe(device_info: bool = True, simulate: NodeOptions | None = None) -> Hardware:
+def probe(device_info: bool = True, simulate: NodeOptions | None = None, mlx_device: str = "") -> Hardware:
     """Probe this machine. `device_info=False` skips the mlx subprocess (fast; working set stays None on a Mac).
+    `mlx_device="cpu"` (RunOptions.mlx_device) describes the CPU even where a GPU exists: the cells will run there.
     `simulate` pretends a class, RAM or working set (`grid node join --simulate-*`); without it the GRID_HW_CLASS /
     GRID_RAM_GB / GRID_WORKING_SET_GB variables do (`grid node join` gives them to a simulated node's processes)."""
     hostname = socket.gethostname()
@@ -136,8 +145,8 @@ def probe(device_info: bool = True, simulate: NodeOptions | None = None) -> Hard
             _read("/proc/cpuinfo"),
             _read("/proc/meminfo") or "MemTotal: 0 kB",
             smi,
-            cuda_installed=bool(smi) and cuda_mlx_installed(),
-            cpu_cores=os.cpu_count() or 1,
+            cuda_installed=bool(smi) and cuda_mlx_installed() and mlx_device.strip().lower() != "cpu",
+            cpu_cores=usable_cpu_count(),
             os_version=platform.release(),
             hostname=hostname,
             model_id=_read("/sys/class/dmi/id/product_name").strip(),

@@ -45,13 +45,16 @@ class NodeState:
         self._probe = probe
         self._hardware: Hardware | None = None
 
-    def hardware(self, labels: dict[str, str]) -> Hardware:
-        """This node's hardware: probed once per worker process, then seen through the node's labels."""
+    def hardware(self, labels: dict[str, str], mlx_device: str = "") -> Hardware:
+        """This node's hardware: probed once per worker process, then seen through the node's labels. `mlx_device`
+        "cpu" (the run forces MLX's CPU backend) describes the CPU the cells run on, not the node's GPU."""
         if self._hardware is None:
             if self._probe is None:
+                from functools import partial
+
                 from agent.hardware import probe
 
-                self._probe = probe
+                self._probe = partial(probe, mlx_device=mlx_device)
             self._hardware = self._probe()
         return node_hardware(self._hardware, labels)
 
@@ -69,8 +72,9 @@ def group_task(cells: list[Cell], attempt: int, options: RunOptions | None = Non
     context = ray.get_runtime_context()
     node_id = context.get_node_id()
     yield {"node_id": node_id, "hostname": socket.gethostname()}
-    hw = (state or NODE).hardware(context.get_node_labels())
-    yield from run_group(cells, hw, node_id, attempt, options=options or RunOptions())
+    options = options or RunOptions()
+    hw = (state or NODE).hardware(context.get_node_labels(), options.mlx_device)
+    yield from run_group(cells, hw, node_id, attempt, options=options)
 
 
 def _warm_one(model_id: str, revision: str | None, source: str) -> dict:

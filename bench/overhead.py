@@ -44,7 +44,11 @@ def grid_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from grid.cli import main; sys.argv[0] = 'grid'; main()"]
 
 
-def run_grid_cli(suite_path: Path, results: Path, trace: Path) -> tuple[dict, float]:
+def run_grid_cli(
+    suite_path: Path, results: Path, trace: Path, mlx_device: str = "cpu", address: str = ""
+) -> tuple[dict, float]:
+    """One `grid run` as a fresh command. `mlx_device` "" is the backend's default device (the GPU on a GPU box, as
+    the loop uses); `address` runs on a lab cluster started beforehand instead of an embedded Ray."""
     t0 = time.perf_counter()
     out = subprocess.run(
         [
@@ -57,9 +61,9 @@ def run_grid_cli(suite_path: Path, results: Path, trace: Path) -> tuple[dict, fl
             "--json",
             "--trace",
             str(trace),
-            "--mlx-device",
-            "cpu",
             "--no-measure-bandwidth",
+            *(["--mlx-device", mlx_device] if mlx_device else []),
+            *(["--address", address] if address else []),
         ],  # fmt: skip
         check=True,
         cwd=REPO,
@@ -152,6 +156,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--mlx-device", default="cpu", help="'' = the default device (GPU box); the loop uses it too")
+    ap.add_argument("--address", default="", help="grid runs on this lab cluster instead of an embedded Ray")
     args = ap.parse_args()
     info = machine()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -165,7 +171,7 @@ def main() -> None:
         for side in ("grid", "loop") if rnd % 2 == 0 else ("loop", "grid"):
             if side == "grid":
                 trace = work / f"trace-{rnd}.jsonl"
-                summary, wall = run_grid_cli(suite_path, work / "results", trace)
+                summary, wall = run_grid_cli(suite_path, work / "results", trace, args.mlx_device, args.address)
                 entry["grid_wall_s"] = wall
                 entry["grid"] = grid_breakdown(work / "results", summary["run_id"]) | {
                     "by_status": summary["by_status"],

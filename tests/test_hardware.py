@@ -90,6 +90,27 @@ def test_recorded_h200_with_mlx_cuda_is_a_cuda_class():
     assert (cpu.hw_class, cpu.backend, cpu.working_set_gb) == ("Xeon-16c-128GB", "cpu", None)
 
 
+def test_live_probe_of_a_gpu_box_forced_to_cpu_describes_its_cpu(monkeypatch):
+    """`grid run --mlx-device cpu` on the H200 box runs the cells on its CPU: the class must be the CPU's (recorded
+    H200-box outputs through the live probe; only the file reads and nvidia-smi are replaced)."""
+    d = FIXTURES / "linux" / "h200"
+    files = {"/proc/cpuinfo": "cpuinfo.txt", "/proc/meminfo": "meminfo.txt"}
+    monkeypatch.setattr(hw.sys, "platform", "linux")
+    monkeypatch.setattr(hw, "_read", lambda path: (d / files[path]).read_text() if path in files else "")
+    monkeypatch.setattr(hw, "_run", lambda cmd, timeout=0: (d / "nvidia_smi.txt").read_text())
+    monkeypatch.setattr(hw, "cuda_mlx_installed", lambda: True)
+    monkeypatch.setattr(hw, "usable_cpu_count", lambda: 16)
+    none = hw.NodeOptions()
+    assert hw.probe(device_info=False, simulate=none).hw_class == "H200-141GB"
+    cpu = hw.probe(device_info=False, simulate=none, mlx_device="cpu")
+    assert (cpu.hw_class, cpu.backend, cpu.working_set_gb) == ("Xeon-16c-128GB", "cpu", None)
+
+
+def test_cpu_cores_are_the_usable_ones(monkeypatch):
+    monkeypatch.setattr(hw.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert hw.usable_cpu_count() == 3
+
+
 def test_recorded_epyc_dev_box():
     d = FIXTURES / "linux" / "epyc-2c-24gb"
     h = hw.linux_hardware((d / "cpuinfo.txt").read_text(), (d / "meminfo.txt").read_text(), "", False, cpu_cores=2)

@@ -23,9 +23,9 @@ def ray_module():
     return ray
 
 
-def connect(address: str | None) -> bool:
+def connect(address: str | None, mlx_device: str = "") -> bool:
     """Connect to a cluster (an address, "auto", or RAY_ADDRESS as set inside a Ray Job), or start an embedded one
-    labelled with this machine's class. Returns True if it started one."""
+    labelled with this machine's class (its CPU's where `mlx_device` is "cpu"). Returns True if it started one."""
     ray = ray_module()
     if ray.is_initialized():
         return False
@@ -42,7 +42,7 @@ def connect(address: str | None) -> bool:
     sync_ray_config()
     from agent.hardware import probe
 
-    hw = probe(device_info=False)
+    hw = probe(device_info=False, mlx_device=mlx_device)
     # "local": with no address Ray would join the last cluster `ray start` left in /tmp/ray/ray_current_cluster (a
     # lab head on this machine, or a dead one it then waits for), not start the embedded one asked for
     ray.init(

@@ -178,7 +178,7 @@ def run_suite(
     options = _with_class_wait(options, class_wait_s)
     run_id = run_id or store.new_run_id(suite.name)
     has_manifest = not rewrite_manifest and _check_same_suite(results_root, run_id, suite)
-    started = connect(address)
+    started = connect(address, options.mlx_device)
     try:
         targets = [tuple(t) for t in targets] if targets else live_targets(per_node)
         if not targets:
