@@ -89,7 +89,7 @@ def test_resume_after_compaction_runs_only_what_is_missing(tmp_path, monkeypatch
     compact.compact_run(tmp_path, RUN)
     assert not [n for n in names(tmp_path) if n.endswith(".parquet") and not n.startswith("compact-")]
     ran = []
-    monkeypatch.setattr(scheduler, "connect", lambda address: False)
+    monkeypatch.setattr(scheduler, "connect", lambda address, mlx_device="": False)
     monkeypatch.setattr(scheduler, "execute", lambda cs, *a, **kw: ran.extend(cs) or [])
     scheduler.resume_run(tmp_path, RUN)
     assert sorted(c.cell_id for c in ran) == sorted(c.cell_id for c in cells[3:])
