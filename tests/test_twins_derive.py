@@ -1,10 +1,13 @@
 """agent.twins.derive: tiny configs derived from mlx-vlm's own config dataclasses keep their invariants.
 
-Pure logic: the config modules are read as source, no mlx.
+Pure logic (the config modules are read as source, no mlx), except the last test, which builds and runs a
+derived twin through `python -m agent.twins.check` in a subprocess.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -123,3 +126,15 @@ def test_derive_stays_mlx_free():
     code = "import sys; from agent.twins import derive; derive.derive('glm5_next'); print('mlx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_a_derived_twin_loads_and_generates(grid_cache):
+    """twin:glm5_next is derived; its 4-bit variant runs on CPU (bf16 MoE cannot: GatherMM is float32-only)."""
+    env = {**os.environ, "GRID_CACHE": str(grid_cache), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.twins.check", "twin:glm5_next-q4"], capture_output=True, text=True, env=env
+    )
+    row = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
+    assert row["ok"], row.get("error")
+    assert row["processor"] == "Glm5NextProcessor" and row["generation_tokens"] >= 1
