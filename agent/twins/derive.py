@@ -7,7 +7,7 @@ mlx-free, at import and at call time: importing `mlx_vlm.models.<arch>.config` r
 models/base.py, which import mlx.core (checked on mlx-vlm 0.7.10), and builders also run in mlx-free processes
 (grid.driver.validate / placement call twin_files). So this module reads `mlx_vlm/models/<arch>/config.py` as source
 with `ast`, located on disk as agent.twins.coverage does: each `@dataclass` class's annotated fields and their literal
-defaults (`field(default_factory=dict|list|lambda: <literal>)` included), base classes followed through the module's
+defaults (`field(default_factory=dict|list|lambda: <literal>)` included; None defaults are left out), base classes followed through the module's
 imports (qwen4_exp's VisionConfig extends qwen3_vl's). Defaults that are not literals are left out (the dataclass
 fills them). `__post_init__` logic is not run: values it derives from others (layer_types from num_hidden_layers,
 head_dim from qk dims, ...) are left to it wherever the default is None, and the weight builder instantiates the real
@@ -264,6 +264,8 @@ def _derive_class(info: dict, where: str, vision: bool, text_hidden: int, requir
             out[key] = _shrink(role, _UNKNOWN if default is _MISSING else default, field_vision, text_hidden)
         elif default is _MISSING:
             required.append(f"{where}{key}")
+        elif default is None:
+            continue  # unset: left out, as a checkpoint's config.json does (a "quantization": null breaks convert)
         else:
             out[key] = copy.deepcopy(default)
     for key in [k for k in out if _ROLE_OF.get(k) == "kv_heads"]:
