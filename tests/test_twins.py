@@ -55,6 +55,8 @@ EXPECTED_PROCESSORS = {
     "hunyuan_vl": ("HunYuanVLProcessor", "HunYuanVLImageProcessor"),
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
+    "glm5_next": ("Glm5NextProcessor", "Glm5NextImageProcessor"),  # checked on its -q4 (bf16 MoE fails on CPU)
+    "qwen4_exp": ("Qwen3VLProcessor", "Qwen3VLImageProcessor"),  # checked on its -q4 too
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",
@@ -166,7 +168,10 @@ def test_expected_failure_twins_fail_for_the_documented_reason(arch, checked):
 
 @pytest.fixture(scope="session")
 def checked_quantized(twin_cache) -> dict[str, dict]:
-    specs = [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3")]
+    specs = [
+        f"twin:{a}-q4"
+        for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3", "glm5_next", "qwen4_exp")
+    ]
     specs += ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"]
     return run_check(specs, twin_cache)
 
@@ -174,7 +179,10 @@ def checked_quantized(twin_cache) -> dict[str, dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "spec",
-    [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3")]
+    [
+        f"twin:{a}-q4"
+        for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3", "glm5_next", "qwen4_exp")
+    ]
     + ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"],
 )
 def test_quantized_twins_run_including_moe_on_cpu(spec, checked_quantized, twin_cache):
@@ -182,6 +190,9 @@ def test_quantized_twins_run_including_moe_on_cpu(spec, checked_quantized, twin_
     row = checked_quantized[spec]
     assert row["ok"], row.get("error")
     assert row["generation_tokens"] >= 1
+    arch = spec.removeprefix("twin:").rsplit("-", 1)[0]
+    if arch in EXPECTED_PROCESSORS:
+        assert (row["processor"], row["image_processor"]) == EXPECTED_PROCESSORS[arch]
     config = json.loads((Path(row["path"]) / "config.json").read_text())
     assert config["quantization"]["bits"] == int(spec[-1])
 

@@ -45,7 +45,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "deepseekocr": f"DeepSeek-OCR (SAM + CLIP encoders, deepseek MoE text); {_NOT_ATTEMPTED}",
     "deepseekocr_2": f"DeepSeek-OCR 2; {_NOT_ATTEMPTED}",
     "ernie4_5_moe_vl": f"ERNIE-4.5-VL MoE; {_NOT_ATTEMPTED}",
-    "glm5_next": f"GLM-5 next with vision; {_NOT_ATTEMPTED}",
     "granite4_vision": f"Granite 4 Vision (q-former + downsampling); {_NOT_ATTEMPTED}",
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
@@ -72,7 +71,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "phi4mm": f"Phi-4-multimodal (vision + audio LoRA); {_NOT_ATTEMPTED}",
     "plamo2vl": f"PLaMo 2 VL (SigLIP + hybrid Mamba text); {_NOT_ATTEMPTED}",
     "qwen3_omni_moe": f"Qwen3-Omni MoE (thinker, talker, code2wav); {_NOT_ATTEMPTED}",
-    "qwen4_exp": f"Qwen4 experimental with vision; {_NOT_ATTEMPTED}",
     "step3p7": f"Step 3.7 (perception encoder vision); {_NOT_ATTEMPTED}",
     "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
     "5.24 (only the youtu LLM) has a processor for it, so a twin would need a stand-in remote-code processor; not attempted",

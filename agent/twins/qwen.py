@@ -327,3 +327,35 @@ def qwen3_5_moe(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         "vision_config": {"model_type": "qwen3_5_moe"},
     }
     return qwen3_5(deep_merge(moe, over), pre)
+
+
+def qwen4_exp(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """Qwen4-Exp layout, derived (agent.twins.derive) from mlx-vlm's qwen4_exp dataclasses: the qwen3_vl vision
+    tower without deepstack and a hybrid MoE text model (gated-delta linear layers and QSA sparse-attention layers
+    with a compressed-key indexer, hyper-connections); mlx-vlm patches in Qwen3VLProcessor. Here layer 0 linear,
+    layer 1 QSA; head_dim widened to 32 by derive so partial rotary 0.25 leaves one dim per mrope section."""
+    vocab = vocab_of(over or {})
+    tok = _tokenizer(vocab)
+    ids = _token_ids(tok)
+    from agent.twins.derive import derive
+
+    specifics = {
+        "architectures": ["Qwen4ExpForConditionalGeneration"],
+        "model_type": "qwen4_exp",
+        **{k: v for k, v in ids.items() if k not in ("bos_token_id", "vision_token_id")},
+        "tie_word_embeddings": False,
+        "text_config": {
+            "model_type": "qwen4_exp_text",
+            "vocab_size": vocab,
+            "linear_conv_kernel_dim": 4,
+            "rms_norm_eps": 1e-6,
+            "max_position_embeddings": 32768,
+            "full_attention_interval": 2,
+            "hc_lowrank": 16,
+            "indexer_head_dim": 16,
+            "indexer_budget": 32,
+            "eos_token_id": ids["eos_token_id"],
+        },
+        "vision_config": {"hidden_act": "gelu_pytorch_tanh"},
+    }
+    return _files(derive("qwen4_exp", deep_merge(specifics, over)), tok, "Qwen3VLProcessor", pre)

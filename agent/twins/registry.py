@@ -14,6 +14,7 @@ from agent.twins import (
     gemma,
     gemma4,
     glm,
+    glm5,
     got,
     hunyuan,
     idefics,
@@ -81,6 +82,8 @@ BUILDERS: dict[str, Builder] = {
     "hunyuan_vl": hunyuan.hunyuan_vl,
     "molmo2": molmo2.molmo2,
     "minicpmv4_6": minicpm.minicpmv4_6,
+    "glm5_next": glm5.glm5_next,
+    "qwen4_exp": qwen.qwen4_exp,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -106,6 +109,8 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "glm4v_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     "kimi_k25": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     "qwen3_5_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "glm5_next": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "qwen4_exp": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same GatherMM limit in moondream3's MoE layers (SwitchLinear); twin:moondream3-q4 runs on CPU
     "moondream3": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
