@@ -54,6 +54,7 @@ EXPECTED_PROCESSORS = {
     "moondream3": ("Moondream3Processor", "NoneType"),
     "hunyuan_vl": ("HunYuanVLProcessor", "HunYuanVLImageProcessor"),
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
+    "molmo_point": ("MolmoPointProcessor", "MolmoPointImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",

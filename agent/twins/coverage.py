@@ -59,7 +59,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "mimo_v2": f"MiMo-V2 (vision + audio); {_NOT_ATTEMPTED}",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
     "minimax_m3_vl": f"MiniMax-M3 VL; {_NOT_ATTEMPTED}",
-    "molmo_point": f"MolmoPoint (Molmo2 with point-token generation); {_NOT_ATTEMPTED}",
     "moondream2": "not buildable offline: mlx-vlm's Moondream2Processor always loads its tokenizer from the hub "
     "repo moondream/starmie-v1 (it ignores the model folder's tokenizer), so a twin cannot load without hub access or a cached copy of that repo",
     "multi_modality": f"Janus / multi_modality (SigLIP + SAM understanding path); {_NOT_ATTEMPTED}",

@@ -80,6 +80,7 @@ BUILDERS: dict[str, Builder] = {
     "moondream3": moondream.moondream3,
     "hunyuan_vl": hunyuan.hunyuan_vl,
     "molmo2": molmo2.molmo2,
+    "molmo_point": molmo2.molmo_point,
     "minicpmv4_6": minicpm.minicpmv4_6,
 }
 
