@@ -55,6 +55,7 @@ EXPECTED_PROCESSORS = {
     "hunyuan_vl": ("HunYuanVLProcessor", "HunYuanVLImageProcessor"),
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
     "molmo_point": ("MolmoPointProcessor", "MolmoPointImageProcessor"),
+    "locateanything": ("LocateAnythingProcessor", "LocateAnythingImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",

@@ -22,6 +22,7 @@ from agent.twins import (
     lfm2,
     llama4,
     llava,
+    locateanything,
     mage,
     minicpm,
     mistral,
@@ -81,6 +82,7 @@ BUILDERS: dict[str, Builder] = {
     "hunyuan_vl": hunyuan.hunyuan_vl,
     "molmo2": molmo2.molmo2,
     "molmo_point": molmo2.molmo_point,
+    "locateanything": locateanything.locateanything,
     "minicpmv4_6": minicpm.minicpmv4_6,
 }
 
