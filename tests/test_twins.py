@@ -56,6 +56,7 @@ EXPECTED_PROCESSORS = {
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
     "molmo_point": ("MolmoPointProcessor", "MolmoPointImageProcessor"),
     "locateanything": ("LocateAnythingProcessor", "LocateAnythingImageProcessor"),
+    "multi_modality": ("TokenizersBackend", "ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",

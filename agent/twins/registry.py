@@ -30,6 +30,7 @@ from agent.twins import (
     molmo,
     molmo2,
     moondream,
+    multi_modality,
     phi3v,
     qwen,
 )
@@ -83,6 +84,7 @@ BUILDERS: dict[str, Builder] = {
     "molmo2": molmo2.molmo2,
     "molmo_point": molmo2.molmo_point,
     "locateanything": locateanything.locateanything,
+    "multi_modality": multi_modality.multi_modality,
     "minicpmv4_6": minicpm.minicpmv4_6,
 }
 
