@@ -54,6 +54,9 @@ EXPECTED_PROCESSORS = {
     "moondream3": ("Moondream3Processor", "NoneType"),
     "hunyuan_vl": ("HunYuanVLProcessor", "HunYuanVLImageProcessor"),
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
+    "molmo_point": ("MolmoPointProcessor", "MolmoPointImageProcessor"),
+    "locateanything": ("LocateAnythingProcessor", "LocateAnythingImageProcessor"),
+    "multi_modality": ("TokenizersBackend", "ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
     "glm5_next": ("Glm5NextProcessor", "Glm5NextImageProcessor"),  # checked on its -q4 (bf16 MoE fails on CPU)
     "qwen4_exp": ("Qwen3VLProcessor", "Qwen3VLImageProcessor"),  # checked on its -q4 too

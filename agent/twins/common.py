@@ -32,9 +32,13 @@ def deep_merge(base: dict, override: dict | None) -> dict:
 
 
 def vocab_of(config: dict) -> int:
-    """The vocab size a twin's tokenizer must have: the largest the config declares anywhere."""
+    """The vocab size a twin's tokenizer must have: the largest the config declares anywhere.
+
+    A text config's `additional_vocab_size` (Molmo's extra embedding rows) counts too: the real tokenizers keep their
+    special tokens there, and a head over both (MolmoPoint's) emits those ids, which the detokenizer must know."""
     sizes = [config.get("vocab_size") or 0]
     for sub in ("text_config", "llm_config"):
         if isinstance(config.get(sub), dict):
-            sizes.append(config[sub].get("vocab_size") or 0)
+            text = config[sub]
+            sizes.append((text.get("vocab_size") or 0) + (text.get("additional_vocab_size") or 0))
     return max(sizes) or TINY_VOCAB

@@ -54,14 +54,11 @@ NOT_YET_BUILT: dict[str, str] = {
     "kimi_k3": f"Kimi K3 (kimi_linear text); {_NOT_ATTEMPTED}",
     "llmjpvl": "LLM-jp VL (SigLIP + llama text): neither mlx-vlm 0.7.10 (no processing module) nor transformers 5.24 "
     "has a processor for it, so a twin would need a stand-in for the checkpoint's remote-code processor; not attempted",
-    "locateanything": f"LocateAnything grounding VLM (MoonViT, text/box tokens out); {_NOT_ATTEMPTED}",
     "mimo_v2": f"MiMo-V2 (vision + audio); {_NOT_ATTEMPTED}",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
     "minimax_m3_vl": f"MiniMax-M3 VL; {_NOT_ATTEMPTED}",
-    "molmo_point": f"MolmoPoint (Molmo2 with point-token generation); {_NOT_ATTEMPTED}",
     "moondream2": "not buildable offline: mlx-vlm's Moondream2Processor always loads its tokenizer from the hub "
     "repo moondream/starmie-v1 (it ignores the model folder's tokenizer), so a twin cannot load without hub access or a cached copy of that repo",
-    "multi_modality": f"Janus / multi_modality (SigLIP + SAM understanding path); {_NOT_ATTEMPTED}",
     "muse_glimmer": f"Muse Glimmer; {_NOT_ATTEMPTED}",
     "muse_spark": f"Muse Spark (text, image, video, audio); {_NOT_ATTEMPTED}",
     "nemotron_h_nano_omni": f"Nemotron-H Nano Omni (hybrid Mamba text, vision + sound); {_NOT_ATTEMPTED}",

@@ -3,6 +3,8 @@ qwen2 text with an additional vocabulary). Config via shipped remote code (confi
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agent.twins.common import (
     TINY_HEADS,
     TINY_HIDDEN,
@@ -93,7 +95,7 @@ def molmo(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     )
     return TwinFiles(
         config=cfg,
-        tokenizer=tok,
+        tokenizer=replace(tok, vocab_size=vocab_of(cfg)),  # the additional vocabulary too
         preprocessor_config=preprocessor,
         extra_files={"config_molmo.py": remote_file("config_molmo.py")},
         trust_remote_code=True,
