@@ -44,7 +44,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "deepseek_v41": f"DeepSeek-V4.1 with engram memory and vision; {_NOT_ATTEMPTED}",
     "deepseekocr": f"DeepSeek-OCR (SAM + CLIP encoders, deepseek MoE text); {_NOT_ATTEMPTED}",
     "deepseekocr_2": f"DeepSeek-OCR 2; {_NOT_ATTEMPTED}",
-    "ernie4_5_moe_vl": f"ERNIE-4.5-VL MoE; {_NOT_ATTEMPTED}",
     "glm5_next": f"GLM-5 next with vision; {_NOT_ATTEMPTED}",
     "granite4_vision": f"Granite 4 Vision (q-former + downsampling); {_NOT_ATTEMPTED}",
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
