@@ -56,6 +56,7 @@ EXPECTED_PROCESSORS = {
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
     "ernie4_5_moe_vl": ("Ernie4_5_VLProcessor", "ImageProcessor"),
+    "qwen3_omni_moe": ("Qwen3OmniMoeProcessor", "Qwen3VLImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",
@@ -169,7 +170,15 @@ def test_expected_failure_twins_fail_for_the_documented_reason(arch, checked):
 def checked_quantized(twin_cache) -> dict[str, dict]:
     specs = [
         f"twin:{a}-q4"
-        for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3", "ernie4_5_moe_vl")
+        for a in (
+            "qwen3_vl_moe",
+            "glm4v_moe",
+            "qwen3_5_moe",
+            "kimi_k25",
+            "moondream3",
+            "ernie4_5_moe_vl",
+            "qwen3_omni_moe",
+        )
     ]
     specs += ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"]
     return run_check(specs, twin_cache)
@@ -178,7 +187,18 @@ def checked_quantized(twin_cache) -> dict[str, dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "spec",
-    [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3", "ernie4_5_moe_vl")]
+    [
+        f"twin:{a}-q4"
+        for a in (
+            "qwen3_vl_moe",
+            "glm4v_moe",
+            "qwen3_5_moe",
+            "kimi_k25",
+            "moondream3",
+            "ernie4_5_moe_vl",
+            "qwen3_omni_moe",
+        )
+    ]
     + ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"],
 )
 def test_quantized_twins_run_including_moe_on_cpu(spec, checked_quantized, twin_cache):

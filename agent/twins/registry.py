@@ -32,6 +32,7 @@ from agent.twins import (
     moondream,
     phi3v,
     qwen,
+    qwen_omni,
 )
 from agent.twins.files import TwinFiles
 
@@ -83,6 +84,7 @@ BUILDERS: dict[str, Builder] = {
     "molmo2": molmo2.molmo2,
     "minicpmv4_6": minicpm.minicpmv4_6,
     "ernie4_5_moe_vl": ernie.ernie4_5_moe_vl,
+    "qwen3_omni_moe": qwen_omni.qwen3_omni_moe,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -112,6 +114,7 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "moondream3": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same GatherMM limit in ERNIE-4.5-VL's text and multimodal expert groups; twin:ernie4_5_moe_vl-q4 runs
     "ernie4_5_moe_vl": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "qwen3_omni_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out
