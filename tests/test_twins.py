@@ -57,6 +57,7 @@ EXPECTED_PROCESSORS = {
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
     "ernie4_5_moe_vl": ("Ernie4_5_VLProcessor", "ImageProcessor"),
     "qwen3_omni_moe": ("Qwen3OmniMoeProcessor", "Qwen3VLImageProcessor"),
+    "mimo_v2": ("MiMoV2Processor", "Qwen3VLImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",
@@ -178,6 +179,7 @@ def checked_quantized(twin_cache) -> dict[str, dict]:
             "moondream3",
             "ernie4_5_moe_vl",
             "qwen3_omni_moe",
+            "mimo_v2",
         )
     ]
     specs += ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"]
@@ -197,6 +199,7 @@ def checked_quantized(twin_cache) -> dict[str, dict]:
             "moondream3",
             "ernie4_5_moe_vl",
             "qwen3_omni_moe",
+            "mimo_v2",
         )
     ]
     + ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"],

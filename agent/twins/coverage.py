@@ -55,7 +55,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "llmjpvl": "LLM-jp VL (SigLIP + llama text): neither mlx-vlm 0.7.10 (no processing module) nor transformers 5.24 "
     "has a processor for it, so a twin would need a stand-in for the checkpoint's remote-code processor; not attempted",
     "locateanything": f"LocateAnything grounding VLM (MoonViT, text/box tokens out); {_NOT_ATTEMPTED}",
-    "mimo_v2": f"MiMo-V2 (vision + audio); {_NOT_ATTEMPTED}",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
     "minimax_m3_vl": f"MiniMax-M3 VL; {_NOT_ATTEMPTED}",
     "molmo_point": f"MolmoPoint (Molmo2 with point-token generation); {_NOT_ATTEMPTED}",

@@ -24,6 +24,7 @@ from agent.twins import (
     llama4,
     llava,
     mage,
+    mimo,
     minicpm,
     mistral,
     mllama,
@@ -85,6 +86,7 @@ BUILDERS: dict[str, Builder] = {
     "minicpmv4_6": minicpm.minicpmv4_6,
     "ernie4_5_moe_vl": ernie.ernie4_5_moe_vl,
     "qwen3_omni_moe": qwen_omni.qwen3_omni_moe,
+    "mimo_v2": mimo.mimo_v2,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -115,6 +117,7 @@ EXPECTED_FAILURES: dict[str, dict] = {
     # the same GatherMM limit in ERNIE-4.5-VL's text and multimodal expert groups; twin:ernie4_5_moe_vl-q4 runs
     "ernie4_5_moe_vl": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     "qwen3_omni_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "mimo_v2": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out
