@@ -60,6 +60,9 @@ EXPECTED_PROCESSORS = {
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
     "glm5_next": ("Glm5NextProcessor", "Glm5NextImageProcessor"),  # checked on its -q4 (bf16 MoE fails on CPU)
     "qwen4_exp": ("Qwen3VLProcessor", "Qwen3VLImageProcessor"),  # checked on its -q4 too
+    "ernie4_5_moe_vl": ("Ernie4_5_VLProcessor", "ImageProcessor"),
+    "qwen3_omni_moe": ("Qwen3OmniMoeProcessor", "Qwen3VLImageProcessor"),
+    "mimo_v2": ("MiMoV2Processor", "Qwen3VLImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",
@@ -173,7 +176,18 @@ def test_expected_failure_twins_fail_for_the_documented_reason(arch, checked):
 def checked_quantized(twin_cache) -> dict[str, dict]:
     specs = [
         f"twin:{a}-q4"
-        for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3", "glm5_next", "qwen4_exp")
+        for a in (
+            "qwen3_vl_moe",
+            "glm4v_moe",
+            "qwen3_5_moe",
+            "kimi_k25",
+            "moondream3",
+            "glm5_next",
+            "qwen4_exp",
+            "ernie4_5_moe_vl",
+            "qwen3_omni_moe",
+            "mimo_v2",
+        )
     ]
     specs += ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"]
     return run_check(specs, twin_cache)
@@ -184,7 +198,18 @@ def checked_quantized(twin_cache) -> dict[str, dict]:
     "spec",
     [
         f"twin:{a}-q4"
-        for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3", "glm5_next", "qwen4_exp")
+        for a in (
+            "qwen3_vl_moe",
+            "glm4v_moe",
+            "qwen3_5_moe",
+            "kimi_k25",
+            "moondream3",
+            "glm5_next",
+            "qwen4_exp",
+            "ernie4_5_moe_vl",
+            "qwen3_omni_moe",
+            "mimo_v2",
+        )
     ]
     + ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"],
 )

@@ -44,7 +44,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "deepseek_v41": f"DeepSeek-V4.1 with engram memory and vision; {_NOT_ATTEMPTED}",
     "deepseekocr": f"DeepSeek-OCR (SAM + CLIP encoders, deepseek MoE text); {_NOT_ATTEMPTED}",
     "deepseekocr_2": f"DeepSeek-OCR 2; {_NOT_ATTEMPTED}",
-    "ernie4_5_moe_vl": f"ERNIE-4.5-VL MoE; {_NOT_ATTEMPTED}",
     "granite4_vision": f"Granite 4 Vision (q-former + downsampling); {_NOT_ATTEMPTED}",
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
@@ -54,7 +53,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "kimi_k3": f"Kimi K3 (kimi_linear text); {_NOT_ATTEMPTED}",
     "llmjpvl": "LLM-jp VL (SigLIP + llama text): neither mlx-vlm 0.7.10 (no processing module) nor transformers 5.24 "
     "has a processor for it, so a twin would need a stand-in for the checkpoint's remote-code processor; not attempted",
-    "mimo_v2": f"MiMo-V2 (vision + audio); {_NOT_ATTEMPTED}",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
     "minimax_m3_vl": f"MiniMax-M3 VL; {_NOT_ATTEMPTED}",
     "moondream2": "not buildable offline: mlx-vlm's Moondream2Processor always loads its tokenizer from the hub "
@@ -67,7 +65,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "did not finish in 10 min on 2 cores (5 GB RSS in load/generate); not investigated yet",
     "phi4mm": f"Phi-4-multimodal (vision + audio LoRA); {_NOT_ATTEMPTED}",
     "plamo2vl": f"PLaMo 2 VL (SigLIP + hybrid Mamba text); {_NOT_ATTEMPTED}",
-    "qwen3_omni_moe": f"Qwen3-Omni MoE (thinker, talker, code2wav); {_NOT_ATTEMPTED}",
     "step3p7": f"Step 3.7 (perception encoder vision); {_NOT_ATTEMPTED}",
     "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
     "5.24 (only the youtu LLM) has a processor for it, so a twin would need a stand-in remote-code processor; not attempted",

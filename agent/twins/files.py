@@ -22,8 +22,10 @@ class TwinFiles:
     preprocessor_config: dict | None = None
     processor_config: dict | None = None
     chat_template: str | None = None
-    # name -> text, for remote code (.py), generation_config.json, ...
-    extra_files: dict[str, str] = field(default_factory=dict)
+    # name -> text (remote code .py, generation_config.json, ...) or bytes (a SentencePiece tokenizer.model)
+    extra_files: dict[str, str | bytes] = field(default_factory=dict)
+    # files of the default tokenizer to remove afterwards (a SentencePiece-only twin has no tokenizer.json)
+    drop_files: tuple[str, ...] = ()
     # adapter.save_random_weights options
     tie_embeddings: bool = False
     # weight dtype; float16 where the real checkpoints are float16 and mlx-vlm code relies on it
@@ -83,8 +85,13 @@ def write_twin_files(files: TwinFiles, folder: Path) -> None:
         _dump(folder / "processor_config.json", files.processor_config)
     if files.chat_template is not None:
         (folder / "chat_template.jinja").write_text(files.chat_template)
-    for name, text in files.extra_files.items():
-        (folder / name).write_text(text)
+    for name, content in files.extra_files.items():
+        if isinstance(content, bytes):
+            (folder / name).write_bytes(content)
+        else:
+            (folder / name).write_text(content)
+    for name in files.drop_files:
+        (folder / name).unlink(missing_ok=True)
     if files.lint_config:
         lint_config(folder, files.trust_remote_code)
 

@@ -10,6 +10,7 @@ from agent.twins import (
     bunny,
     deepseek,
     dots,
+    ernie,
     florence,
     gemma,
     gemma4,
@@ -25,6 +26,7 @@ from agent.twins import (
     llava,
     locateanything,
     mage,
+    mimo,
     minicpm,
     mistral,
     mllama,
@@ -34,6 +36,7 @@ from agent.twins import (
     multi_modality,
     phi3v,
     qwen,
+    qwen_omni,
 )
 from agent.twins.files import TwinFiles
 
@@ -89,6 +92,9 @@ BUILDERS: dict[str, Builder] = {
     "minicpmv4_6": minicpm.minicpmv4_6,
     "glm5_next": glm5.glm5_next,
     "qwen4_exp": qwen.qwen4_exp,
+    "ernie4_5_moe_vl": ernie.ernie4_5_moe_vl,
+    "qwen3_omni_moe": qwen_omni.qwen3_omni_moe,
+    "mimo_v2": mimo.mimo_v2,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -118,6 +124,10 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "qwen4_exp": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same GatherMM limit in moondream3's MoE layers (SwitchLinear); twin:moondream3-q4 runs on CPU
     "moondream3": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    # the same GatherMM limit in ERNIE-4.5-VL's text and multimodal expert groups; twin:ernie4_5_moe_vl-q4 runs
+    "ernie4_5_moe_vl": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "qwen3_omni_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "mimo_v2": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out

@@ -123,3 +123,51 @@ def write_tokenizer(spec: TokenizerSpec, folder: Path) -> None:
     cfg_path.write_text(json.dumps(cfg, indent=2))
     for stray in ("special_tokens_map.json", "chat_template.jinja"):
         (folder / stray).unlink(missing_ok=True)
+
+
+def sentencepiece_model(controls: tuple[str, ...], user_defined: tuple[str, ...], vocab_size: int) -> bytes:
+    """A serialized SentencePiece unigram model (tokenizer.model) of exactly `vocab_size` pieces, built directly.
+
+    For twins whose processor loads a SentencePiece tokenizer itself (no tokenizer.json). Ids: 0 `<unk>`, then
+    `controls` (e.g. `<s>`, `</s>`), then `user_defined` (always matched whole in raw text, like real special
+    tokens), then the 256 byte-fallback pieces (so any text round-trips), then CORPUS words and characters and
+    unreachable-enough filler pieces up to `vocab_size`.
+    """
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    model = pb.ModelProto()
+    trainer = model.trainer_spec
+    trainer.model_type = pb.TrainerSpec.UNIGRAM
+    trainer.vocab_size = vocab_size
+    trainer.byte_fallback = True
+    trainer.unk_id, trainer.bos_id, trainer.eos_id, trainer.pad_id = 0, 1, 2, -1
+    model.normalizer_spec.name = "identity"
+    model.normalizer_spec.add_dummy_prefix = True
+    model.normalizer_spec.remove_extra_whitespaces = False
+    model.normalizer_spec.escape_whitespaces = True
+    kinds = pb.ModelProto.SentencePiece
+    seen: set[str] = set()
+
+    def add(piece: str, kind: int, score: float = 0.0) -> None:
+        entry = model.pieces.add()
+        entry.piece, entry.type, entry.score = piece, kind, score
+        seen.add(piece)
+
+    add("<unk>", kinds.UNKNOWN)
+    for piece in controls:
+        add(piece, kinds.CONTROL)
+    for piece in user_defined:
+        add(piece, kinds.USER_DEFINED)
+    for byte in range(256):
+        add(f"<0x{byte:02X}>", kinds.BYTE)
+    words = ["\u2581" + w for line in CORPUS for w in line.split()]
+    chars = sorted({c for line in CORPUS for c in line.replace(" ", "\u2581")})
+    candidates = iter(words + chars)
+    filler = 0
+    while len(model.pieces) < vocab_size:
+        piece = next(candidates, None)
+        if piece is None:  # CJK characters the corpus never has: reachable only from text that contains them
+            piece, filler = "\u2581" + chr(0x4E00 + filler), filler + 1
+        if piece not in seen:
+            add(piece, kinds.NORMAL, -1.0 if len(piece) > 1 else -5.0)
+    return model.SerializeToString()
