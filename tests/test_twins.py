@@ -55,6 +55,7 @@ EXPECTED_PROCESSORS = {
     "hunyuan_vl": ("HunYuanVLProcessor", "HunYuanVLImageProcessor"),
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
+    "granite4_vision": ("Granite4VisionProcessor", "LlavaNextImageProcessorPil"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

@@ -46,7 +46,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "deepseekocr_2": f"DeepSeek-OCR 2; {_NOT_ATTEMPTED}",
     "ernie4_5_moe_vl": f"ERNIE-4.5-VL MoE; {_NOT_ATTEMPTED}",
     "glm5_next": f"GLM-5 next with vision; {_NOT_ATTEMPTED}",
-    "granite4_vision": f"Granite 4 Vision (q-former + downsampling); {_NOT_ATTEMPTED}",
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
     "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "

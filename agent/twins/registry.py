@@ -15,6 +15,7 @@ from agent.twins import (
     gemma4,
     glm,
     got,
+    granite4,
     hunyuan,
     idefics,
     internvl,
@@ -81,6 +82,7 @@ BUILDERS: dict[str, Builder] = {
     "hunyuan_vl": hunyuan.hunyuan_vl,
     "molmo2": molmo2.molmo2,
     "minicpmv4_6": minicpm.minicpmv4_6,
+    "granite4_vision": granite4.granite4_vision,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
