@@ -56,6 +56,7 @@ EXPECTED_PROCESSORS = {
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
     "granite4_vision": ("Granite4VisionProcessor", "LlavaNextImageProcessorPil"),
+    "cohere_compass": ("CohereCompassProcessor", "CohereCompassImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

@@ -39,7 +39,6 @@ _NOT_ATTEMPTED = "not attempted yet (issue 14 ran out of time)"
 
 # Generative VLMs without a twin yet, and why. "not attempted" is the honest reason for most.
 NOT_YET_BUILT: dict[str, str] = {
-    "cohere_compass": f"Cohere Compass VLM; {_NOT_ATTEMPTED}",
     "deepseek_v4": f"DeepSeek-V4 (MLA + hyper-connections) with vision; {_NOT_ATTEMPTED}",
     "deepseek_v41": f"DeepSeek-V4.1 with engram memory and vision; {_NOT_ATTEMPTED}",
     "deepseekocr": f"DeepSeek-OCR (SAM + CLIP encoders, deepseek MoE text); {_NOT_ATTEMPTED}",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from agent.twins import (
     aya,
     bunny,
+    cohere_compass,
     deepseek,
     dots,
     florence,
@@ -83,6 +84,7 @@ BUILDERS: dict[str, Builder] = {
     "molmo2": molmo2.molmo2,
     "minicpmv4_6": minicpm.minicpmv4_6,
     "granite4_vision": granite4.granite4_vision,
+    "cohere_compass": cohere_compass.cohere_compass,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
