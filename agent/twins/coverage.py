@@ -74,7 +74,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "step3p7": f"Step 3.7 (perception encoder vision); {_NOT_ATTEMPTED}",
     "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
     "5.24 (only the youtu LLM) has a processor for it, so a twin would need a stand-in remote-code processor; not attempted",
-    "zaya1_vl": f"ZAYA1-VL; {_NOT_ATTEMPTED}",
 }
 
 
