@@ -58,6 +58,7 @@ EXPECTED_PROCESSORS = {
     "granite4_vision": ("Granite4VisionProcessor", "LlavaNextImageProcessorPil"),
     "cohere_compass": ("CohereCompassProcessor", "CohereCompassImageProcessor"),
     "zaya1_vl": ("Zaya1VLProcessor", "Qwen3VLImageProcessor"),
+    "muse_glimmer": ("MuseGlimmerProcessor", "MuseGlimmerImageProcessor"),
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

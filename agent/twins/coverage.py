@@ -61,7 +61,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "moondream2": "not buildable offline: mlx-vlm's Moondream2Processor always loads its tokenizer from the hub "
     "repo moondream/starmie-v1 (it ignores the model folder's tokenizer), so a twin cannot load without hub access or a cached copy of that repo",
     "multi_modality": f"Janus / multi_modality (SigLIP + SAM understanding path); {_NOT_ATTEMPTED}",
-    "muse_glimmer": f"Muse Glimmer; {_NOT_ATTEMPTED}",
     "muse_spark": f"Muse Spark (text, image, video, audio); {_NOT_ATTEMPTED}",
     "nemotron_h_nano_omni": f"Nemotron-H Nano Omni (hybrid Mamba text, vision + sound); {_NOT_ATTEMPTED}",
     "nemotron_parse": f"Nemotron-Parse 2.0 document OCR (encoder-decoder); {_NOT_ATTEMPTED}",

@@ -31,6 +31,7 @@ from agent.twins import (
     molmo,
     molmo2,
     moondream,
+    muse,
     phi3v,
     qwen,
     zaya,
@@ -87,6 +88,7 @@ BUILDERS: dict[str, Builder] = {
     "granite4_vision": granite4.granite4_vision,
     "cohere_compass": cohere_compass.cohere_compass,
     "zaya1_vl": zaya.zaya1_vl,
+    "muse_glimmer": muse.muse_glimmer,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
