@@ -39,12 +39,10 @@ _NOT_ATTEMPTED = "not attempted yet (issue 14 ran out of time)"
 
 # Generative VLMs without a twin yet, and why. "not attempted" is the honest reason for most.
 NOT_YET_BUILT: dict[str, str] = {
-    "cohere_compass": f"Cohere Compass VLM; {_NOT_ATTEMPTED}",
     "deepseek_v4": f"DeepSeek-V4 (MLA + hyper-connections) with vision; {_NOT_ATTEMPTED}",
     "deepseek_v41": f"DeepSeek-V4.1 with engram memory and vision; {_NOT_ATTEMPTED}",
     "deepseekocr": f"DeepSeek-OCR (SAM + CLIP encoders, deepseek MoE text); {_NOT_ATTEMPTED}",
     "deepseekocr_2": f"DeepSeek-OCR 2; {_NOT_ATTEMPTED}",
-    "granite4_vision": f"Granite 4 Vision (q-former + downsampling); {_NOT_ATTEMPTED}",
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
     "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "
@@ -57,7 +55,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "minimax_m3_vl": f"MiniMax-M3 VL; {_NOT_ATTEMPTED}",
     "moondream2": "not buildable offline: mlx-vlm's Moondream2Processor always loads its tokenizer from the hub "
     "repo moondream/starmie-v1 (it ignores the model folder's tokenizer), so a twin cannot load without hub access or a cached copy of that repo",
-    "muse_glimmer": f"Muse Glimmer; {_NOT_ATTEMPTED}",
     "muse_spark": f"Muse Spark (text, image, video, audio); {_NOT_ATTEMPTED}",
     "nemotron_h_nano_omni": f"Nemotron-H Nano Omni (hybrid Mamba text, vision + sound); {_NOT_ATTEMPTED}",
     "nemotron_parse": f"Nemotron-Parse 2.0 document OCR (encoder-decoder); {_NOT_ATTEMPTED}",
@@ -68,7 +65,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "step3p7": f"Step 3.7 (perception encoder vision); {_NOT_ATTEMPTED}",
     "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
     "5.24 (only the youtu LLM) has a processor for it, so a twin would need a stand-in remote-code processor; not attempted",
-    "zaya1_vl": f"ZAYA1-VL; {_NOT_ATTEMPTED}",
 }
 
 
