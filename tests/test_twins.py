@@ -55,6 +55,7 @@ EXPECTED_PROCESSORS = {
     "hunyuan_vl": ("HunYuanVLProcessor", "HunYuanVLImageProcessor"),
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
+    "step3p7": ("Step3VLProcessor", "NoneType"),  # tokenizer-only processor, images handled in numpy
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",
@@ -166,7 +167,7 @@ def test_expected_failure_twins_fail_for_the_documented_reason(arch, checked):
 
 @pytest.fixture(scope="session")
 def checked_quantized(twin_cache) -> dict[str, dict]:
-    specs = [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3")]
+    specs = [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3", "step3p7")]
     specs += ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"]
     return run_check(specs, twin_cache)
 
@@ -174,7 +175,7 @@ def checked_quantized(twin_cache) -> dict[str, dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "spec",
-    [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3")]
+    [f"twin:{a}-q4" for a in ("qwen3_vl_moe", "glm4v_moe", "qwen3_5_moe", "kimi_k25", "moondream3", "step3p7")]
     + ["twin:deepseek_vl_v2-q8", "twin:qwen2_vl-q8"],
 )
 def test_quantized_twins_run_including_moe_on_cpu(spec, checked_quantized, twin_cache):

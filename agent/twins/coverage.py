@@ -73,7 +73,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "plamo2vl": f"PLaMo 2 VL (SigLIP + hybrid Mamba text); {_NOT_ATTEMPTED}",
     "qwen3_omni_moe": f"Qwen3-Omni MoE (thinker, talker, code2wav); {_NOT_ATTEMPTED}",
     "qwen4_exp": f"Qwen4 experimental with vision; {_NOT_ATTEMPTED}",
-    "step3p7": f"Step 3.7 (perception encoder vision); {_NOT_ATTEMPTED}",
     "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
     "5.24 (only the youtu LLM) has a processor for it, so a twin would need a stand-in remote-code processor; not attempted",
     "zaya1_vl": f"ZAYA1-VL; {_NOT_ATTEMPTED}",

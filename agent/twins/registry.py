@@ -31,6 +31,7 @@ from agent.twins import (
     moondream,
     phi3v,
     qwen,
+    step3,
 )
 from agent.twins.files import TwinFiles
 
@@ -81,6 +82,7 @@ BUILDERS: dict[str, Builder] = {
     "hunyuan_vl": hunyuan.hunyuan_vl,
     "molmo2": molmo2.molmo2,
     "minicpmv4_6": minicpm.minicpmv4_6,
+    "step3p7": step3.step3p7,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -108,6 +110,8 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "qwen3_5_moe": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same GatherMM limit in moondream3's MoE layers (SwitchLinear); twin:moondream3-q4 runs on CPU
     "moondream3": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    # the same GatherMM limit in Step-3.7's MoE layers (SwitchGLU); twin:step3p7-q4 runs on CPU
+    "step3p7": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out
