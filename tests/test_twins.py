@@ -55,6 +55,7 @@ EXPECTED_PROCESSORS = {
     "hunyuan_vl": ("HunYuanVLProcessor", "HunYuanVLImageProcessor"),
     "molmo2": ("Molmo2Processor", "Molmo2ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
+    "plamo2vl": ("Plamo2VLProcessor", "SiglipImageProcessorPil"),
     "step3p7": ("Step3VLProcessor", "NoneType"),  # tokenizer-only processor, images handled in numpy
     "granite_vision": (
         "GraniteVisionProcessor",

@@ -24,6 +24,9 @@ class TwinFiles:
     chat_template: str | None = None
     # name -> text, for remote code (.py), generation_config.json, ...
     extra_files: dict[str, str] = field(default_factory=dict)
+    # files the tokenizer writer made that the real checkpoint does not have (plamo2vl: no tokenizer.json, whose
+    # presence would change mlx-vlm's streaming detokenizer), removed after extra_files are written
+    remove_files: tuple[str, ...] = ()
     # adapter.save_random_weights options
     tie_embeddings: bool = False
     # weight dtype; float16 where the real checkpoints are float16 and mlx-vlm code relies on it
@@ -85,6 +88,8 @@ def write_twin_files(files: TwinFiles, folder: Path) -> None:
         (folder / "chat_template.jinja").write_text(files.chat_template)
     for name, text in files.extra_files.items():
         (folder / name).write_text(text)
+    for name in files.remove_files:
+        (folder / name).unlink(missing_ok=True)
     if files.lint_config:
         lint_config(folder, files.trust_remote_code)
 

@@ -30,6 +30,7 @@ from agent.twins import (
     molmo2,
     moondream,
     phi3v,
+    plamo,
     qwen,
     step3,
 )
@@ -83,6 +84,7 @@ BUILDERS: dict[str, Builder] = {
     "molmo2": molmo2.molmo2,
     "minicpmv4_6": minicpm.minicpmv4_6,
     "step3p7": step3.step3p7,
+    "plamo2vl": plamo.plamo2vl,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
