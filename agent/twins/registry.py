@@ -30,6 +30,7 @@ from agent.twins import (
     molmo2,
     moondream,
     phi3v,
+    phi4mm,
     plamo,
     qwen,
     step3,
@@ -85,6 +86,7 @@ BUILDERS: dict[str, Builder] = {
     "minicpmv4_6": minicpm.minicpmv4_6,
     "step3p7": step3.step3p7,
     "plamo2vl": plamo.plamo2vl,
+    "phi4mm": phi4mm.phi4mm,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
