@@ -60,9 +60,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "nemotron_parse": f"Nemotron-Parse 2.0 document OCR (encoder-decoder); {_NOT_ATTEMPTED}",
     "phi4_siglip": "Phi-4 SigLIP2-NaFlex: a draft twin (agent/twins/phi4.py, not registered) builds, but its check "
     "did not finish in 10 min on 2 cores (5 GB RSS in load/generate); not investigated yet",
-    "phi4mm": f"Phi-4-multimodal (vision + audio LoRA); {_NOT_ATTEMPTED}",
-    "plamo2vl": f"PLaMo 2 VL (SigLIP + hybrid Mamba text); {_NOT_ATTEMPTED}",
-    "step3p7": f"Step 3.7 (perception encoder vision); {_NOT_ATTEMPTED}",
     "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
     "5.24 (only the youtu LLM) has a processor for it, so a twin would need a stand-in remote-code processor; not attempted",
 }

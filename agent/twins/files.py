@@ -26,6 +26,11 @@ class TwinFiles:
     extra_files: dict[str, str | bytes] = field(default_factory=dict)
     # files of the default tokenizer to remove afterwards (a SentencePiece-only twin has no tokenizer.json)
     drop_files: tuple[str, ...] = ()
+    # name -> text, for remote code (.py), generation_config.json, ...
+    extra_files: dict[str, str] = field(default_factory=dict)
+    # files the tokenizer writer made that the real checkpoint does not have (plamo2vl: no tokenizer.json, whose
+    # presence would change mlx-vlm's streaming detokenizer), removed after extra_files are written
+    remove_files: tuple[str, ...] = ()
     # adapter.save_random_weights options
     tie_embeddings: bool = False
     # weight dtype; float16 where the real checkpoints are float16 and mlx-vlm code relies on it
@@ -91,6 +96,9 @@ def write_twin_files(files: TwinFiles, folder: Path) -> None:
         else:
             (folder / name).write_text(content)
     for name in files.drop_files:
+    for name, text in files.extra_files.items():
+        (folder / name).write_text(text)
+    for name in files.remove_files:
         (folder / name).unlink(missing_ok=True)
     if files.lint_config:
         lint_config(folder, files.trust_remote_code)

@@ -37,10 +37,13 @@ from agent.twins import (
     moondream,
     multi_modality,
     phi3v,
+    phi4mm,
+    plamo,
     qwen,
     qwen_omni,
     muse,
     zaya,
+    step3,
 )
 from agent.twins.files import TwinFiles
 
@@ -103,6 +106,9 @@ BUILDERS: dict[str, Builder] = {
     "cohere_compass": cohere_compass.cohere_compass,
     "zaya1_vl": zaya.zaya1_vl,
     "muse_glimmer": muse.muse_glimmer,
+    "step3p7": step3.step3p7,
+    "plamo2vl": plamo.plamo2vl,
+    "phi4mm": phi4mm.phi4mm,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -141,6 +147,8 @@ EXPECTED_FAILURES: dict[str, dict] = {
     # its first parameter input_ids: "missing 1 required positional argument: 'input_ids'". With
     # prefill_step_size=None the q4 twin generates; bf16 then meets the CPU GatherMM limit like the other MoE twins.
     "zaya1_vl": {"status": "failed", "error_class": "Model Error", "error_package": "mlx-vlm"},
+    # the same GatherMM limit in Step-3.7's MoE layers (SwitchGLU); twin:step3p7-q4 runs on CPU
+    "step3p7": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out
