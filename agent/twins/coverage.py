@@ -42,7 +42,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "cohere_compass": f"Cohere Compass VLM; {_NOT_ATTEMPTED}",
     "deepseek_v4": f"DeepSeek-V4 (MLA + hyper-connections) with vision; {_NOT_ATTEMPTED}",
     "deepseek_v41": f"DeepSeek-V4.1 with engram memory and vision; {_NOT_ATTEMPTED}",
-    "deepseekocr": f"DeepSeek-OCR (SAM + CLIP encoders, deepseek MoE text); {_NOT_ATTEMPTED}",
     "deepseekocr_2": f"DeepSeek-OCR 2; {_NOT_ATTEMPTED}",
     "ernie4_5_moe_vl": f"ERNIE-4.5-VL MoE; {_NOT_ATTEMPTED}",
     "glm5_next": f"GLM-5 next with vision; {_NOT_ATTEMPTED}",
