@@ -65,7 +65,11 @@ NOT_YET_BUILT: dict[str, str] = {
     "muse_glimmer": f"Muse Glimmer; {_NOT_ATTEMPTED}",
     "muse_spark": f"Muse Spark (text, image, video, audio); {_NOT_ATTEMPTED}",
     "nemotron_h_nano_omni": f"Nemotron-H Nano Omni (hybrid Mamba text, vision + sound); {_NOT_ATTEMPTED}",
-    "nemotron_parse": f"Nemotron-Parse 2.0 document OCR (encoder-decoder); {_NOT_ATTEMPTED}",
+    "nemotron_parse": "Nemotron-Parse (C-RADIO ViT-H + mBART decoder): no tiny twin. mlx_vlm.utils.load_model seeds "
+    "vision_config={} and update_module_configs rebuilds VisionConfig from it, dropping the `encoder` dims "
+    "ModelConfig.from_dict read, so the real ViT-H (32 x 1280, ~660M parameters) is always built (draft "
+    "agent/twins/nemotron.py, not registered, wrote a 1.3 GB bf16 twin); NemotronParseProcessor.from_pretrained "
+    "also hardcodes 2048 x 1664 images (13,312 vision tokens): tens of TFLOPs per image, too heavy for 2 CPU cores",
     "phi4_siglip": "Phi-4 SigLIP2-NaFlex: a draft twin (agent/twins/phi4.py, not registered) builds, but its check "
     "did not finish in 10 min on 2 cores (5 GB RSS in load/generate); not investigated yet",
     "phi4mm": f"Phi-4-multimodal (vision + audio LoRA); {_NOT_ATTEMPTED}",
