@@ -42,7 +42,11 @@ NOT_YET_BUILT: dict[str, str] = {
     "cohere_compass": f"Cohere Compass VLM; {_NOT_ATTEMPTED}",
     "deepseek_v4": f"DeepSeek-V4 (MLA + hyper-connections) with vision; {_NOT_ATTEMPTED}",
     "deepseek_v41": f"DeepSeek-V4.1 with engram memory and vision; {_NOT_ATTEMPTED}",
-    "deepseekocr_2": f"DeepSeek-OCR 2; {_NOT_ATTEMPTED}",
+    "deepseekocr_2": "DeepSeek-OCR 2 (SAM ViT-B + Qwen2 encoder with learned queries, DeepSeek-V2 MoE text): a heavy "
+    "draft twin (agent/twins/deepseekocr.py deepseekocr_2, not registered) builds, ~455M parameters, 0.9 GB bf16, since "
+    "mlx-vlm hardcodes the SAM (SAMViTConfig()) and the Qwen2 encoder's 24 layers / FFN 4864 (VisionConfig.from_dict "
+    "reads only its dim) and the processor a 1024 px global view; its bf16 check loaded the processor but did not "
+    "finish in 15 min on 2 cores (deepseekocr's takes 4 min); not investigated further",
     "ernie4_5_moe_vl": f"ERNIE-4.5-VL MoE; {_NOT_ATTEMPTED}",
     "glm5_next": f"GLM-5 next with vision; {_NOT_ATTEMPTED}",
     "granite4_vision": f"Granite 4 Vision (q-former + downsampling); {_NOT_ATTEMPTED}",
