@@ -41,8 +41,6 @@ _NOT_ATTEMPTED = "not attempted yet (issue 14 ran out of time)"
 NOT_YET_BUILT: dict[str, str] = {
     "deepseek_v4": f"DeepSeek-V4 (MLA + hyper-connections) with vision; {_NOT_ATTEMPTED}",
     "deepseek_v41": f"DeepSeek-V4.1 with engram memory and vision; {_NOT_ATTEMPTED}",
-    "deepseekocr": f"DeepSeek-OCR (SAM + CLIP encoders, deepseek MoE text); {_NOT_ATTEMPTED}",
-    "deepseekocr_2": f"DeepSeek-OCR 2; {_NOT_ATTEMPTED}",
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
     "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "
@@ -57,7 +55,11 @@ NOT_YET_BUILT: dict[str, str] = {
     "repo moondream/starmie-v1 (it ignores the model folder's tokenizer), so a twin cannot load without hub access or a cached copy of that repo",
     "muse_spark": f"Muse Spark (text, image, video, audio); {_NOT_ATTEMPTED}",
     "nemotron_h_nano_omni": f"Nemotron-H Nano Omni (hybrid Mamba text, vision + sound); {_NOT_ATTEMPTED}",
-    "nemotron_parse": f"Nemotron-Parse 2.0 document OCR (encoder-decoder); {_NOT_ATTEMPTED}",
+    "nemotron_parse": "Nemotron-Parse (C-RADIO ViT-H + mBART decoder): no tiny twin. mlx_vlm.utils.load_model seeds "
+    "vision_config={} and update_module_configs rebuilds VisionConfig from it, dropping the `encoder` dims "
+    "ModelConfig.from_dict read, so the real ViT-H (32 x 1280, ~660M parameters) is always built (draft "
+    "agent/twins/nemotron.py, not registered, wrote a 1.3 GB bf16 twin); NemotronParseProcessor.from_pretrained "
+    "also hardcodes 2048 x 1664 images (13,312 vision tokens): tens of TFLOPs per image, too heavy for 2 CPU cores",
     "phi4_siglip": "Phi-4 SigLIP2-NaFlex: a draft twin (agent/twins/phi4.py, not registered) builds, but its check "
     "did not finish in 10 min on 2 cores (5 GB RSS in load/generate); not investigated yet",
     "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
