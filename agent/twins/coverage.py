@@ -41,6 +41,11 @@ _NOT_ATTEMPTED = "not attempted yet (issue 14 ran out of time)"
 NOT_YET_BUILT: dict[str, str] = {
     "deepseek_v4": f"DeepSeek-V4 (MLA + hyper-connections) with vision; {_NOT_ATTEMPTED}",
     "deepseek_v41": f"DeepSeek-V4.1 with engram memory and vision; {_NOT_ATTEMPTED}",
+    "deepseekocr_2": "DeepSeek-OCR 2 (SAM ViT-B + Qwen2 encoder with learned queries, DeepSeek-V2 MoE text): a heavy "
+    "draft twin (agent/twins/deepseekocr.py deepseekocr_2, not registered) builds, ~455M parameters, 0.9 GB bf16, since "
+    "mlx-vlm hardcodes the SAM (SAMViTConfig()) and the Qwen2 encoder's 24 layers / FFN 4864 (VisionConfig.from_dict "
+    "reads only its dim) and the processor a 1024 px global view; its bf16 check loaded the processor but did not "
+    "finish in 15 min on 2 cores (deepseekocr's takes 4 min); not investigated further",
     "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
     "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "

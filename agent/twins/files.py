@@ -24,13 +24,9 @@ class TwinFiles:
     chat_template: str | None = None
     # name -> text (remote code .py, generation_config.json, ...) or bytes (a SentencePiece tokenizer.model)
     extra_files: dict[str, str | bytes] = field(default_factory=dict)
-    # files of the default tokenizer to remove afterwards (a SentencePiece-only twin has no tokenizer.json)
+    # files the tokenizer writer made that the real checkpoint does not have, removed after extra_files are written
+    # (ernie4_5_moe_vl: SentencePiece only; plamo2vl: a tokenizer.json would change mlx-vlm's streaming detokenizer)
     drop_files: tuple[str, ...] = ()
-    # name -> text, for remote code (.py), generation_config.json, ...
-    extra_files: dict[str, str] = field(default_factory=dict)
-    # files the tokenizer writer made that the real checkpoint does not have (plamo2vl: no tokenizer.json, whose
-    # presence would change mlx-vlm's streaming detokenizer), removed after extra_files are written
-    remove_files: tuple[str, ...] = ()
     # adapter.save_random_weights options
     tie_embeddings: bool = False
     # weight dtype; float16 where the real checkpoints are float16 and mlx-vlm code relies on it
@@ -96,9 +92,6 @@ def write_twin_files(files: TwinFiles, folder: Path) -> None:
         else:
             (folder / name).write_text(content)
     for name in files.drop_files:
-    for name, text in files.extra_files.items():
-        (folder / name).write_text(text)
-    for name in files.remove_files:
         (folder / name).unlink(missing_ok=True)
     if files.lint_config:
         lint_config(folder, files.trust_remote_code)

@@ -166,7 +166,7 @@ def plamo2vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "tokenizer_config.json": tokenizer_config(tok),
             "tokenization_plamo.py": remote_file("tokenization_plamo.py"),
         },
-        remove_files=("tokenizer.json",),
+        drop_files=("tokenizer.json",),
         trust_remote_code=True,
         lint_config=False,  # transformers 5.24 has no plamo2vl (nor plamo2) config class
     )

@@ -37,14 +37,14 @@ from agent.twins import (
     molmo2,
     moondream,
     multi_modality,
+    muse,
     phi3v,
     phi4mm,
     plamo,
     qwen,
     qwen_omni,
-    muse,
-    zaya,
     step3,
+    zaya,
 )
 from agent.twins.files import TwinFiles
 
