@@ -35,14 +35,17 @@ def main() -> None:
         exact = {(g[0].model.id, g[0].hw_class): (sum(duration(c, 1) for c in g), "history") for g in groups}
         rng = random.Random(7)
         noisy = {k: (v * rng.lognormvariate(0, args.error_sigma), b) for k, (v, b) in exact.items()}
-        orders = {
-            "suite order": groups,
-            "longest first (exact)": predict.longest_predicted_first(groups, exact),
-            f"longest first (error sigma {args.error_sigma})": predict.longest_predicted_first(groups, noisy),
+        orders = {  # the order, and the predictions the loop orders retries by
+            "suite order": (groups, None),
+            "longest first (exact)": (predict.longest_predicted_first(groups, exact), exact),
+            f"longest first (error sigma {args.error_sigma})": (predict.longest_predicted_first(groups, noisy), noisy),
         }
-        for name, ordered in orders.items():
+        for name, (ordered, known) in orders.items():
+            seconds = {k: v for k, (v, _) in known.items()} if known else None
             with tempfile.TemporaryDirectory() as tmp:
-                r = simulate.run_simulation(cells, ordered, nodes, duration, events, results_root=tmp)
+                r = simulate.run_simulation(
+                    cells, ordered, nodes, duration, events, results_root=tmp, predicted=seconds
+                )
             row = dict(order=name, deaths=deaths, joins=deaths, cells=r.cells, rows=r.rows, statuses=r.statuses,
                        makespan_s=round(r.makespan_s, 1), ideal_s=round(r.ideal_s, 1),
                        ratio=round(r.makespan_s / r.ideal_s, 3), decisions=r.decisions, wall_s=round(r.wall_s, 2),

@@ -152,3 +152,15 @@ def test_list_runs_newest_first(tmp_path):
     assert store.list_runs(tmp_path) == ["a", "b", "c"]
     assert store.list_runs(tmp_path, newest_first=True) == ["c", "a", "b"]
     assert store.list_runs(tmp_path / "missing") == []
+
+
+def test_read_table_reads_only_the_columns_asked_for_plus_the_key(tmp_path):
+    """`grid runs` and resume ask for statuses only: the rest of the columns are never decoded."""
+    for cell, status in (("c1", "ok"), ("c2", "failed"), ("c3", "timeout")):
+        store.write_row(tmp_path, row(cell=cell, status=status, decode_tps=10.0))
+    narrow = store.read_table(tmp_path, "r1", columns=["status"])
+    assert narrow.column_names == ["run_id", "cell_id", "status", "finished_at", "attempt"]  # schema order
+    full = store.read_table(tmp_path, "r1")
+    assert sorted(narrow["status"].to_pylist()) == sorted(full["status"].to_pylist()) == ["failed", "ok", "timeout"]
+    assert store.read_table(tmp_path / "none", columns=["decode_tps"]).column_names[-1] == "decode_tps"
+    assert store.latest_statuses(tmp_path, "r1") == {"c1": "ok", "c2": "failed", "c3": "timeout"}

@@ -211,7 +211,7 @@ def runs_command(results: Results = "results", as_json: Json = False) -> None:
         )
     runs = []
     for run_id in store.list_runs(root):
-        statuses = store.read_table(root, run_id).select(["status"])["status"].to_pylist()
+        statuses = store.read_table(root, run_id, columns=["status"])["status"].to_pylist()
         runs.append({"run_id": run_id, "cells": len(statuses), "ok": statuses.count("ok")})
     output.show(
         runs,

@@ -6,6 +6,11 @@ Ray leaves such a task hanging for minutes, ../shared/notes/ray.md §4) is aband
 the same class, or its cells are recorded `node_lost`; a group whose class has no live node for `class_wait_s` becomes
 `skipped` (`node_lost` if it was a retry). The driver is the only writer of rows, so no cell is written twice.
 
+Groups wait in grid's own per-class queue, not Ray's: a class gets as many tasks as it has live nodes (one grid slot each),
+and the next goes out when one of them has written its last row. So order stays grid's to decide after submission: a
+retried group (its node died) goes in by its remaining predicted time, ahead of shorter work, instead of to the back
+of Ray's FIFO where a long group whose node died late would finish last.
+
 Ray is reached only through a `Calls` object (grid.driver.calls): RayCalls by default, a fake in tests.
 """
 
@@ -34,7 +39,8 @@ GRID_BUG_FIX = "A grid bug: report it with this message."
 
 @dataclass(eq=False)  # identity: the loop looks flights up by handle, never by value
 class Flight:
-    """One submitted group: its task handle, the cells still without a row, where it runs once started."""
+    """One group: its task handle (None while it waits in grid's queue), the cells still without a row, where it
+    runs once started."""
 
     handle: Any
     cells: list[Cell]
@@ -43,18 +49,27 @@ class Flight:
     waiting_since: float | None = None  # when its class was first seen with no live node
     started_at: float | None = None  # the loop's clock when its start marker arrived
     size: int = 0  # cells at submission
+    left_s: float | None = None  # predicted seconds of work left (grid.driver.predict), None when unknown
+
+    def __post_init__(self) -> None:
+        self.first = self.cells[0]  # kept when every cell has its row: the flight still has a class and a target
 
     @property
     def hw_class(self) -> str:
-        return self.cells[0].hw_class
+        return self.first.hw_class
 
     @property
     def per_node(self) -> bool:
-        return bool(self.cells[0].node_id)
+        return bool(self.first.node_id)
+
+    @property
+    def key(self) -> str:
+        """The queue it waits in: its class, or its node for per-node groups."""
+        return f"node:{self.first.node_id}" if self.per_node else self.hw_class
 
     @property
     def target(self) -> str:
-        return f"node {self.cells[0].node_id[:12]}" if self.per_node else f"class {self.hw_class}"
+        return f"node {self.first.node_id[:12]}" if self.per_node else f"class {self.hw_class}"
 
 
 class Execution:
@@ -85,6 +100,8 @@ class Execution:
         self.predicted = predicted or {}  # (model, hw_class) -> predicted group seconds (grid.driver.predict)
         self.group_times: list[dict] = []  # predicted vs actual, per group attempt that finished its cells
         self.decisions = 0  # submits, items taken, fail-overs: the loop's scheduling decisions
+        self.held: dict[str, list[Flight]] = {}  # per class (or node): groups waiting in grid's queue, in order
+        self.capacity: dict[str, int] | None = None  # live nodes per class; None until the head has answered
 
     @property
     def class_wait_s(self) -> float:
@@ -111,12 +128,51 @@ class Execution:
 
     # --- flights ----------------------------------------------------------------------------------------------------
 
-    def submit(self, cells: list[Cell], attempt: int) -> None:
-        flight = Flight(self.calls.submit(cells, attempt, self.options), list(cells), attempt, size=len(cells))
-        self.decisions += 1
-        self.flights.append(flight)
-        self._by_handle[flight.handle] = flight
+    def submit(self, cells: list[Cell], attempt: int, left_s: float | None = None, retry: bool = False) -> None:
+        """Queue a group in grid's queue of its class, then send out what the class has room for. A retry goes in
+        by its predicted time left (longest first, unknown first), the others in the order given."""
+        flight = Flight(None, list(cells), attempt, size=len(cells))
+        if left_s is None and not retry:
+            left_s = self.predicted.get((cells[0].model.id, cells[0].hw_class))
+        flight.left_s = left_s
+        queue = self.held.setdefault(flight.key, [])
+        at = len(queue)
+        if retry:
+            at = next((i for i, f in enumerate(queue) if left_s is None or f.left_s is None or f.left_s < left_s), at)
+        queue.insert(at, flight)
         self.progress.queued(flight)
+        self.fill(flight.key)
+
+    def _room(self, key: str) -> int:
+        """How many more tasks the class (or node) can start now: live slots minus groups still writing rows."""
+        if self.capacity is None:
+            return len(self.held.get(key, ()))  # the head never answered: hold nothing back
+        slots = 1 if key.startswith("node:") else max(self.capacity.get(key, 0), 1)  # >= 1: the class wait runs
+        return slots - sum(1 for f in self.flights if f.cells and f.key == key)
+
+    def fill(self, key: str | None = None) -> None:
+        """Send held groups to Ray while their class has a free slot (one class, or every class)."""
+        for k in [key] if key is not None else list(self.held):
+            queue = self.held.get(k)
+            room = self._room(k) if queue else 0
+            while queue and room > 0:
+                flight = queue.pop(0)
+                flight.handle = self.calls.submit(flight.cells, flight.attempt, self.options)
+                self.decisions += 1
+                self.flights.append(flight)
+                self._by_handle[flight.handle] = flight
+                room -= 1
+            if not queue:
+                self.held.pop(k, None)
+
+    def _set_capacity(self, nodes: list[dict]) -> None:
+        if nodes:
+            capacity: dict[str, int] = {}
+            for n in nodes:
+                if n.get("Alive", True):
+                    cls = n["Labels"]["hw_class"]
+                    capacity[cls] = capacity.get(cls, 0) + 1
+            self.capacity = capacity
 
     def _abandon(self, flight: Flight) -> None:
         self.flights.remove(flight)
@@ -138,7 +194,8 @@ class Execution:
                 n["Labels"]["hw_class"] for n in self.calls.nodes() if not (node_dead and n["NodeID"] == flight.node_id)
             }
         if not flight.per_node and flight.hw_class in alive_classes and flight.attempt < MAX_ATTEMPTS:
-            self.submit(flight.cells, flight.attempt + 1)
+            left = None if flight.left_s is None else flight.left_s * len(flight.cells) / max(flight.size, 1)
+            self.submit(flight.cells, flight.attempt + 1, left_s=left, retry=True)
             return
         why = (
             "its node"
@@ -170,6 +227,7 @@ class Execution:
             return  # the head did not answer this time (or lists no node): judge nothing on an empty table
         alive = {n["NodeID"] for n in nodes if n["Alive"]}
         alive_classes = {n["Labels"]["hw_class"] for n in nodes if n["Alive"]}
+        self._set_capacity(nodes)
         self.progress.nodes({n["NodeID"]: n.get("NodeManagerAddress", "") for n in nodes})
         for flight in list(self.flights):
             if flight.node_id is not None:
@@ -178,6 +236,7 @@ class Execution:
             else:
                 target_alive = flight.cells[0].node_id in alive if flight.per_node else flight.hw_class in alive_classes
                 self._judge_waiting(flight, now, target_alive)
+        self.fill()  # nodes joined, or groups of a class with no node were given up: room for the queue
         self.progress.flush()
 
     def _judge_waiting(self, flight: Flight, now: float, target_alive: bool) -> None:
@@ -188,15 +247,17 @@ class Execution:
             flight.waiting_since = now
         elif now - flight.waiting_since >= self.class_wait_s:
             self._abandon(flight)
-            lost = flight.attempt > 1  # a retry: its node died under it and no sibling came
-            self._record_all(
-                flight,
-                Status.NODE_LOST if lost else Status.SKIPPED,
-                "Node Lost" if lost else "No Node",
-                f"no live node of {flight.target} for {self.class_wait_s:.0f} s"
-                + (" after its node died under it" if lost else ""),
-                "Join a node of this class (`grid node join HEAD:6379`), then `grid resume RUN`.",
-            )
+            for given_up in [flight, *self.held.pop(flight.key, [])]:  # what waits in grid's queue waited as long
+                self.progress.left(given_up)
+                lost = given_up.attempt > 1  # a retry: its node died under it and no sibling came
+                self._record_all(
+                    given_up,
+                    Status.NODE_LOST if lost else Status.SKIPPED,
+                    "Node Lost" if lost else "No Node",
+                    f"no live node of {flight.target} for {self.class_wait_s:.0f} s"
+                    + (" after its node died under it" if lost else ""),
+                    "Join a node of this class (`grid node join HEAD:6379`), then `grid resume RUN`.",
+                )
 
     # --- the loop ---------------------------------------------------------------------------------------------------
 
@@ -235,8 +296,10 @@ class Execution:
             return
         flight.cells = [c for c in flight.cells if c.cell_id != item.cell_id]
         self.record(item)
-        if not flight.cells and flight.started_at is not None:
-            self._group_done(flight, item)
+        if not flight.cells:
+            if flight.started_at is not None:
+                self._group_done(flight, item)
+            self.fill(flight.key)  # its last row is written: its slot is the next group's
 
     def _group_done(self, flight: Flight, last: ResultRow) -> None:
         key = (last.model, last.hw_class)
@@ -253,14 +316,18 @@ class Execution:
         )
 
     def run(self, groups: list[list[Cell]]) -> list[ResultRow]:
+        self._set_capacity(self.calls.nodes())
         for group in groups:
             self.submit(group, 1)
         self.progress.flush(force=True)
-        while self.flights:
+        while self.flights or self.held:
+            if not self.flights:
+                self.fill()
             for handle in self.calls.wait(list(self._by_handle), WATCHDOG_PERIOD_S / 2):
                 flight = self._by_handle.get(handle)
                 if flight is not None:
                     self.take(flight)
+                    self.fill(flight.key)  # it ended, failed over or crashed: its slot may be free
             self.watchdog()
         self.progress.finish()
         if self.group_times and self.writer is store.write_row:

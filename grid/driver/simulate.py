@@ -207,15 +207,16 @@ class SimResult:
 
 
 def run_simulation(cells: list[Cell], groups: list[list[Cell]], nodes: dict[str, str], duration, events=(),
-                   results_root="/tmp/grid-sim", class_wait_s: float = 120.0, seed: int = 0) -> SimResult:  # fmt: skip
+                   results_root="/tmp/grid-sim", class_wait_s: float = 120.0, seed: int = 0,
+                   predicted: dict | None = None) -> SimResult:  # fmt: skip
     """Dispatch `groups` (already ordered) with the real loop against SimCalls; the results root only holds the
-    progress file (rows stay in memory)."""
+    progress file (rows stay in memory). `predicted` ((model, class) -> group seconds) orders retries, as in a run."""
     from grid.driver.dispatch import Execution
 
     calls = SimCalls(nodes, duration, events, seed=seed)
     writer = memory_writer()
     ex = Execution(results_root, "sim", None, RunOptions(class_wait_s=class_wait_s), {}, calls=calls,
-                   clock=calls.clock, writer=writer)  # fmt: skip
+                   clock=calls.clock, writer=writer, predicted=predicted)  # fmt: skip
     t0 = time.perf_counter()
     rows = ex.run(groups)
     wall = time.perf_counter() - t0
