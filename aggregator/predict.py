@@ -48,17 +48,28 @@ class Prediction:
 class Predictions:
     targets: list[Target]
     items: list[Prediction]
-    loo_error: float | None  # median |predicted − measured| ÷ measured over every leave-one-out check
+    loo_error: float | None  # median |predicted − measured| ÷ measured over the same-backend leave-one-out checks
     loo_n: int
-    loo_checks: list[dict] = field(default_factory=list)  # model, class, measured, predicted, error
+    loo_checks: list[dict] = field(default_factory=list)  # model, class, measured, predicted, error, cross_backend
+    # the same over the checks predicted from another backend's efficiency: the error a cross-backend prediction has
+    loo_error_cross: float | None = None
+    loo_n_cross: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self) | {"label": LABEL}
 
     def error_text(self) -> str:
-        if self.loo_error is None:
+        if self.loo_error is None and self.loo_error_cross is None:
             return "error not measurable (each model was measured on one class only: nothing to leave out)"
-        return f"leave-one-out error: median {self.loo_error * 100:.0f} % over {self.loo_n} checks"
+        parts = [
+            f"{what}: median {err * 100:.0f} % over {n} check{'s' if n != 1 else ''}"
+            for what, err, n in (
+                ("leave-one-out error, same backend", self.loo_error, self.loo_n),
+                ("cross-backend", self.loo_error_cross, self.loo_n_cross),
+            )
+            if err is not None
+        ]
+        return "; ".join(parts)
 
 
 def family(backend: str) -> str:
@@ -151,5 +162,15 @@ def predict(groups: list[Group], classes: list[HardwareClass], bytes_of: dict) -
                 tps = est[0] * t.bandwidth_gbps * 1e9 / m.bytes_per_token
                 items.append(Prediction(model, m.arch, t.chip, t.bandwidth_gbps, tps, est[1], est[2], est[3]))
     checks = leave_one_out(measured)
-    err = statistics.median(c["error"] for c in checks) if checks else None
-    return Predictions(tg, items, err, len(checks), checks)
+    same, cross = median_errors(checks)
+    return Predictions(tg, items, same[0], same[1], checks, cross[0], cross[1])
+
+
+def median_errors(checks: list[dict]) -> tuple[tuple[float | None, int], tuple[float | None, int]]:
+    """(median error, n) over the same-backend checks, then over the cross-backend ones: kept apart, since a CPU
+    class predicted from a GPU's efficiency errs by multiples and would hide the same-backend error in one median."""
+    out = []
+    for cross in (False, True):
+        errs = [c["error"] for c in checks if c["cross_backend"] == cross]
+        out.append((statistics.median(errs) if errs else None, len(errs)))
+    return out[0], out[1]

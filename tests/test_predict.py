@@ -58,4 +58,23 @@ def test_leave_one_out_error_is_measured(data):
         est = math.exp(statistics.fmean(math.log(_eff(h)) for h in pool))
         assert c["error"] == pytest.approx(abs(est / _eff(c["hw_class"]) - 1), rel=1e-3)
     assert p.loo_error == pytest.approx(statistics.median(c["error"] for c in p.loo_checks))
-    assert "leave-one-out error: median" in p.error_text()
+    assert "leave-one-out error, same backend: median" in p.error_text() and p.loo_error_cross is None
+
+
+def test_cross_backend_checks_have_their_own_error():
+    """A GPU class predicted from CPU efficiency errs by multiples (the committed h200-vs-cpu example: 489 %); one
+    median over both kinds would hide the same-backend error, so each is printed apart."""
+    from aggregator.predict import Predictions, median_errors
+
+    checks = [
+        {"error": 0.146, "cross_backend": False},
+        {"error": 0.171, "cross_backend": False},
+        {"error": 4.89, "cross_backend": True},
+    ]
+    (same, n), (cross, n_cross) = median_errors(checks)
+    assert (same, n, cross, n_cross) == (pytest.approx(0.1585), 2, 4.89, 1)
+    text = Predictions([], [], same, n, checks, cross, n_cross).error_text()
+    assert (
+        text == "leave-one-out error, same backend: median 16 % over 2 checks; cross-backend: median 489 % over 1 check"
+    )
+    assert Predictions([], [], None, 0).error_text().startswith("error not measurable")

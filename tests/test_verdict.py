@@ -162,3 +162,25 @@ def test_fixture_verdicts_are_apart_from_the_success_rate(tmp_path):
 def _success_rate(rows) -> float:
     ran = [r for r in rows if r.status != "skipped"]
     return sum(r.status == "ok" for r in ran) / len(ran)
+
+
+def test_h200_vs_cpu_example_measures_the_prediction_error_leaving_one_class_out():
+    """SmolVLM-256M dims ran ok on three classes (H200 GPU, this box's CPU on 2 cores and on 1): each is predicted
+    from the others and the error is printed beside every prediction, same-backend and cross-backend apart."""
+    runs = ["h200", "cpu-epyc", "h200-small", "xeon-2c-small", "xeon-1c-small"]
+    ds = open_results(EXAMPLE, runs)
+    try:
+        d = build_report(ds, reference_class="H200-141GB")
+    finally:
+        ds.close()
+    p = d.predictions
+    checks = {(c["model"], c["hw_class"]): c for c in p.loo_checks}
+    assert set(checks) == {("twin:smolvlm@256m", h) for h in ("H200-141GB", "Xeon-2c-24GB", "Xeon-1c-24GB")}
+    for (_, hw), c in checks.items():
+        assert c["cross_backend"] == (hw == "H200-141GB")  # the GPU has no other CUDA class to learn from
+        assert c["error"] == pytest.approx(abs(c["predicted_tps"] - c["measured_tps"]) / c["measured_tps"])
+    cpu = [checks[("twin:smolvlm@256m", h)]["error"] for h in ("Xeon-2c-24GB", "Xeon-1c-24GB")]
+    assert p.loo_n == 2 and p.loo_error == pytest.approx(sorted(cpu)[0] + (sorted(cpu)[1] - sorted(cpu)[0]) / 2)
+    assert p.loo_error < 0.5 < 1.0 < p.loo_error_cross  # a GPU from CPU efficiency errs by multiples
+    assert "same backend: median" in p.error_text() and "cross-backend: median" in p.error_text()
+    assert all(i.label == "predicted" for i in p.items)

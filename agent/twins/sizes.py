@@ -171,6 +171,36 @@ REAL_SIZES: dict[str, dict[str, RealSize]] = {
             {},
             2.25,
         ),
+        # the smallest real-size twin: small enough that a 2-core CPU node finishes it (issue 12's second class)
+        "256m": RealSize(
+            "HuggingFaceTB/SmolVLM-256M-Instruct",
+            {
+                "scale_factor": 4,
+                "vocab_size": 49280,
+                "tie_word_embeddings": False,
+                "text_config": {
+                    "hidden_size": 576,
+                    "intermediate_size": 1536,
+                    "num_hidden_layers": 30,
+                    "num_attention_heads": 9,
+                    "num_key_value_heads": 3,
+                    "vocab_size": 49280,
+                    "rope_theta": 100000.0,
+                    "max_position_embeddings": 8192,
+                    "tie_word_embeddings": False,
+                },
+                "vision_config": {
+                    "hidden_size": 768,
+                    "intermediate_size": 3072,
+                    "num_hidden_layers": 12,
+                    "num_attention_heads": 12,
+                    "patch_size": 16,
+                    "image_size": 512,
+                },
+            },
+            {},
+            0.256,
+        ),
     },
     "idefics3": {
         "8b": RealSize(

@@ -129,10 +129,10 @@ def prediction_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
 
 
 def shown_predictions(d: ReportData) -> list:
-    """Cross-backend predictions (a Mac chip from CUDA or CPU efficiency) are shown only when the leave-one-out
-    error is measured; without it they stay in summary.json."""
+    """Cross-backend predictions (a Mac chip from CUDA or CPU efficiency) are shown only when a cross-backend
+    leave-one-out error is measured; without it they stay in summary.json."""
     p = d.predictions
-    return [i for i in p.items if not i.cross_backend or p.loo_error is not None]
+    return [i for i in p.items if not i.cross_backend or p.loo_error_cross is not None]
 
 
 def prediction_note(d: ReportData) -> str:
