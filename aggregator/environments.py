@@ -71,6 +71,9 @@ def noisy_change(a: tuple, b: tuple, k: float = 3.0, min_relative: float = 0.05)
 
 def analyze_environments(ds: ResultsDataset, k: float = 3.0, min_relative: float = 0.05) -> EnvReport | None:
     """None when no row ran in a package environment (the report then has no such section)."""
+    # asked of DuckDB first: the records below are every cell, 5.4 s of a 1M-row report that has no environments
+    if not ds.scalar("SELECT count(*) FROM raw WHERE coalesce(env_id, '') <> ''"):
+        return None
     records = ds.records("""
         SELECT model, hw_class, prompt_id, image_id, coalesce(env_id, '') AS env_id,
                coalesce(env_packages, '') AS env_packages, status, error_class, error_message,

@@ -41,13 +41,21 @@ class Gallery:
 
 def gallery(ds: ResultsDataset, limit: int = MAX_ENTRIES) -> Gallery:
     """One ok output per (model, prompt, image): the latest attempt on the first hardware class (by name)."""
-    base = f"""SELECT model, prompt_id, image_id, hw_class, output_text, quality_flags,
-               coalesce(model_source = 'twin', false) OR model LIKE 'twin%:%' AS synthetic
-        FROM raw WHERE status = '{OK}' AND output_text IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY model, prompt_id, image_id
-                                   ORDER BY hw_class, attempt DESC, finished_at DESC) = 1"""
-    total = ds.scalar(f"SELECT count(*) FROM ({base})") or 0
-    rows = ds.records(f"SELECT * FROM ({base}) ORDER BY model, prompt_id, image_id LIMIT {int(limit)}")
+    where = f"status = '{OK}' AND output_text IS NOT NULL"
+    # the shown (model, prompt, image) keys first, then the outputs of those only: ranking every ok row with its
+    # output text attached was 0.9 s of a 1M-row report
+    keys = f"SELECT DISTINCT model, prompt_id, image_id FROM raw WHERE {where}"
+    total = ds.scalar(f"SELECT count(*) FROM ({keys})") or 0
+    rows = ds.records(f"""
+        WITH shown AS ({keys} ORDER BY model, prompt_id, image_id LIMIT {int(limit)})
+        SELECT r.model, r.prompt_id, r.image_id, r.hw_class, r.output_text, r.quality_flags,
+               coalesce(r.model_source = 'twin', false) OR r.model LIKE 'twin%:%' AS synthetic
+        FROM raw r JOIN shown k ON r.model = k.model AND r.prompt_id IS NOT DISTINCT FROM k.prompt_id
+                               AND r.image_id IS NOT DISTINCT FROM k.image_id
+        WHERE r.status = '{OK}' AND r.output_text IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY r.model, r.prompt_id, r.image_id
+                                   ORDER BY r.hw_class, r.attempt DESC, r.finished_at DESC) = 1
+        ORDER BY r.model, r.prompt_id, r.image_id""")
     entries = [
         GalleryEntry(
             r["model"],
