@@ -69,7 +69,11 @@ EXPECTED_PROCESSORS = {
     "muse_glimmer": ("MuseGlimmerProcessor", "MuseGlimmerImageProcessor"),
     "phi4mm": ("Phi4MMProcessor", "Phi4MMImageProcessor"),
     "plamo2vl": ("Plamo2VLProcessor", "SiglipImageProcessorPil"),
-    "step3p7": ("Step3VLProcessor", "NoneType"),  # tokenizer-only processor, images handled in numpy
+    "step3p7": ("Step3VLProcessor", "NoneType"),
+    "minimax_m3_vl": (
+        "MiniMaxM3VLProcessor",
+        "MiniMaxM3VLImageProcessor",
+    ),  # checked on its -q4  # tokenizer-only processor, images handled in numpy
     "deepseekocr": ("DeepseekOCRProcessor", "NoneType"),  # heavy: checked by the twins-heavy suite
     "granite_vision": (
         "GraniteVisionProcessor",
@@ -198,6 +202,7 @@ QUANTIZED_MOE = (
     "qwen3_omni_moe",
     "mimo_v2",
     "step3p7",
+    "minimax_m3_vl",
 )
 
 
