@@ -69,11 +69,9 @@ EXPECTED_PROCESSORS = {
     "muse_glimmer": ("MuseGlimmerProcessor", "MuseGlimmerImageProcessor"),
     "phi4mm": ("Phi4MMProcessor", "Phi4MMImageProcessor"),
     "plamo2vl": ("Plamo2VLProcessor", "SiglipImageProcessorPil"),
-    "step3p7": ("Step3VLProcessor", "NoneType"),
-    "minimax_m3_vl": (
-        "MiniMaxM3VLProcessor",
-        "MiniMaxM3VLImageProcessor",
-    ),  # checked on its -q4  # tokenizer-only processor, images handled in numpy
+    "step3p7": ("Step3VLProcessor", "NoneType"),  # tokenizer-only processor, images handled in numpy
+    "minimax_m3_vl": ("MiniMaxM3VLProcessor", "MiniMaxM3VLImageProcessor"),  # checked on its -q4
+    "inkling": ("InklingProcessor", "InklingImageProcessor"),  # checked on its -q4
     "deepseekocr": ("DeepseekOCRProcessor", "NoneType"),  # heavy: checked by the twins-heavy suite
     "granite_vision": (
         "GraniteVisionProcessor",
@@ -203,6 +201,7 @@ QUANTIZED_MOE = (
     "mimo_v2",
     "step3p7",
     "minimax_m3_vl",
+    "inkling",
 )
 
 

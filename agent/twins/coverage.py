@@ -46,7 +46,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "mlx-vlm hardcodes the SAM (SAMViTConfig()) and the Qwen2 encoder's 24 layers / FFN 4864 (VisionConfig.from_dict "
     "reads only its dim) and the processor a 1024 px global view; its bf16 check loaded the processor but did not "
     "finish in 15 min on 2 cores (deepseekocr's takes 4 min); not investigated further",
-    "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
     "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "
     "ImageProcessor with hardcoded token ids 151665-151668 and 378 px crops, so a twin keeps the real 151,936 vocab "

@@ -22,6 +22,7 @@ from agent.twins import (
     granite4,
     hunyuan,
     idefics,
+    inkling,
     internvl,
     kimi,
     lfm2,
@@ -113,10 +114,11 @@ BUILDERS: dict[str, Builder] = {
     "phi4mm": phi4mm.phi4mm,
     "deepseekocr": deepseekocr.deepseekocr,
     "minimax_m3_vl": minimax.minimax_m3_vl,
+    "inkling": inkling.inkling,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
-MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2"}
+MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2", "inkling": "inkling_mm_model"}
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
 NOT_BUILDABLE: dict[str, str] = {
@@ -157,6 +159,8 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "deepseekocr": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same GatherMM limit in MiniMax-M3's MoE layers (SwitchGLU with the packed shared expert); its -q4 runs
     "minimax_m3_vl": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    # the same in Inkling's routed experts (InklingSwitchGLU); twin:inkling-q4 runs on CPU
+    "inkling": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out
