@@ -115,6 +115,7 @@ BUILDERS: dict[str, Builder] = {
     "deepseekocr": deepseekocr.deepseekocr,
     "minimax_m3_vl": minimax.minimax_m3_vl,
     "inkling": inkling.inkling,
+    "muse_spark": muse.muse_spark,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -161,6 +162,10 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "minimax_m3_vl": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same in Inkling's routed experts (InklingSwitchGLU); twin:inkling-q4 runs on CPU
     "inkling": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    # CPU backend only, quantized too: mlx-vlm 0.7.10's muse_spark text model calls its own fused kernels
+    # (mlx_vlm/kernels: qk_norm_rope, qk_norm, expert_routing, norm_add_norm, ...), all mx.fast.metal_kernel with
+    # no CPU fallback: "[metal_kernel] No Metal back-end." The vision tower runs; on Metal the whole model should.
+    "muse_spark": {"status": "failed", "error_class": "Model Error", "error_package": "mlx-vlm", "backend": "cpu"},
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out
