@@ -46,7 +46,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "mlx-vlm hardcodes the SAM (SAMViTConfig()) and the Qwen2 encoder's 24 layers / FFN 4864 (VisionConfig.from_dict "
     "reads only its dim) and the processor a 1024 px global view; its bf16 check loaded the processor but did not "
     "finish in 15 min on 2 cores (deepseekocr's takes 4 min); not investigated further",
-    "inkling": f"Inkling (vision + audio); {_NOT_ATTEMPTED}",
     "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
     "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "
     "ImageProcessor with hardcoded token ids 151665-151668 and 378 px crops, so a twin keeps the real 151,936 vocab "
@@ -55,10 +54,8 @@ NOT_YET_BUILT: dict[str, str] = {
     "llmjpvl": "LLM-jp VL (SigLIP + llama text): neither mlx-vlm 0.7.10 (no processing module) nor transformers 5.24 "
     "has a processor for it, so a twin would need a stand-in for the checkpoint's remote-code processor; not attempted",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
-    "minimax_m3_vl": f"MiniMax-M3 VL; {_NOT_ATTEMPTED}",
     "moondream2": "not buildable offline: mlx-vlm's Moondream2Processor always loads its tokenizer from the hub "
     "repo moondream/starmie-v1 (it ignores the model folder's tokenizer), so a twin cannot load without hub access or a cached copy of that repo",
-    "muse_spark": f"Muse Spark (text, image, video, audio); {_NOT_ATTEMPTED}",
     "nemotron_h_nano_omni": f"Nemotron-H Nano Omni (hybrid Mamba text, vision + sound); {_NOT_ATTEMPTED}",
     "nemotron_parse": "Nemotron-Parse (C-RADIO ViT-H + mBART decoder): no tiny twin. mlx_vlm.utils.load_model seeds "
     "vision_config={} and update_module_configs rebuilds VisionConfig from it, dropping the `encoder` dims "

@@ -22,6 +22,7 @@ from agent.twins import (
     granite4,
     hunyuan,
     idefics,
+    inkling,
     internvl,
     kimi,
     lfm2,
@@ -31,6 +32,7 @@ from agent.twins import (
     mage,
     mimo,
     minicpm,
+    minimax,
     mistral,
     mllama,
     molmo,
@@ -111,10 +113,13 @@ BUILDERS: dict[str, Builder] = {
     "plamo2vl": plamo.plamo2vl,
     "phi4mm": phi4mm.phi4mm,
     "deepseekocr": deepseekocr.deepseekocr,
+    "minimax_m3_vl": minimax.minimax_m3_vl,
+    "inkling": inkling.inkling,
+    "muse_spark": muse.muse_spark,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
-MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2"}
+MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2", "inkling": "inkling_mm_model"}
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
 NOT_BUILDABLE: dict[str, str] = {
@@ -153,6 +158,14 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "step3p7": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same in deepseekocr's DeepSeek-V2 MoE text (a heavy twin: listed with its -q4 in the twins-heavy suite)
     "deepseekocr": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    # the same GatherMM limit in MiniMax-M3's MoE layers (SwitchGLU with the packed shared expert); its -q4 runs
+    "minimax_m3_vl": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    # the same in Inkling's routed experts (InklingSwitchGLU); twin:inkling-q4 runs on CPU
+    "inkling": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    # CPU backend only, quantized too: mlx-vlm 0.7.10's muse_spark text model calls its own fused kernels
+    # (mlx_vlm/kernels: qk_norm_rope, qk_norm, expert_routing, norm_add_norm, ...), all mx.fast.metal_kernel with
+    # no CPU fallback: "[metal_kernel] No Metal back-end." The vision tower runs; on Metal the whole model should.
+    "muse_spark": {"status": "failed", "error_class": "Model Error", "error_package": "mlx-vlm", "backend": "cpu"},
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out
