@@ -53,3 +53,18 @@ def test_recorded_dev_box_cpuinfo_has_a_frequency():
 
     text = (Path(__file__).parent / "fixtures" / "linux" / "epyc-2c-24gb" / "cpuinfo.txt").read_text()
     assert ns.parse_cpuinfo_mhz(text) is None or ns.parse_cpuinfo_mhz(text) > 100
+
+
+def test_nvidia_state_on_the_recorded_h200_capture():
+    """tests/fixtures/linux/h200/nvidia_smi_state.txt: bench/h200_node_truth.sh's query on the lent H200, 2026-12-02
+    (bench/results/2026-12-02/h200-node-truth-lease2/), byte for byte."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "fixtures" / "linux" / "h200" / "nvidia_smi_state.txt").read_text()
+    assert ns.parse_nvidia_state(text) == dict(
+        gpu_temp_c=35.0,
+        gpu_sm_clock_mhz=345.0,
+        gpu_mem_clock_mhz=3201.0,
+        gpu_power_w=78.77,
+        gpu_throttle_reasons="0x0000000000000001",  # GPU idle: the one reason an idle H200 reports
+    )
