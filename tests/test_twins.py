@@ -225,6 +225,17 @@ def test_quantized_twins_run_including_moe_on_cpu(spec, checked_quantized, twin_
     assert config["quantization"]["bits"] == int(spec[-1])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", sorted(registry.EXPECTED_QUANTIZED_FAILURES))
+def test_quantized_expected_failures_fail_for_the_documented_reason(arch, twin_cache):
+    """Kept faithful: kimi_k3's -q4 hits mlx-vlm's missing quant_predicate forwarding (res_proj quantized)."""
+    row = run_check([f"twin:{arch}-q4"], twin_cache)[f"twin:{arch}-q4"]
+    assert not row["ok"]
+    assert row["round_trip"]["mismatched"] == [] and row["round_trip"]["renamed"] == []  # the weights load
+    if arch == "kimi_k3":
+        assert "broadcast_shapes" in row["error"]
+
+
 def test_materialize_is_cached_and_deterministic(twin_cache):
     first = materialize("twin:smolvlm")
     stamp = (first / "model.safetensors").stat().st_mtime_ns
