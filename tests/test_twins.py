@@ -70,6 +70,7 @@ EXPECTED_PROCESSORS = {
     "phi4mm": ("Phi4MMProcessor", "Phi4MMImageProcessor"),
     "plamo2vl": ("Plamo2VLProcessor", "SiglipImageProcessorPil"),
     "step3p7": ("Step3VLProcessor", "NoneType"),  # tokenizer-only processor, images handled in numpy
+    "deepseek_v4": ("DeepseekV4Processor", "NoneType"),  # tokenizer-only processor, images handled in numpy
     "deepseekocr": ("DeepseekOCRProcessor", "NoneType"),  # heavy: checked by the twins-heavy suite
     "granite_vision": (
         "GraniteVisionProcessor",
@@ -198,6 +199,7 @@ QUANTIZED_MOE = (
     "qwen3_omni_moe",
     "mimo_v2",
     "step3p7",
+    "deepseek_v4",
 )
 
 

@@ -4,6 +4,7 @@ MLA/MoE text, 2D tile tags with image newlines)."""
 from __future__ import annotations
 
 from agent.twins.common import TINY_HEADS, TINY_HIDDEN, VISION_HEADS, VISION_HIDDEN, deep_merge, vocab_of
+from agent.twins.derive import derive
 from agent.twins.files import TwinFiles
 from agent.twins.remote import remote_file
 from agent.twins.tokenizer import TokenizerSpec
@@ -115,3 +116,52 @@ def deepseek_vl_v2(over: dict | None = None, pre: dict | None = None) -> TwinFil
         extra_files={"configuration_deepseek_vl_v2.py": remote_file("configuration_deepseek_vl_v2.py")},
         trust_remote_code=True,
     )
+
+
+V4_SPECIALS = (
+    "<｜begin▁of▁sentence｜>",
+    "<｜end▁of▁sentence｜>",
+    "<｜▁pad▁｜>",
+    "<｜User｜>",
+    "<｜Assistant｜>",
+    "<think>",
+    "</think>",
+    "<｜deepseek_image｜>",  # the processor's IMAGE_PLACEHOLDER: one per image, expanded to out-of-vocab sentinels
+)
+
+
+def deepseek_v4(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """DeepSeek-V4 with vision (flat config, text keys at the root, `vision_*` keys for the ViT + aligner): MLA-style
+    attention with a single KV head, grouped low-rank output (`o_groups` x `o_lora_rank`), compressed attention
+    (`compress_ratios`: 0 = sliding window only, 4 = compressed KV with a top-k indexer), hyper-connections
+    (`hc_mult`), hash-routed first MoE layers (`num_hash_layers`, a tid2eid table) then sqrtsoftplus routing.
+    Sizes are derived (agent.twins.derive) from mlx-vlm's own ModelConfig.
+
+    mlx-vlm's DeepseekV4Processor loads AutoTokenizer (so transformers' DeepseekV4Config validates config.json),
+    renders its built-in chat template, and writes each image as `vocab_size + type` sentinel ids that the model
+    swaps for the aligned features; it reads the vision_* sizes from config.json. vision_min_pixels /
+    vision_max_n_token keep a test image at a few tokens (the real floor is 384 x 384 px, budget 384 tokens)."""
+    vocab = vocab_of(over or {})
+    bos, eos, pad = "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜▁pad▁｜>"
+    tok = TokenizerSpec(vocab_size=vocab, specials=V4_SPECIALS, bos=bos, eos=eos, pad=pad)
+    specifics = {
+        "architectures": ["DeepseekV4ForCausalLM"],
+        "vocab_size": vocab,
+        "bos_token_id": tok.id(bos),
+        "eos_token_id": tok.id(eos),
+        "pad_token_id": tok.id(pad),
+        "compress_ratios": [0, 4],  # layer 0 sliding window, layer 1 compressed KV + indexer (real: 0, 4/128..., 0)
+        "num_hash_layers": 1,  # layer 0 hash-routed, layer 1 score-routed
+        "num_nextn_predict_layers": 0,  # no MTP head: mlx-vlm's sanitize drops it anyway
+        "o_groups": 2,  # must divide the 4 heads
+        "index_n_heads": 2,
+        "index_head_dim": 16,
+        "index_topk": 8,
+        "index_block": 4,
+        "index_keep": 2,
+        "vision_n_layers": 1,
+        "vision_max_n_token": 24,  # less the 3-token compress pad: a 4x2 feature grid for the 320x240 test image
+        "vision_min_pixels": 784,
+    }
+    cfg = derive("deepseek_v4", deep_merge(specifics, over))
+    return TwinFiles(config=cfg, tokenizer=tok)
