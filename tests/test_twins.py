@@ -71,6 +71,7 @@ EXPECTED_PROCESSORS = {
     "plamo2vl": ("Plamo2VLProcessor", "SiglipImageProcessorPil"),
     "step3p7": ("Step3VLProcessor", "NoneType"),  # tokenizer-only processor, images handled in numpy
     "deepseek_v4": ("DeepseekV4Processor", "NoneType"),  # tokenizer-only processor, images handled in numpy
+    "deepseek_v41": ("DeepseekV41Processor", "NoneType"),
     "deepseekocr": ("DeepseekOCRProcessor", "NoneType"),  # heavy: checked by the twins-heavy suite
     "granite_vision": (
         "GraniteVisionProcessor",
@@ -200,6 +201,7 @@ QUANTIZED_MOE = (
     "mimo_v2",
     "step3p7",
     "deepseek_v4",
+    "deepseek_v41",
 )
 
 

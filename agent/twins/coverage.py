@@ -39,7 +39,6 @@ _NOT_ATTEMPTED = "not attempted yet (issue 14 ran out of time)"
 
 # Generative VLMs without a twin yet, and why. "not attempted" is the honest reason for most.
 NOT_YET_BUILT: dict[str, str] = {
-    "deepseek_v41": f"DeepSeek-V4.1 with engram memory and vision; {_NOT_ATTEMPTED}",
     "deepseekocr_2": "DeepSeek-OCR 2 (SAM ViT-B + Qwen2 encoder with learned queries, DeepSeek-V2 MoE text): a heavy "
     "draft twin (agent/twins/deepseekocr.py deepseekocr_2, not registered) builds, ~455M parameters, 0.9 GB bf16, since "
     "mlx-vlm hardcodes the SAM (SAMViTConfig()) and the Qwen2 encoder's 24 layers / FFN 4864 (VisionConfig.from_dict "

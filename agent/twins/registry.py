@@ -72,6 +72,7 @@ BUILDERS: dict[str, Builder] = {
     "molmo": molmo.molmo,
     "deepseek_vl_v2": deepseek.deepseek_vl_v2,
     "deepseek_v4": deepseek.deepseek_v4,
+    "deepseek_v41": deepseek.deepseek_v41,
     "phi3_v": phi3v.phi3_v,
     "llava_onevision": llava.llava_onevision,
     "idefics2": idefics.idefics2,
@@ -157,6 +158,7 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "deepseekocr": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same GatherMM limit in DeepSeek-V4's MoE layers (SwitchGLU); twin:deepseek_v4-q4 runs on CPU
     "deepseek_v4": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "deepseek_v41": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same GatherMM limit in Kimi K3's latent MoE; its quantized variants fail too (EXPECTED_QUANTIZED_FAILURES)
     "kimi_k3": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
 }
