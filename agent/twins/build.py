@@ -102,6 +102,7 @@ def materialize(spec_text: str, *, cache: Path | None = None) -> Path:
                 tie_embeddings=files.tie_embeddings,
                 drop_weights=files.drop_weights,
                 dtype=files.dtype,
+                float32_weights=files.float32_weights,
             )
             _write_manifest(tmp, spec, digest, {**stats, "trust_remote_code": files.trust_remote_code})
 

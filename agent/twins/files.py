@@ -31,6 +31,9 @@ class TwinFiles:
     tie_embeddings: bool = False
     # weight dtype; float16 where the real checkpoints are float16 and mlx-vlm code relies on it
     dtype: str = "bfloat16"
+    # weight key suffixes stored in float32 whatever `dtype` is: where mlx-vlm's sanitize promotes them at load (so
+    # an mlx-converted checkpoint stores them so, and the twin's weights round-trip bit-exact): deepseek_v41
+    float32_weights: tuple[str, ...] = ()
     # weight keys to drop after the random init (broken twins: the "missing lm_head" case)
     drop_weights: tuple[str, ...] = ()
     # the config resolves through shipped remote code (auto_map), as for the real checkpoints

@@ -136,3 +136,103 @@ def kimi_k25(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     files.extra_files = {}
     files.trust_remote_code = False
     return files
+
+
+# Kimi K3's XTML chat markers (mlx-vlm's encoding_k3 renders the chat in Python, no chat template) and media tokens
+K3_SPECIALS = (
+    "[BOS]",
+    "[EOS]",
+    "[PAD]",
+    "[UNK]",
+    "<|open|>",
+    "<|close|>",
+    "<|sep|>",
+    "<|end_of_msg|>",
+    "<|media_begin|>",
+    "<|media_content|>",
+    "<|media_end|>",
+    "<|media_pad|>",
+)
+
+
+def kimi_k3(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """Kimi K3 layout: MoonViT-3D (2D RoPE ViT, temporal-pooled 2x2 patch merge, MLP projector with a post norm)
+    feeding kimi_linear text: KDA gated-delta linear-attention layers (`linear_attn_config.kda_layers`, 1-based)
+    and NoPE MLA layers, attention residuals (`attn_res_block_size`), a latent sigmoid-routed MoE
+    (`routed_expert_hidden_size`). Text sizes are derived (agent.twins.derive) from mlx-vlm's own TextConfig; the
+    VisionConfig's `vt_` fields are nested, which derive does not shrink, so they are written here.
+
+    transformers 5.24 has no kimi_k3 config class and mlx-vlm never asks it for one (KimiK3Processor loads
+    tokenizer.json with PreTrainedTokenizerFast directly and renders the chat with encoding_k3), so the config is
+    not linted. Layer 0 is KDA + dense MLP, layer 1 MLA + MoE. bf16 MoE fails on mlx's CPU backend (GatherMM
+    float32 only); the -q4 twin fails on every backend through mlx-vlm (registry.EXPECTED_QUANTIZED_FAILURES: its
+    Model does not forward the quant_predicate that keeps `res_proj` unquantized). Both are kept, not patched: a
+    float32 build of this twin, or a q4 one without attention residuals, generates with an image (checked by hand)."""
+    from agent.twins.derive import derive
+
+    vocab = vocab_of(over or {})
+    tok = TokenizerSpec(vocab_size=vocab, specials=K3_SPECIALS, bos="[BOS]", eos="[EOS]", pad="[PAD]", unk="[UNK]")
+    eos = [tok.id("[EOS]"), tok.id("<|end_of_msg|>")]
+    specifics = {
+        "architectures": ["KimiK3ForConditionalGeneration"],
+        "media_placeholder_token_id": tok.id("<|media_pad|>"),
+        "eos_token_id": eos,
+        "pad_token_id": tok.id("[PAD]"),
+        "text_config": {
+            "vocab_size": vocab,
+            # kda_layers counts from 1: layer 0 is KDA linear attention, layer 1 MLA
+            "linear_attn_config": {
+                "kda_layers": [1],
+                "num_heads": TINY_HEADS,
+                "head_dim": 16,
+                "short_conv_kernel_size": 4,
+            },
+            "q_lora_rank": 32,
+            "kv_lora_rank": 16,
+            "qk_nope_head_dim": 16,
+            "qk_rope_head_dim": 0,  # NoPE MLA (mla_use_nope)
+            "v_head_dim": 16,
+            "num_experts": 4,
+            "num_experts_per_token": 2,
+            "num_shared_experts": 1,
+            "moe_intermediate_size": 32,
+            "routed_expert_hidden_size": 32,  # latent MoE: experts run at 32 wide between down/up projections
+            "latent_moe_use_norm": True,
+            "first_k_dense_replace": 1,
+            "attn_res_block_size": 1,
+            "bos_token_id": tok.id("[BOS]"),
+            "eos_token_id": eos,
+        },
+        "vision_config": {
+            "vt_num_attention_heads": VISION_HEADS,
+            "vt_num_hidden_layers": 1,
+            "vt_hidden_size": VISION_HIDDEN,
+            "vt_intermediate_size": VISION_FFN,
+            "qkv_hidden_size": VISION_HIDDEN,
+            "mm_hidden_size": VISION_HIDDEN,
+            "init_pos_emb_height": 8,
+            "init_pos_emb_width": 8,
+            "merge_kernel_size": [2, 2],
+        },
+    }
+    cfg = derive("kimi_k3", deep_merge(specifics, over))
+    vision = cfg["vision_config"]
+    return TwinFiles(
+        config=cfg,
+        tokenizer=tok,
+        # mlx-vlm's KimiK3Processor reads media_proc_cfg from preprocessor_config.json, as kimi_k25's
+        preprocessor_config=deep_merge(
+            {
+                "media_proc_cfg": {
+                    "patch_size": vision["patch_size"],
+                    "merge_kernel_size": vision["merge_kernel_size"],
+                    "in_patch_limit": 16,  # 16 patches of 14 px: 4 image tokens after the 2x2 merge
+                    "patch_limit_on_one_side": 4,
+                    "image_mean": [0.5, 0.5, 0.5],
+                    "image_std": [0.5, 0.5, 0.5],
+                }
+            },
+            pre,
+        ),
+        lint_config=False,
+    )

@@ -13,7 +13,11 @@ def note(arch: str) -> str | None:
     expected = registry.EXPECTED_FAILURES.get(arch)
     if expected:
         where = f" on the {expected['backend']} backend" if expected.get("backend") else ""
-        return f"expected to fail{where}: {expected['error_class']} ({expected['error_package']})"
+        text = f"expected to fail{where}: {expected['error_class']} ({expected['error_package']})"
+        quantized = registry.EXPECTED_QUANTIZED_FAILURES.get(arch)
+        if quantized:
+            text += f"; -q4 on every backend: {quantized['error_class']} ({quantized['error_package']})"
+        return text
     return None
 
 

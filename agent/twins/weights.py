@@ -41,6 +41,7 @@ def save_random_weights(
     tie_embeddings: bool = False,
     drop_weights: tuple[str, ...] = (),
     dtype: str = "bfloat16",
+    float32_weights: tuple[str, ...] = (),
 ) -> dict:
     """Write `folder`/model.safetensors: mlx_vlm's Model(config) with seeded random weights, MLX key layout.
 
@@ -48,6 +49,7 @@ def save_random_weights(
     every other float tensor is N(0, 0.02). The MLX names and layouts pass through each model's sanitize() unchanged.
     tie_embeddings: copy embed_tokens into lm_head (gemma3's sanitize overwrites lm_head with embed_tokens anyway).
     drop_weights: key suffixes to leave out (a broken twin with a missing weight). Returns {param count, bytes}.
+    float32_weights: key suffixes saved in float32 rather than `dtype` (what the model's sanitize promotes).
     """
     from mlx.utils import tree_flatten
 
@@ -61,7 +63,8 @@ def save_random_weights(
         elif "norm" in key.lower() or key.endswith("ln.weight") or ".ln_" in key:
             weights[key] = value.astype(target)
         else:
-            weights[key] = (mx.random.normal(value.shape) * 0.02).astype(target)
+            dtype_of = mx.float32 if key.endswith(float32_weights) else target
+            weights[key] = (mx.random.normal(value.shape) * 0.02).astype(dtype_of)
         # One tensor at a time: a real-size twin's float32 draft of every weight at once would not fit in RAM.
         mx.eval(weights[key])
     if tie_embeddings:
