@@ -46,7 +46,7 @@ def write_sparse_weights(path, nbytes: int) -> None:
         f.truncate(8 + len(header) + nbytes)
 
 
-def write_suite(path, models, max_tokens=8, name="lab", prompts=1):
+def write_suite(path, models, max_tokens=8, name="lab", prompts=1, exact_tokens=False):
     path.write_text(
         yaml.safe_dump(
             {
@@ -54,7 +54,13 @@ def write_suite(path, models, max_tokens=8, name="lab", prompts=1):
                 "models": models,
                 "prompts": [{"id": f"p{i}", "text": f"Describe this image ({i})."} for i in range(prompts)],
                 "images": [{"id": "chart", "builtin": "chart"}],
-                "generation": {"max_tokens": max_tokens, "warmup_runs": 0, "trials": 1, "timeout_s": 120},
+                "generation": {
+                    "max_tokens": max_tokens,
+                    "exact_tokens": exact_tokens,
+                    "warmup_runs": 0,
+                    "trials": 1,
+                    "timeout_s": 120,
+                },
             }
         )
     )
@@ -249,7 +255,11 @@ def test_a_class_with_no_live_node_is_skipped_after_the_wait(lab, tmp_path, monk
 
 
 def test_a_node_killed_mid_run_is_retried_on_its_sibling_and_no_cell_is_lost(lab, tmp_path):
-    suite = write_suite(tmp_path / "suite.yaml", [{"id": "twin:qwen2_vl"}], max_tokens=64, name="kill")
+    # long enough (a few seconds of exact tokens) that the kill lands inside the cell: with 64 tokens the cell could
+    # finish between the progress poll and the kill, and the row came from the victim (seen once, 2026-12-03)
+    suite = write_suite(
+        tmp_path / "suite.yaml", [{"id": "twin:qwen2_vl"}], max_tokens=2048, name="kill", exact_tokens=True
+    )
     results = tmp_path / "results"
     run_id = "kill-test"
     log = open(tmp_path / "driver.log", "w")

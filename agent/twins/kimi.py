@@ -103,6 +103,23 @@ def kimi_vl(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     )
 
 
+def _media_proc(patch: int, merge_kernel: list, pre: dict | None) -> dict:
+    """preprocessor_config.json's media_proc_cfg, which mlx-vlm's KimiK25Processor and KimiK3Processor read."""
+    return deep_merge(
+        {
+            "media_proc_cfg": {
+                "patch_size": patch,
+                "merge_kernel_size": merge_kernel,
+                "in_patch_limit": 16,  # 16 patches of 14 px: 4 image tokens after the 2x2 merge
+                "patch_limit_on_one_side": 4,
+                "image_mean": [0.5, 0.5, 0.5],
+                "image_std": [0.5, 0.5, 0.5],
+            }
+        },
+        pre,
+    )
+
+
 def kimi_k25(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     """Kimi K2.5 / K2.6 layout: the kimi_vl twin's MoonViT and DeepSeek-V3 style MoE text, as an HF-native config (no
     remote code); mlx-vlm's KimiK25Processor reads media_proc_cfg from preprocessor_config.json."""
@@ -120,19 +137,7 @@ def kimi_k25(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     # this twin follows the hub checkpoints' layout)
     vision.update({"model_type": "moonvit", "pos_emb_height": 8, "pos_emb_width": 8})
     patch = vision["patch_size"]
-    files.preprocessor_config = deep_merge(
-        {
-            "media_proc_cfg": {
-                "patch_size": patch,
-                "merge_kernel_size": vision["merge_kernel_size"],
-                "in_patch_limit": 16,  # 16 patches of 14 px: 4 image tokens after the 2x2 merge
-                "patch_limit_on_one_side": 4,
-                "image_mean": [0.5, 0.5, 0.5],
-                "image_std": [0.5, 0.5, 0.5],
-            }
-        },
-        pre,
-    )
+    files.preprocessor_config = _media_proc(patch, vision["merge_kernel_size"], pre)
     files.extra_files = {}
     files.trust_remote_code = False
     return files
@@ -221,18 +226,6 @@ def kimi_k3(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         config=cfg,
         tokenizer=tok,
         # mlx-vlm's KimiK3Processor reads media_proc_cfg from preprocessor_config.json, as kimi_k25's
-        preprocessor_config=deep_merge(
-            {
-                "media_proc_cfg": {
-                    "patch_size": vision["patch_size"],
-                    "merge_kernel_size": vision["merge_kernel_size"],
-                    "in_patch_limit": 16,  # 16 patches of 14 px: 4 image tokens after the 2x2 merge
-                    "patch_limit_on_one_side": 4,
-                    "image_mean": [0.5, 0.5, 0.5],
-                    "image_std": [0.5, 0.5, 0.5],
-                }
-            },
-            pre,
-        ),
+        preprocessor_config=_media_proc(vision["patch_size"], vision["merge_kernel_size"], pre),
         lint_config=False,
     )

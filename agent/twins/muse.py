@@ -58,6 +58,28 @@ CHAT_TEMPLATE = (
 )
 
 
+def _vision(model_type: str, patch: int, merge: int, **extra) -> dict:
+    """The Muse vision tower (Glimmer's and Spark's are one design): two layers, one windowed and one full."""
+    return {
+        "model_type": model_type,
+        "patch_size": patch,
+        "patch_temporal": 2,
+        "merge_size": merge,
+        # learned positions for a 4 x 4 grid, which is also the attention window (the real one: 32 x 32)
+        "pos_emb_height": 4,
+        "pos_emb_width": 4,
+        "hidden_size": VISION_HIDDEN,
+        "intermediate_size": VISION_FFN,
+        "num_attention_heads": VISION_HEADS,
+        "num_hidden_layers": 2,
+        "hidden_act": "gelu",
+        "layer_norm_eps": 1e-5,
+        "rope_parameters": {"rope_theta": 10000.0, "rope_type": "default"},
+        "layer_types": ["window_attention", "full_attention"],
+        **extra,
+    }
+
+
 def muse_glimmer(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     vocab = vocab_of(over or {})
     tok = TokenizerSpec(
@@ -103,23 +125,7 @@ def muse_glimmer(over: dict | None = None, pre: dict | None = None) -> TwinFiles
             "eos_token_id": tok.id(EOT),
             "pad_token_id": tok.id(PAD),
         },
-        "vision_config": {
-            "model_type": "muse_glimmer_vision",
-            "patch_size": patch,
-            "patch_temporal": 2,
-            "merge_size": merge,
-            # learned positions for a 4 x 4 grid, which is also the attention window (the real one: 32 x 32)
-            "pos_emb_height": 4,
-            "pos_emb_width": 4,
-            "hidden_size": VISION_HIDDEN,
-            "intermediate_size": VISION_FFN,
-            "num_attention_heads": VISION_HEADS,
-            "num_hidden_layers": 2,
-            "hidden_act": "gelu",
-            "layer_norm_eps": 1e-5,
-            "rope_parameters": {"rope_theta": 10000.0, "rope_type": "default"},
-            "layer_types": ["window_attention", "full_attention"],
-        },
+        "vision_config": _vision("muse_glimmer_vision", patch, merge),
     }
     cfg = deep_merge(base, over)
     vision = cfg["vision_config"]
@@ -211,23 +217,7 @@ def muse_spark(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "eos_token_id": eos,
             "pad_token_id": tok.id(PAD),
         },
-        "vision_config": {
-            "model_type": "muse_spark_vision",
-            "patch_size": patch,
-            "patch_temporal": 2,
-            "merge_size": merge,
-            "pos_emb_height": 4,  # learned positions for a 4 x 4 grid, also the attention window (real 32 x 32)
-            "pos_emb_width": 4,
-            "max_position_embeddings": 16,
-            "hidden_size": VISION_HIDDEN,
-            "intermediate_size": VISION_FFN,
-            "num_attention_heads": VISION_HEADS,
-            "num_hidden_layers": 2,
-            "hidden_act": "gelu",
-            "layer_norm_eps": 1e-5,
-            "rope_parameters": {"rope_theta": 10000.0, "rope_type": "default"},
-            "layer_types": ["window_attention", "full_attention"],
-        },
+        "vision_config": _vision("muse_spark_vision", patch, merge, max_position_embeddings=16),
         "audio_config": {
             "model_type": "muse_spark_audio",
             "patch_sizes": [16, 6, 5, 4],  # real: 1,920 samples (80 ms at 24 kHz) per token
