@@ -58,6 +58,17 @@ CHAT_TEMPLATE = (
 )
 
 
+def _tokenizer(vocab: int, specials: tuple) -> TokenizerSpec:
+    return TokenizerSpec(
+        vocab_size=vocab,
+        specials=specials,
+        bos=BOS,
+        eos=EOT,
+        pad=PAD,
+        config_extra={"add_bos_token": False},  # the template writes <|begin_of_text|>
+    )
+
+
 def _vision(model_type: str, patch: int, merge: int, **extra) -> dict:
     """The Muse vision tower (Glimmer's and Spark's are one design): two layers, one windowed and one full."""
     return {
@@ -82,14 +93,7 @@ def _vision(model_type: str, patch: int, merge: int, **extra) -> dict:
 
 def muse_glimmer(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     vocab = vocab_of(over or {})
-    tok = TokenizerSpec(
-        vocab_size=vocab,
-        specials=SPECIALS,
-        bos=BOS,
-        eos=EOT,
-        pad=PAD,
-        config_extra={"add_bos_token": False},  # the template writes <|begin_of_text|>
-    )
+    tok = _tokenizer(vocab, SPECIALS)
     patch, merge = 14, 2
     layer_types = ["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"]
     base = {
@@ -164,14 +168,7 @@ def muse_spark(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     writes layer_types / layer_rope_theta / mlp_layer_types for its depth (three sliding RoPE layers per NoPE full
     one, as transformers derives them counted back from the last layer)."""
     vocab = vocab_of(over or {})
-    tok = TokenizerSpec(
-        vocab_size=vocab,
-        specials=SPECIALS + (AUDIO,),
-        bos=BOS,
-        eos=EOT,
-        pad=PAD,
-        config_extra={"add_bos_token": False},  # the template writes <|begin_of_text|>
-    )
+    tok = _tokenizer(vocab, SPECIALS + (AUDIO,))
     patch, merge = 14, 2
     layer_types = ["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"]
     eos = [tok.id("<|end_of_text|>"), tok.id(EOT)]  # the real [200001, 200008]
