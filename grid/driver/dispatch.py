@@ -6,10 +6,10 @@ Ray leaves such a task hanging for minutes, ../shared/notes/ray.md §4) is aband
 the same class, or its cells are recorded `node_lost`; a group whose class has no live node for `class_wait_s` becomes
 `skipped` (`node_lost` if it was a retry). The driver is the only writer of rows, so no cell is written twice.
 
-Groups wait in grid's own per-class queue, not Ray's: a class gets as many tasks as it has live nodes (one grid slot each),
-and the next goes out when one of them has written its last row. So order stays grid's to decide after submission: a
-retried group (its node died) goes in by its remaining predicted time, ahead of shorter work, instead of to the back
-of Ray's FIFO where a long group whose node died late would finish last.
+Groups wait in grid's own per-class queue, not Ray's: a class gets as many tasks as it has live nodes (one grid slot
+each), and the next goes out when one of them has written its last row. So order stays grid's to decide after
+submission: a retried group (its node died) goes in by its remaining predicted time, ahead of shorter work, instead of
+to the back of Ray's FIFO where a long group whose node died late would finish last.
 
 Ray is reached only through a `Calls` object (grid.driver.calls): RayCalls by default, a fake in tests.
 """
