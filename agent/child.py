@@ -193,6 +193,7 @@ class Preimport:
 
         self.tid: int | None = None
         self.error: BaseException | None = None
+        self.done_at: float | None = None  # time.time() when every module was imported
         # the niceness to come back to (a bench may run the whole tree at another niceness than 0)
         self.base_nice = os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else 0
         self.thread = threading.Thread(target=self._run, name="grid-preimport", daemon=True)
@@ -210,6 +211,7 @@ class Preimport:
             except BaseException as exc:  # noqa: BLE001 — the real import in the main thread reports it properly
                 self.error = exc
                 return
+        self.done_at = time.time()
 
     def boost(self) -> None:
         """Back to normal priority: this child is now the one working, and its main thread may block on a module lock
@@ -244,12 +246,18 @@ def _lower_thread_priority(tid: int) -> None:
 class Session:
     """The child's state between requests: the pre-import thread, then the loaded model."""
 
-    def __init__(self, options: RunOptions):
+    def __init__(self, options: RunOptions, spawned_at: float | None = None):
         self.options = options
+        self.spawned_at = spawned_at  # the parent's time.time() when it spawned this child
         self.preimport = Preimport() if options.preimport else None
         self.adapter = self.model = self.processor = None
         self.energy: EnergyProbe | None = None
         self.last_energy: TrialEnergy | None = None
+
+    def _start_s(self) -> float | None:
+        """Spawn to imports done: how long this child took to be ready (a spare: at low priority, beside a run)."""
+        done = self.preimport.done_at if self.preimport is not None else None
+        return round(done - self.spawned_at, 3) if done is not None and self.spawned_at is not None else None
 
     def serve(self, request: Request) -> Reply:
         if isinstance(request, FetchRequest):
@@ -274,7 +282,7 @@ class Session:
             )
             self.energy = EnergyProbe(info.backend)
             self.energy.measure_idle()  # the node's idle power, right after load, nothing of grid running
-            return dataclasses.replace(info, preimport_wait_s=waited)
+            return dataclasses.replace(info, preimport_wait_s=waited, child_start_s=self._start_s())
         if isinstance(request, RunRequest):
             trials, self.last_energy = _run(self.adapter, self.model, self.processor, request, self.energy)
             return trials
@@ -287,13 +295,13 @@ class Session:
         return ChildError(exc_type="ValueError", message=f"unknown request {request!r}", frames=())
 
 
-def main(conn, log_path: str, options: RunOptions | None = None) -> None:
+def main(conn, log_path: str, options: RunOptions | None = None, spawned_at: float | None = None) -> None:
     """The child's loop (the spawn target). `options`: the run's settings, as the parent's pool spawned it."""
     log = open(log_path, "a", buffering=1)
     os.dup2(log.fileno(), 1)  # model code prints; keep it out of the parent's terminal and the protocol
     os.dup2(log.fileno(), 2)
     faulthandler.enable(file=log)
-    session = Session(options or RunOptions())
+    session = Session(options or RunOptions(), spawned_at)
     while True:
         try:
             request = conn.recv()

@@ -44,7 +44,10 @@ class ChildProcess:
         os.close(fd)
         from agent import child
 
-        self.process = ctx.Process(target=child.main, args=(child_conn, self.log_path, self.options), daemon=True)
+        self.spawned_at = time.time()  # wall clock: the child compares it with its own (grid.core.schema child_start_s)
+        self.process = ctx.Process(
+            target=child.main, args=(child_conn, self.log_path, self.options, self.spawned_at), daemon=True
+        )
         with blas.preloaded():  # Linux: an installed OpenBLAS for MLX's CPU kernels (agent.blas)
             self.process.start()
         child_conn.close()
@@ -99,7 +102,7 @@ class ChildProcess:
 
 
 def spare_count(options: RunOptions) -> int:
-    return max(options.spare_children, 0)
+    return options.spares()
 
 
 def trace(path: str, event: str, **fields: Any) -> None:

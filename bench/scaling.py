@@ -102,7 +102,7 @@ def warm_up(models: list[str], max_tokens: int) -> list[str]:
     return ok
 
 
-def one_size(n: int, args, suite, work: Path) -> dict:
+def one_size(n: int, args, suite, work: Path, spares: int | None = None) -> dict:
     import ray
 
     from grid.driver.scheduler import run_suite
@@ -115,7 +115,8 @@ def one_size(n: int, args, suite, work: Path) -> dict:
         t0 = time.perf_counter()
         from grid.core.options import RunOptions
 
-        options = RunOptions(mlx_device="cpu", measure_bandwidth=False, trace_path=str(work / f"trace-{n}.jsonl"))
+        trace = str(work / f"trace-{n}-{spares}.jsonl")
+        options = RunOptions(mlx_device="cpu", measure_bandwidth=False, trace_path=trace, spare_children=spares)
         result = run_suite(suite, work / "results", address=cluster.address, options=options)
         makespan = time.perf_counter() - t0
     finally:
@@ -127,9 +128,16 @@ def one_size(n: int, args, suite, work: Path) -> dict:
         groups[row.model] = groups.get(row.model, 0.0) + (row.wall_s or 0.0)
         nodes[row.node_id[:8]] = nodes.get(row.node_id[:8], 0) + 1
     ideal = max(sum(groups.values()) / n, max(groups.values()))
+    starts = sorted(r.child_start_s for r in result.rows if r.child_start_s is not None)
+    spare_counts: dict[str, int] = {}
+    for row in result.rows:
+        spare_counts[str(row.spare_children)] = spare_counts.get(str(row.spare_children), 0) + 1
     not_ok = [(r.model, r.status, r.error_message) for r in result.rows if r.status != "ok"]
     return {
         "nodes": n,
+        "spares": "auto" if spares is None else spares,
+        "spare_children_rows": spare_counts,  # rows per spare count the node kept (auto: sized per group)
+        "child_start_s_median": starts[len(starts) // 2] if starts else None,
         "cluster_start_s": start_s,
         "makespan_s": makespan,
         "sum_group_s": sum(groups.values()),
@@ -151,6 +159,7 @@ def main() -> None:
     ap.add_argument("--models", default=DEFAULT_MODELS)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--trials", type=int, default=3)
+    ap.add_argument("--spares", default="auto", help="spare settings to run per N, in order: auto (sized) or a count")
     args = ap.parse_args()
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no token file games on a throwaway cluster
     os.environ["GRID_MLX_DEVICE"] = "cpu"
@@ -167,11 +176,13 @@ def main() -> None:
     print(f"warm-up (twins, kernels) {time.perf_counter() - t0:.1f} s; node bandwidth {bw}", flush=True)
     suite = parse_suite(suite_dict("p3-scaling", models, args.max_tokens, args.trials), "p3-scaling.yaml")
     sizes = []
-    for n in [int(x) for x in args.nodes.split(",")]:
-        r = one_size(n, args, suite, work)
+    settings = [None if s.strip() == "auto" else int(s) for s in args.spares.split(",")]
+    for n, spares in [(int(x), s) for x in args.nodes.split(",") for s in settings]:
+        r = one_size(n, args, suite, work, spares)
         sizes.append(r)
         print(
-            f"N={n}: makespan {r['makespan_s']:.2f} s, sum of groups {r['sum_group_s']:.2f} s, longest "
+            f"N={n} spares {r['spares']} (rows per count {r['spare_children_rows']}, child start "
+            f"{r['child_start_s_median']} s): makespan {r['makespan_s']:.2f} s, sum of groups {r['sum_group_s']:.2f} s, longest "
             f"{r['longest_group_s']:.2f} s, ideal {r['ideal_s']:.2f} s -> P3 {r['p3']:.3f} "
             f"(cells per node {sorted(r['cells_per_node'].values())}, not ok {len(r['not_ok'])})",
             flush=True,

@@ -237,6 +237,8 @@ def test_a_real_child_measures_a_twin_on_the_device_it_was_given(grid_cache):
         loaded = child.request(LoadRequest(fetched.path), 300)
         assert isinstance(loaded, LoadInfo), loaded
         assert loaded.backend == "cpu" and loaded.arch == "qwen2_vl" and loaded.preimport_wait_s >= 0
+        # spawn to imports done, measured across the two processes' clocks (grid.driver.spares sizes spares from it)
+        assert 0 < loaded.child_start_s < 600 and loaded.child_start_s >= loaded.preimport_wait_s
         result = child.request(RunRequest("Describe.", None, 3, 0.0, True, 0, warmup_runs=1, trials=2), 300)
         assert isinstance(result, CellTrials), result
         assert isinstance(result.cold, Trial) and len(result.trials) == 2

@@ -96,6 +96,8 @@ def test_ok_rows_carry_real_measurements_and_provenance(e2e):
         assert len(r.trial_decode_tps) == 2 and r.cold_decode_tps is not None
         assert r.backend == "cpu" and r.hw_class and r.hostname and r.mlx_vlm_version and r.suite_hash
         assert r.arch in ("qwen2_vl", "smolvlm")
+        assert r.child_start_s > 0  # spawn to imports done: grid.driver.spares sizes a node's spares from it
+        assert r.spare_children in range(4)  # sized per group (the run left it to grid), the count the node kept
         assert r.output_text is not None
 
 

@@ -116,13 +116,14 @@ FetchTimeout = Annotated[
     ),
 ]
 SpareChildren = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--spare-children",
         envvar="GRID_SPARE_CHILDREN",
         min=0,
         clamp=True,
-        help="Warm spare child processes per node (0: a fresh child per model group, measured cold).",
+        help="Warm spare child processes per node (0: a fresh child per model group, measured cold). "
+        "Default: sized per group from the measured child start-up and the predicted group times.",
         rich_help_panel=_RUN,
     ),
 ]

@@ -37,6 +37,7 @@ class LoadInfo:
     load_peak_memory_gb: float  # mlx's peak memory during the load, GB
     backend: str = ""  # metal | cuda | cpu: the backend the child runs on (after the mlx_device setting)
     preimport_wait_s: float | None = None  # seconds the load waited for the pre-import thread; None: pre-import off
+    child_start_s: float | None = None  # seconds from the child's spawn to its pre-imports done; None: pre-import off
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,17 @@ class RunOptions:
     class_wait_s: float = 300.0  # how long a class with no live node is waited for before its cells are skipped
     fetch_timeout_s: float = 3600.0  # limit on a model download, timed apart from every cell timer
     # --- settings that can change a measurement (also recorded on every row) ---
-    spare_children: int = 1  # warm spare child processes kept per node (0: a fresh child per group, measured cold)
+    # warm spare child processes a node keeps for the groups after this one (0: a fresh child per group, measured cold);
+    # None: sized per group by the driver from measured child start-up and predicted group time (grid.driver.spares)
+    spare_children: int | None = None
     preimport: bool = True  # the child imports mlx-vlm's modules in the background while it waits for work
     measure_bandwidth: bool = True  # probe a CPU node's memory bandwidth once (for % of bandwidth)
     mlx_device: str = ""  # "" = the backend's default device; "cpu" forces MLX's CPU backend
     trace_path: str = ""  # append one JSON line per runner event here (bench/ reads it); "" = off
+
+    def spares(self) -> int:
+        """The spares a node keeps while this group runs: the set count, or 1 where no driver sized it."""
+        return 1 if self.spare_children is None else max(self.spare_children, 0)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -74,7 +74,7 @@ def driver_row(cell: Cell, status: Status | str, error_class: str, message: str,
 def settings(options: RunOptions) -> dict[str, Any]:
     """The run's settings that can change a measurement, as the child that measured the cell ran under them."""
     return dict(
-        spare_children=max(options.spare_children, 0),
+        spare_children=options.spares(),
         preimport=options.preimport,
         measure_bandwidth=options.measure_bandwidth,
         mlx_device=options.mlx_device.strip().lower(),
@@ -93,7 +93,11 @@ def loaded(load: LoadInfo | None) -> dict[str, Any]:
     if load is None:
         return {}
     part = dict(
-        arch=load.arch, load_s=load.load_s, weight_bytes=load.weight_bytes, decode_weight_bytes=load.decode_weight_bytes
+        arch=load.arch,
+        load_s=load.load_s,
+        weight_bytes=load.weight_bytes,
+        decode_weight_bytes=load.decode_weight_bytes,
+        child_start_s=load.child_start_s,
     )
     return part | ({"backend": load.backend} if load.backend else {})
 

@@ -90,6 +90,9 @@ class ResultRow:
     download_s: float | None = None
     download_bytes: int | None = None
     load_s: float | None = None
+    # seconds from the group's child being spawned to its imports done (mlx, mlx_vlm, transformers); a spare imports at
+    # low priority while another group runs, so this is how long a spare takes to be ready there (grid.driver.spares)
+    child_start_s: float | None = None
     wall_s: float | None = None
     weight_bytes: int | None = None  # all parameters
     decode_weight_bytes: int | None = None  # the language model's: what each decoded token reads

@@ -16,6 +16,7 @@ Ray is reached only through a `Calls` object (grid.driver.calls): RayCalls by de
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from grid.core.options import RunOptions
 from grid.core.plan import Cell
 from grid.core.schema import ResultRow
 from grid.core.status import Status
-from grid.driver import placement
+from grid.driver import placement, spares
 from grid.driver.calls import Calls, EnvFailed, NodeDied, RayCalls, RayFailure, TaskFailed, WorkerDied
 from grid.driver.envs import FIX as ENV_FIX
 from grid.driver.progress import Progress
@@ -50,6 +51,7 @@ class Flight:
     started_at: float | None = None  # the loop's clock when its start marker arrived
     size: int = 0  # cells at submission
     left_s: float | None = None  # predicted seconds of work left (grid.driver.predict), None when unknown
+    spares: int | None = None  # spare children its task was told to keep (grid.driver.spares); None: the run's setting
 
     def __post_init__(self) -> None:
         self.first = self.cells[0]  # kept when every cell has its row: the flight still has a class and a target
@@ -86,6 +88,7 @@ class Execution:
         clock: Callable[[], float] = time.monotonic,
         writer: Callable | None = None,
         predicted: dict | None = None,
+        startup: dict[str, float] | None = None,
     ):
         self.results_root, self.run_id, self.on_row = results_root, run_id, on_row
         self.options, self.estimates = options, estimates
@@ -102,6 +105,7 @@ class Execution:
         self.decisions = 0  # submits, items taken, fail-overs: the loop's scheduling decisions
         self.held: dict[str, list[Flight]] = {}  # per class (or node): groups waiting in grid's queue, in order
         self.capacity: dict[str, int] | None = None  # live nodes per class; None until the head has answered
+        self.startup = spares.StartupTimes(startup)  # child start-up per class: sizes each group's spares
 
     @property
     def class_wait_s(self) -> float:
@@ -115,6 +119,7 @@ class Execution:
             row = row.replace(predicted_memory_gb=est.total_gb)
         self.writer(self.results_root, row)
         self.rows.append(row)
+        self.startup.add(row.hw_class, row.child_start_s)
         self.progress.cell_done(row)
         if self.on_row:
             self.on_row(row)
@@ -129,8 +134,12 @@ class Execution:
     # --- flights ----------------------------------------------------------------------------------------------------
 
     def submit(self, cells: list[Cell], attempt: int, left_s: float | None = None, retry: bool = False) -> None:
-        """Queue a group in grid's queue of its class, then send out what the class has room for. A retry goes in
-        by its predicted time left (longest first, unknown first), the others in the order given."""
+        """Queue a group in grid's queue of its class, then send out what the class has room for."""
+        self.fill(self.enqueue(cells, attempt, left_s, retry))
+
+    def enqueue(self, cells: list[Cell], attempt: int, left_s: float | None = None, retry: bool = False) -> str:
+        """Queue a group in grid's queue of its class (returned). A retry goes in by its predicted time left (longest
+        first, unknown first), the others in the order given."""
         flight = Flight(None, list(cells), attempt, size=len(cells))
         if left_s is None and not retry:
             left_s = self.predicted.get((cells[0].model.id, cells[0].hw_class))
@@ -141,7 +150,7 @@ class Execution:
             at = next((i for i, f in enumerate(queue) if left_s is None or f.left_s is None or f.left_s < left_s), at)
         queue.insert(at, flight)
         self.progress.queued(flight)
-        self.fill(flight.key)
+        return flight.key
 
     def _room(self, key: str) -> int:
         """How many more tasks the class (or node) can start now: live slots minus groups still writing rows."""
@@ -157,13 +166,21 @@ class Execution:
             room = self._room(k) if queue else 0
             while queue and room > 0:
                 flight = queue.pop(0)
-                flight.handle = self.calls.submit(flight.cells, flight.attempt, self.options)
+                flight.handle = self.calls.submit(flight.cells, flight.attempt, self._options_for(flight, queue))
                 self.decisions += 1
                 self.flights.append(flight)
                 self._by_handle[flight.handle] = flight
                 room -= 1
             if not queue:
                 self.held.pop(k, None)
+
+    def _options_for(self, flight: Flight, queued: list[Flight]) -> RunOptions:
+        """The run's options, with the spares sized for this group when the run left that to grid (grid.driver.spares):
+        from the class's measured child start-up and the predicted time of what is still queued behind it."""
+        if self.options.spare_children is not None:
+            return self.options
+        flight.spares = spares.spares_for(self.startup.get(flight.hw_class), [f.left_s for f in queued])
+        return dataclasses.replace(self.options, spare_children=flight.spares)
 
     def _set_capacity(self, nodes: list[dict]) -> None:
         if nodes:
@@ -311,14 +328,16 @@ class Execution:
                 "attempt": flight.attempt,
                 "node_id": flight.node_id,
                 "predicted_s": self.predicted.get(key),
+                "spare_children": flight.spares,
                 "actual_s": round(self.clock() - flight.started_at, 3),
             }
         )
 
     def run(self, groups: list[list[Cell]]) -> list[ResultRow]:
         self._set_capacity(self.calls.nodes())
-        for group in groups:
-            self.submit(group, 1)
+        for group in groups:  # every group queued before any goes out: the first ones' spares see what follows
+            self.enqueue(group, 1)
+        self.fill()
         self.progress.flush(force=True)
         while self.flights or self.held:
             if not self.flights:

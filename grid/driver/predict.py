@@ -15,7 +15,7 @@ import json
 import statistics
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -26,7 +26,7 @@ from grid.core.schema import RESULT_SCHEMA
 
 GROUPS_FILE = "_groups.json"
 SETTINGS = ("max_tokens", "trials", "warmup_runs", "exact_tokens")
-HISTORY_COLUMNS = ("model", "hw_class", *SETTINGS, "status", "wall_s", "load_s")
+HISTORY_COLUMNS = ("model", "hw_class", *SETTINGS, "status", "wall_s", "load_s", "child_start_s")
 DEFAULT_BANDWIDTH_GBPS = 100.0  # a class that does not say its bandwidth (an M4 has 120 GB/s)
 LOAD_BANDWIDTH_SHARE = 0.25
 
@@ -42,11 +42,12 @@ def _cell_key(cell: Cell) -> tuple:
 
 @dataclass
 class History:
-    """Median cell wall_s and load_s per settings key, from earlier runs."""
+    """Median cell wall_s and load_s per settings key, and median child start-up per class, from earlier runs."""
 
     cell_s: dict[tuple, float]
     load_s: dict[tuple, float]
     rows: int = 0
+    start_s: dict[str, float] = field(default_factory=dict)  # hw_class -> median child_start_s (grid.driver.spares)
 
     @classmethod
     def read(cls, root, exclude_run: str | None = None) -> History:
@@ -64,8 +65,10 @@ class History:
 
     @classmethod
     def from_rows(cls, rows: list[dict]) -> History:
-        walls, loads = defaultdict(list), defaultdict(list)
+        walls, loads, starts = defaultdict(list), defaultdict(list), defaultdict(list)
         for row in rows:
+            if row.get("child_start_s") is not None:  # a child started, whatever became of the cell
+                starts[row["hw_class"]].append(row["child_start_s"])
             if row["status"] != "ok" or row["wall_s"] is None:
                 continue
             key = cell_key(*(row[k] for k in ("model", "hw_class", *SETTINGS)))
@@ -76,6 +79,7 @@ class History:
             {k: statistics.median(v) for k, v in walls.items()},
             {k: statistics.median(v) for k, v in loads.items()},
             sum(map(len, walls.values())),
+            {c: statistics.median(v) for c, v in starts.items()},
         )
 
 
@@ -129,8 +133,11 @@ def longest_predicted_first(
     return sorted(groups, key=key, reverse=True)
 
 
-def predict_for_run(root, run_id: str, groups: list[list[Cell]], estimates: dict, calls=None) -> dict:
-    """The run's predictions; a history that cannot be read only costs the history (sizes still order the run)."""
+def predict_for_run(
+    root, run_id: str, groups: list[list[Cell]], estimates: dict, calls=None
+) -> tuple[dict, dict[str, float]]:
+    """The run's predictions, and each class's median child start-up in earlier runs; a history that cannot be read
+    only costs the history (sizes still order the run)."""
     try:
         history = History.read(root, exclude_run=run_id)
     except Exception:
@@ -144,7 +151,7 @@ def predict_for_run(root, run_id: str, groups: list[list[Cell]], estimates: dict
             nodes = grid_nodes_safe(True)
     except Exception:
         nodes = []
-    return predict_groups(groups, history, estimates, class_bandwidth(nodes))
+    return predict_groups(groups, history, estimates, class_bandwidth(nodes)), history.start_s
 
 
 def write_group_times(root, run_id: str, records: list[dict]) -> None:

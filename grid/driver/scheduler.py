@@ -107,9 +107,9 @@ def execute(
     if builds:
         _record_builds(results_root, run_id, builds)
     groups = group_cells(place)
-    predicted = predict.predict_for_run(results_root, run_id, groups, estimates, calls)
+    predicted, startup = predict.predict_for_run(results_root, run_id, groups, estimates, calls)
     ex = Execution(results_root, run_id, on_row, options, estimates, calls=calls,
-                   predicted={k: s for k, (s, _) in predicted.items()})  # fmt: skip
+                   predicted={k: s for k, (s, _) in predicted.items()}, startup=startup)  # fmt: skip
     for row in skipped + env_skipped:
         ex.record(row)
     return ex.run(predict.longest_predicted_first(groups, predicted))
