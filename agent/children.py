@@ -126,7 +126,8 @@ class ChildPool:
 
     def take(self, options: RunOptions) -> ChildProcess:
         """The oldest live spare started with these settings (the likeliest to have finished its imports), else a
-        fresh child; then top the spares up. A spare started with other settings is closed, never used."""
+        fresh child; then top the spares up or trim them to the count these options ask for (the newest go first).
+        A spare started with other settings is closed, never used."""
         self.dying[:] = [c for c in self.dying if not c.reaped()]
         child = None
         while self.spares and child is None:
@@ -141,6 +142,8 @@ class ChildPool:
         trace(options.trace_path, "child_taken", spare_hit=spare_hit)
         while len(self.spares) < spare_count(options):
             self.spares.append(ChildProcess(options))
+        while len(self.spares) > spare_count(options):  # fewer groups follow: give their memory back to this one
+            self.spares.pop().close(wait=False)
         return child
 
     def close(self) -> None:

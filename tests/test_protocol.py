@@ -134,6 +134,23 @@ def test_the_pool_never_hands_out_a_spare_started_with_other_settings():
         pool.close()
 
 
+def test_the_pool_keeps_as_many_spares_as_the_group_asks_for_and_trims_the_rest():
+    pool = ChildPool()
+    try:
+        first = pool.take(RunOptions(preimport=False, spare_children=3))
+        kept = list(pool.spares)
+        assert len(kept) == 3 and all(c.process.is_alive() for c in kept)
+        first.close()
+        last = pool.take(RunOptions(preimport=False, spare_children=0))  # a class's last group: nothing follows
+        assert last is kept[0] and pool.spares == []  # the oldest spare served; the other two were closed
+        for closed in kept[1:]:  # killed at once, reaped later (never waited for: the group starts now)
+            closed.process.join(5)
+            assert closed.process.exitcode is not None
+        last.close()
+    finally:
+        pool.close()
+
+
 def hardware(**changes) -> Hardware:
     base = dict(
         hw_class="test-class",
