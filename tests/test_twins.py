@@ -58,6 +58,7 @@ EXPECTED_PROCESSORS = {
     "locateanything": ("LocateAnythingProcessor", "LocateAnythingImageProcessor"),
     "multi_modality": ("TokenizersBackend", "ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
+    "minicpmo": ("MiniCPMOProcessor", "MiniCPMOImageProcessor"),
     "glm5_next": ("Glm5NextProcessor", "Glm5NextImageProcessor"),  # checked on its -q4 (bf16 MoE fails on CPU)
     "qwen4_exp": ("Qwen3VLProcessor", "Qwen3VLImageProcessor"),  # checked on its -q4 too
     "ernie4_5_moe_vl": ("Ernie4_5_VLProcessor", "ImageProcessor"),

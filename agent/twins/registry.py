@@ -32,6 +32,7 @@ from agent.twins import (
     mage,
     mimo,
     minicpm,
+    minicpmo,
     minimax,
     mistral,
     mllama,
@@ -119,6 +120,7 @@ BUILDERS: dict[str, Builder] = {
     "minimax_m3_vl": minimax.minimax_m3_vl,
     "inkling": inkling.inkling,
     "muse_spark": muse.muse_spark,
+    "minicpmo": minicpmo.minicpmo,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
