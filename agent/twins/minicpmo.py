@@ -10,8 +10,8 @@ checkpoint, which transformers lacks.
 mlx-vlm's MiniCPMOProcessor: a Qwen2TokenizerFast from the folder, WhisperFeatureExtractor and its own
 MiniCPMOImageProcessor (both from preprocessor_config.json). One image, no slicing: resized to about
 scale_resolution^2 pixels on the patch grid, each `<image>` becomes `<image>` + `<unk>` x image_feature_size +
-`</image>` (= query_num) and the model fills the bounds it finds between the markers. Tiny: 56 px scale (about
-4 x 4 patches of 14 px), 4 queries; text head_dim stays 128 so the real config's `rope_scaling: null` (mlx-vlm then
+`</image>` (= query_num) and the model fills the bounds it finds between the markers. Tiny: 56 px scale (a
+320 x 240 image becomes 3 x 5 patches of 14 px), 4 queries; text head_dim stays 128 so the real config's `rope_scaling: null` (mlx-vlm then
 uses mrope_section [24, 20, 20], which sums to 64 = head_dim / 2) is kept as is. The speech head is built and
 loaded (its weights present, as in a converted 4.5 checkpoint) but text generation never runs it.
 """
