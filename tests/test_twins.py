@@ -58,6 +58,11 @@ EXPECTED_PROCESSORS = {
     "locateanything": ("LocateAnythingProcessor", "LocateAnythingImageProcessor"),
     "multi_modality": ("TokenizersBackend", "ImageProcessor"),
     "minicpmv4_6": ("MiniCPMVProcessor", "MiniCPMVImageProcessor"),
+    "minicpmo": ("MiniCPMOProcessor", "MiniCPMOImageProcessor"),
+    "nemotron_h_nano_omni": (
+        "NemotronHNanoOmniProcessor",
+        "NemotronHNanoOmniImageProcessor",
+    ),  # checked on its -q4 (bf16 MoE fails on CPU)
     "glm5_next": ("Glm5NextProcessor", "Glm5NextImageProcessor"),  # checked on its -q4 (bf16 MoE fails on CPU)
     "qwen4_exp": ("Qwen3VLProcessor", "Qwen3VLImageProcessor"),  # checked on its -q4 too
     "ernie4_5_moe_vl": ("Ernie4_5_VLProcessor", "ImageProcessor"),
@@ -209,6 +214,7 @@ QUANTIZED_MOE = (
     "inkling",
     "deepseek_v4",
     "deepseek_v41",
+    "nemotron_h_nano_omni",
 )
 
 

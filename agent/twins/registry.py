@@ -32,6 +32,7 @@ from agent.twins import (
     mage,
     mimo,
     minicpm,
+    minicpmo,
     minimax,
     mistral,
     mllama,
@@ -40,6 +41,7 @@ from agent.twins import (
     moondream,
     multi_modality,
     muse,
+    nemotron_omni,
     phi3v,
     phi4mm,
     plamo,
@@ -119,10 +121,16 @@ BUILDERS: dict[str, Builder] = {
     "minimax_m3_vl": minimax.minimax_m3_vl,
     "inkling": inkling.inkling,
     "muse_spark": muse.muse_spark,
+    "minicpmo": minicpmo.minicpmo,
+    "nemotron_h_nano_omni": nemotron_omni.nemotron_h_nano_omni,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
-MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2", "inkling": "inkling_mm_model"}
+MODEL_TYPE_OF: dict[str, str] = {
+    "llava_bunny": "llava-qwen2",
+    "inkling": "inkling_mm_model",
+    "nemotron_h_nano_omni": "NemotronH_Nano_Omni_Reasoning_V3",
+}
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
 NOT_BUILDABLE: dict[str, str] = {
@@ -174,6 +182,13 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "deepseek_v41": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same GatherMM limit in Kimi K3's latent MoE; its quantized variants fail too (EXPECTED_QUANTIZED_FAILURES)
     "kimi_k3": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    # the same GatherMM limit in Nemotron-H's routed experts (SwitchMLP, the "E" blocks); its -q4 runs on CPU
+    "nemotron_h_nano_omni": {
+        "status": "failed",
+        "error_class": "Model Error",
+        "error_package": "mlx",
+        "backend": "cpu",
+    },
 }
 
 # Twins whose quantized variant (twin:<arch>-q4, made by mlx_vlm.convert) fails at run time through a genuine
