@@ -85,3 +85,14 @@ def test_twins_suite_trusts_remote_code_exactly_where_twins_ship_it():
     for model in load_suite("twins").models:
         arch = model.id.split(":", 1)[1].split("-q")[0]
         assert model.trust_remote_code == registry.BUILDERS[arch]().trust_remote_code, model.id
+
+
+def test_image_dropped_twins_are_runnable_and_say_so():
+    """A twin whose image mlx-vlm silently drops runs (status ok, no expect) and its suite entry and listing say so."""
+    by_id = {m.id: m for m in load_suite("twins").models}
+    listed = {t.arch: t for t in list_twins()}
+    for arch in registry.IMAGE_DROPPED:
+        assert arch in registry.BUILDERS and arch not in registry.EXPECTED_FAILURES
+        model = by_id[f"twin:{arch}"]
+        assert model.expect is None and "text-only" in (model.notes or "")
+        assert "the image is dropped" in listed[arch].reason

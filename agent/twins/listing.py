@@ -18,6 +18,8 @@ def note(arch: str) -> str | None:
         if quantized:
             text += f"; -q4 on every backend: {quantized['error_class']} ({quantized['error_package']})"
         return text
+    if arch in registry.IMAGE_DROPPED:
+        return f"runs text-only, the image is dropped: {registry.IMAGE_DROPPED[arch]}"
     return None
 
 

@@ -74,3 +74,61 @@ def moondream3(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     }
     cfg = deep_merge(base, over)
     return TwinFiles(config=cfg, tokenizer=tok, lint_config=False)
+
+
+def moondream2(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
+    """Moondream 2 twin (vikhyatk/moondream2 as mlx-vlm reads it: config.json `model_type` "moondream1", which
+    mlx-vlm remaps to its moondream2 folder; a SigLIP-style ViT over 378 px overlapping crops, a GELU projector over
+    the global crop's features concatenated with the pooled local ones, and a Phi-style parallel-block text model with
+    partial rotary and prefix attention over BOS + 729 image tokens). The real checkpoint's config.json carries no
+    dims (mlx-vlm falls back to its TextConfig / VisionConfig defaults), so the twin's are under text_config and
+    vision_config, which mlx-vlm's load_model reads. The ViT keeps the real 378 px crop and 14 px patch: the
+    processor (Moondream3Processor's) hardcodes 729 image placeholders.
+
+    mlx-vlm 0.7.10's Moondream2Processor.from_pretrained loads its tokenizer from the hub repo moondream/starmie-v1
+    whatever the model folder holds (no argument of mlx_vlm.load changes that). Offline that raises, mlx-vlm's
+    AutoProcessor patch swallows it and falls back to the folder's bare tokenizer, and generate runs text-only: the
+    image is silently dropped (registry.IMAGE_DROPPED). Built on the folder's tokenizer, Moondream2Processor feeds
+    this twin BOS + 729 image tokens + the text and it generates (checked by hand, not by the suite)."""
+    vocab = vocab_of(over or {})
+    tok = TokenizerSpec(
+        vocab_size=vocab, specials=SPECIALS, bos="<|endoftext|>", eos="<|endoftext|>", pad="<|endoftext|>"
+    )
+    base = {
+        "architectures": ["HfMoondream"],
+        "model_type": "moondream1",
+        "config": {},  # the real checkpoint's own (empty) moondream config, which mlx-vlm does not read
+        "bos_token_id": 0,
+        "eos_token_id": 0,
+        "text_config": {
+            "model_type": "moondream2",
+            "hidden_size": TINY_HIDDEN,
+            "intermediate_size": TINY_FFN,
+            "num_hidden_layers": 2,
+            "vocab_size": vocab,
+            "max_position_embeddings": 2048,
+            "num_attention_heads": TINY_HEADS,
+            "num_key_value_heads": TINY_HEADS,  # the real model has no GQA (32 / 32)
+            "rope_theta": 10000.0,
+            "partial_rotary_factor": 0.5,
+            "rms_norm_eps": 1e-5,
+        },
+        "vision_config": {
+            "model_type": "moondream2_vision",
+            "hidden_size": VISION_HIDDEN,
+            "intermediate_size": VISION_FFN,
+            "num_hidden_layers": 2,
+            "num_attention_heads": VISION_HEADS,
+            "patch_size": 14,
+            "crop_size": 378,  # the processor's 729 placeholders: (378 / 14) ** 2
+            "max_crops": 2,
+            "overlap_margin": 4,
+            "in_channels": 3,
+            "proj_inner_dim": 128,
+            "proj_out_dim": TINY_HIDDEN,
+            "attention_bias": True,
+            "layer_norm_eps": 1e-5,
+        },
+    }
+    cfg = deep_merge(base, over)
+    return TwinFiles(config=cfg, tokenizer=tok, lint_config=False)

@@ -1,8 +1,19 @@
-"""DRAFT, not registered (see coverage.NOT_YET_BUILT["phi4_siglip"]): its check did not finish in 10 minutes.
-
-Phi-4 SigLIP twin (Phi-4-reasoning-vision layout: SigLIP2 NaFlex tower + 2-layer GELU MLP projector + Phi-4 text,
+"""Phi-4 SigLIP twin (Phi-4-reasoning-vision layout: SigLIP2 NaFlex tower + 2-layer GELU MLP projector + Phi-4 text,
 text keys at the root, `<image>` spliced in as IMAGE_TOKEN_INDEX -200); mlx-vlm's Phi4SigLipProcessor builds HF's
-Siglip2ImageProcessor from config.json (`mm_vision_tower` containing "naflex", min/max_num_patches)."""
+Siglip2ImageProcessor from config.json (`mm_vision_tower` containing "naflex", min/max_num_patches).
+
+The text dims are written twice, at the root (as the real checkpoint has them) and under `text_config`: mlx-vlm 0.7.10's
+ModelConfig.from_dict merges the root keys into text_config, but load_model then seeds config["text_config"] = {} and
+update_module_configs rebuilds TextConfig from that empty dict, so without `text_config` every phi4-siglip folder gets
+the real Phi-4 text model (TextConfig defaults: 5120 wide, 40 layers, 100,352 vocab: 14.69B parameters) whatever its
+config.json says. Harmless for the real checkpoint (its dims are the defaults); it is why the first draft of this
+twin never finished its check (a 14B random-weight build, 5 GB RSS after 10 min).
+
+Without torch the processor does not load: Phi4SigLipProcessor imports transformers' Siglip2ImageProcessor, the
+torchvision backend in transformers 5.x; mlx-vlm's AutoProcessor patch swallows the error and falls back to the bare
+tokenizer, so generate runs text-only and the image is silently dropped (registry.IMAGE_DROPPED). With transformers'
+Siglip2ImageProcessorPil in its place, this twin takes 16 NaFlex patches (a 3 x 4 grid for a 320 x 240 image)
+through the tower and projector and generates (checked by hand, not by the suite)."""
 
 from __future__ import annotations
 
@@ -21,6 +32,18 @@ from agent.twins.common import (
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
+# the root keys mlx-vlm's phi4_siglip ModelConfig.from_dict merges into text_config (its _TEXT_FIELDS)
+TEXT_KEYS = (
+    "model_type",
+    "vocab_size",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "rms_norm_eps",
+    "rope_theta",
+)
 SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_sep|>", "<|im_end|>", "<|dummy_0|>")
 
 
@@ -63,6 +86,8 @@ def phi4_siglip(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
         },
     }
     cfg = deep_merge(base, over)
+    # the same text dims under text_config, which update_module_configs reads (see the module docstring)
+    cfg["text_config"] = {k: cfg[k] for k in TEXT_KEYS if k in cfg} | cfg.get("text_config", {})
     return TwinFiles(
         config=cfg,
         tokenizer=tok,

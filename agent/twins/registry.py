@@ -43,6 +43,7 @@ from agent.twins import (
     muse,
     nemotron_omni,
     phi3v,
+    phi4,
     phi4mm,
     plamo,
     qwen,
@@ -99,6 +100,7 @@ BUILDERS: dict[str, Builder] = {
     "mage_vl": mage.mage_vl,
     "dots_ocr": dots.dots_ocr,
     "moondream3": moondream.moondream3,
+    "moondream2": moondream.moondream2,
     "hunyuan_vl": hunyuan.hunyuan_vl,
     "molmo2": molmo2.molmo2,
     "molmo_point": molmo2.molmo_point,
@@ -123,6 +125,7 @@ BUILDERS: dict[str, Builder] = {
     "muse_spark": muse.muse_spark,
     "minicpmo": minicpmo.minicpmo,
     "nemotron_h_nano_omni": nemotron_omni.nemotron_h_nano_omni,
+    "phi4_siglip": phi4.phi4_siglip,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -130,6 +133,8 @@ MODEL_TYPE_OF: dict[str, str] = {
     "llava_bunny": "llava-qwen2",
     "inkling": "inkling_mm_model",
     "nemotron_h_nano_omni": "NemotronH_Nano_Omni_Reasoning_V3",
+    "phi4_siglip": "phi4-siglip",
+    "moondream2": "moondream1",
 }
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
@@ -199,6 +204,19 @@ EXPECTED_QUANTIZED_FAILURES: dict[str, dict] = {
     # convert quantizes them and the decoder's `res_proj.weight.reshape(-1)` reads the packed uint32 weight:
     # "[broadcast_shapes] Shapes (64) and (8) cannot be broadcast". Without attention residuals the q4 twin runs.
     "kimi_k3": {"status": "failed", "error_class": "Model Error", "error_package": "mlx-vlm"},
+}
+
+# Twins that run (grid status ok) but whose image never reaches the model: the model's own processor fails to load,
+# mlx-vlm 0.7.10's AutoProcessor patch (models/base.py install_auto_processor_patch) swallows the exception and falls
+# back to transformers' AutoProcessor, which gives the bare tokenizer; generate then runs text-only and says nothing.
+# A genuine finding, kept faithful (grid flags these rows only as load-fallback, for the missing preprocessor config).
+IMAGE_DROPPED: dict[str, str] = {
+    "moondream2": "mlx-vlm's Moondream2Processor always loads its tokenizer from the hub repo moondream/starmie-v1 "
+    "(no argument points it at the model folder's); offline that raises and mlx-vlm silently falls back to the "
+    "folder's bare tokenizer, so the image is dropped",
+    "phi4_siglip": "mlx-vlm's Phi4SigLipProcessor imports transformers' Siglip2ImageProcessor, which in transformers "
+    "5.x is the torchvision backend (the PIL one is Siglip2ImageProcessorPil); without torch it raises and mlx-vlm "
+    "silently falls back to the bare tokenizer, so the image is dropped",
 }
 
 # Twins that build and run but are far from tiny, because mlx-vlm hardcodes a real-size vision tower: kept out
