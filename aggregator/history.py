@@ -121,15 +121,20 @@ def history(
     min_relative: float = 0.05,
 ) -> History:
     """Every run of the dataset, oldest first; `model` / `hw_class` narrow the series."""
-    runs = _runs(ds)
-    order = {r.run_id: i for i, r in enumerate(runs)}
     where, params = ["TRUE"], []
     for col, value in (("model", model), ("hw_class", hw_class)):
         if value:
             where.append(f"{col} = ?")
             params.append(value)
+    return assemble(_runs(ds), _points(ds, " AND ".join(where), params), k=k, min_relative=min_relative)
+
+
+def assemble(runs: list[RunInfo], records: list[dict], *, k: float = 3.0, min_relative: float = 0.05) -> History:
+    """The history from its two queries' results: the runs (oldest first) and the per-run points (`_points`' rows,
+    ordered by model and class), wherever they were read from (aggregator.history_cache keeps them per run)."""
+    order = {r.run_id: i for i, r in enumerate(runs)}
     series: dict[tuple[str, str], Series] = {}
-    for r in _points(ds, " AND ".join(where), params):
+    for r in records:
         spread = 1.4826 * r["mad"] if r["n"] and r["n"] >= 3 and r["mad"] is not None else 0.0
         p = Point(r["run_id"], _status(r), r["ok"], r["problems"], r["m"], spread, r["n"] or 0)
         series.setdefault((r["model"], r["hw_class"]), Series(r["model"], r["hw_class"], [])).points.append(p)

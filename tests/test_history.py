@@ -85,3 +85,62 @@ def test_compare_flags_and_strict_refuses_unlike_runs(root):
     assert res.exit_code == 0 and "Not like for like" in res.output and "max_tokens: 64 → 128" in res.output
     res = runner.invoke(app, ["compare", "r2", "r4", "--results", str(root), "--strict"])
     assert res.exit_code == 1 and "not comparable" in res.output
+
+
+# --- the per-run cache of finished runs (aggregator.history_cache) ------------------------------------------------------
+
+
+def _many_runs(root) -> None:
+    """Two models on two classes over four runs, three of them compacted (run r4 stays one file per cell)."""
+    from grid.compact import compact_run
+
+    for i, run in enumerate(("r1", "r2", "r3", "r4")):
+        day = f"2026-11-0{i + 1}T00:00:00"
+        rows = []
+        for model in ("org/a", "org/b"):
+            for cls in ("M4-Max", "M2"):
+                slow = 0.5 if (run == "r3" and model == "org/b") else 1.0
+                status = "failed" if (run == "r4" and model == "org/a" and cls == "M2") else "ok"
+                tps = [100.0 * slow, 101.0 * slow, 99.0 * slow]
+                cell = f"{run}-{model.replace('/', '_')}-{cls}"
+                rows.append(_row(run, day, status, tps, model=model, hw_class=cls).replace(cell_id=cell))
+        write_root(root, rows)
+        if run != "r4":
+            compact_run(root, run)
+
+
+def _dict_via_dataset(root, **filters) -> dict:
+    ds = open_results(root, None)
+    try:
+        return history(ds, filters.get("model"), filters.get("hw_class")).to_dict()
+    finally:
+        ds.close()
+
+
+def test_a_cached_history_is_the_history_and_changes_with_the_run(tmp_path):
+    from aggregator.history_cache import CACHE, history_of_root
+
+    _many_runs(tmp_path)
+    expected = _dict_via_dataset(tmp_path)
+    assert history_of_root(tmp_path).to_dict() == expected  # first call: reads every run, caches the compacted
+    cached = sorted(p.parent.name for p in tmp_path.glob(f"run_id=*/{CACHE}"))
+    assert cached == ["run_id=r1", "run_id=r2", "run_id=r3"]  # r4 is not compacted: read every time
+    assert history_of_root(tmp_path).to_dict() == expected  # second call: from the caches
+    planted = json.loads((tmp_path / "run_id=r1" / CACHE).read_text())
+    planted["points"][0]["m"] = 12345.0  # served from the cache, not read again: the planted figure shows
+    (tmp_path / "run_id=r1" / CACHE).write_text(json.dumps(planted))
+    assert 12345.0 in [p["decode_tps"] for s in history_of_root(tmp_path).to_dict()["series"] for p in s["points"]]
+    (tmp_path / "run_id=r1" / CACHE).unlink()
+    assert history_of_root(tmp_path).to_dict() == expected and (tmp_path / "run_id=r1" / CACHE).exists()
+    series = {(s["model"], s["hw_class"]): s for s in expected["series"]}
+    assert series[("org/b", "M2")]["slower_in"] == "r3" and series[("org/a", "M2")]["broke_in"] == "r4"
+    for model, cls in (("org/b", None), (None, "M2"), ("org/a", "M4-Max")):
+        assert history_of_root(tmp_path, model, cls).to_dict() == _dict_via_dataset(tmp_path, model=model, hw_class=cls)
+
+    # a cache whose run changed is never served: r2 gets a re-run cell file beside its parts (a resume)
+    stale = (tmp_path / "run_id=r2" / CACHE).read_text()
+    rerun = _row("r2", "2026-11-02T00:00:00", "failed", model="org/a", hw_class="M4-Max", attempt=2)
+    write_root(tmp_path, [rerun.replace(cell_id="r2-org_a-M4-Max")])
+    changed = _dict_via_dataset(tmp_path)
+    assert changed != expected and history_of_root(tmp_path).to_dict() == changed
+    assert (tmp_path / "run_id=r2" / CACHE).read_text() == stale  # not sealed now: left alone, not rewritten

@@ -188,15 +188,10 @@ def history_command(
     Example: grid history --results ./results --model twin:llava_next
     """
 
-    from aggregator.dataset import open_results
-    from aggregator.history import history
+    from aggregator.history_cache import history_of_root
     from aggregator.render.history import history_markdown
 
-    ds = open_results(results_root(results), None)
-    try:
-        h = history(ds, model, hw_class)
-    finally:
-        ds.close()
+    h = history_of_root(results_root(results), model, hw_class)  # finished runs from their cache (_history.json)
     if as_json:
         # one line, no indent: only then does json use its C encoder (9 MB for 100 runs × 400 series)
         output.text(json.dumps(h.to_dict(), ensure_ascii=False))
