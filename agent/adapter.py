@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 import mlx.core as mx  # noqa: E402
 import mlx_vlm  # noqa: E402
 
-from grid.core.measurements import LoadInfo, Trial  # noqa: E402
+from grid.core.measurements import LoadInfo, Trial, image_inputs  # noqa: E402
 
 
 def _forces_cpu(mlx_device: str) -> bool:
@@ -192,6 +192,7 @@ def generate_timed(
         ttft_s=first_at - t0,
         decode_s=end - first_at,
         wall_s=end - t_call,
+        image_inputs=image_inputs(inputs, image),
     )
 
 

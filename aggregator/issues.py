@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from aggregator.dataset import ResultsDataset, execute
 from aggregator.rootcause import RootCause, analyze, scrub, timeout_phase
 from aggregator.statuses import OK, PROBLEM_SQL
-from grid.core.quality import Flag, flags
+from grid.core.quality import PIPELINE_KINDS, PIPELINE_SQL, Flag, flags
 from grid.core.status import Status
 
 PACKAGE_ORDER = ("mlx", "mlx-vlm", "mlx-lm", "transformers", "huggingface-hub", "model files", "grid", "python")
@@ -203,8 +203,10 @@ def quality_issues(ds: ResultsDataset, source: str = "rows") -> tuple[list[Quali
     """Per model: which flags, on how many ok cells. Also returns flagged cells per (model, hw_class).
 
     One scan: ok cells grouped by their whole flag list (a run has few distinct lists), expanded here."""
+    # random weights (twins): their text flags are noise; the flags of how the model ran are kept
+    flags_sql = f"CASE WHEN model LIKE 'twin%' THEN {PIPELINE_SQL} ELSE quality_flags END"
     lists = ds.records(
-        f"SELECT model, hw_class, quality_flags AS flags, count(*) AS n FROM {source} WHERE status = '{OK}' GROUP BY ALL"
+        f"SELECT model, hw_class, {flags_sql} AS flags, count(*) AS n FROM {source} WHERE status = '{OK}' GROUP BY ALL"
     )
     flagged: dict[tuple[str, str], int] = {}
     per_model: dict[str, dict] = {}
@@ -256,7 +258,7 @@ def recompute_quality(ds: ResultsDataset, thresholds: Mapping | object) -> str:
     for text, tokens, old in zip(
         table["output_text"].to_pylist(), table["generation_tokens"].to_pylist(), table["quality_flags"].to_pylist()
     ):
-        kept = [f for f in (old or []) if Flag.parse(f).kind == "context-ignored"]
+        kept = [f for f in (old or []) if Flag.parse(f).kind in ("context-ignored", *PIPELINE_KINDS)]
         fresh = flags(text, None, None, thresholds, generation_tokens=tokens)
         new_flags.append(fresh + kept)
     requality = table.select(["model", "hw_class", "status"]).append_column(

@@ -29,8 +29,9 @@ from aggregator.issues import (
 from aggregator.nodetruth import NodeTruth, analyze_node_truth
 from aggregator.predict import Predictions, predict
 from aggregator.statuses import OK, SKIPPED, sql_list
-from aggregator.synthetic import Synthetic, analyze_synthetic, is_random_weights
+from aggregator.synthetic import Synthetic, analyze_synthetic
 from aggregator.verdict import Verdict, build_verdict
+from grid.core.quality import PIPELINE_SQL
 
 
 @dataclass
@@ -69,7 +70,7 @@ def results_table(ds: ResultsDataset, limit: int) -> ResultsTable:
         SELECT run_id, model, hw_class, prompt_id, image_id, status,
                CASE WHEN status NOT IN {sql_list((OK, SKIPPED))} THEN {ERROR_CLASS_SQL} END AS error_class,
                decode_tps, decode_tps_iqr, peak_memory_gb, ttft_s, generation_tokens,
-               CASE WHEN model LIKE 'twin%' THEN NULL ELSE quality_flags END AS quality_flags,  -- random weights
+               CASE WHEN model LIKE 'twin%' THEN {PIPELINE_SQL} ELSE quality_flags END AS quality_flags,  -- twins
                left(output_text, 400) AS output, length(output_text) AS output_chars
         FROM raw ORDER BY model, hw_class, prompt_id, image_id, run_id LIMIT {int(limit)}""")
     return ResultsTable(rows, ds.row_count)
@@ -91,9 +92,7 @@ def build_report(
     Max class, else the fastest)."""
     source = recompute_quality(ds, thresholds) if thresholds else "rows"
     quality, flagged = quality_issues(ds, source)
-    # random weights: their text is noise, so no quality flag of theirs is reported or ranked
-    quality = [q for q in quality if not is_random_weights(q.model)]
-    flagged = {k: v for k, v in flagged.items() if not is_random_weights(k[0])}
+    # random weights: their text flags are dropped in quality_issues; a flag of how one ran (image dropped) is kept
     synthetic = analyze_synthetic(ds)
     perf = analyze_performance(ds, flagged, reference_class, synthetic.expected_models)
     verdict = build_verdict(ds, perf.groups, perf.hardware, reference_class, dict(prices or {}), currency)

@@ -20,8 +20,8 @@ KINDS = (REAL, REAL_SIZE, TINY, FIXTURE)  # the order rankings are shown in
 
 BANNER = (
     "Synthetic data: this report includes twins (random-weight models of real mlx-vlm architectures). Their speed "
-    "and memory are real measurements of real mlx-vlm code; their text is noise, so no quality flags or quality "
-    "rankings are computed for them."
+    "and memory are real measurements of real mlx-vlm code; their text is noise, so no quality flags on text or quality "
+    "rankings are computed for them (flags of how a model ran, such as a dropped image, are kept)."
 )
 
 

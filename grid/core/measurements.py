@@ -40,6 +40,17 @@ class LoadInfo:
     child_start_s: float | None = None  # seconds from the child's spawn to its pre-imports done; None: pre-import off
 
 
+# what a tokenizer alone returns: any other key a processor fills (pixel_values, image_grid_thw, ...) is image data
+TEXT_INPUTS = frozenset({"input_ids", "attention_mask", "token_type_ids", "position_ids"})
+
+
+def image_inputs(inputs: dict, image: str | None) -> bool | None:
+    """Whether a processor's output carries the image (None without one): a bare tokenizer returns text keys only."""
+    if image is None:
+        return None
+    return any(v is not None for k, v in inputs.items() if k not in TEXT_INPUTS)
+
+
 @dataclass(frozen=True)
 class Trial:
     """One generation, timed by stage (agent.adapter.generate_timed). processor_s + vision_s + prefill_s + decode_s
@@ -59,6 +70,9 @@ class Trial:
     ttft_s: float  # time to first token from the processor's start: processor + vision + prefill, seconds
     decode_s: float  # first token to the last, seconds
     wall_s: float  # the whole generate call, seconds
+    # the processor's output held image data (None: the cell had no image); False is a VLM run text-only: mlx-vlm
+    # fell back to a bare tokenizer when the model's processor failed to load, and the image was dropped silently
+    image_inputs: bool | None = None
 
     def to_dict(self) -> dict:
         """The measurements as grid.core.methodology's statistics read them (key = field name)."""

@@ -20,6 +20,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+# Flags of how the model was run, not of its text: set by the runner, kept for random-weight twins too (their text
+# flags are noise), never recomputed from the output. image-dropped: the processor's output held no image data (the
+# model ran text-only); load-fallback(no F): the model folder lacked F and the load fell back to defaults.
+IMAGE_DROPPED = "image-dropped"
+PIPELINE_KINDS = (IMAGE_DROPPED, "load-fallback")
+PIPELINE_SQL = "list_filter(quality_flags, lambda f: split_part(f, '(', 1) IN " + repr(PIPELINE_KINDS) + ")"
+
 KINDS = (
     "verbose",
     "bullets",

@@ -135,5 +135,6 @@ def measured(
     return stats | dict(
         output_text=last.text,
         finish_reason=last.finish_reason,
-        quality_flags=quality.flags(last.text, cell.prompt.text, cell.prompt.context),
+        quality_flags=quality.flags(last.text, cell.prompt.text, cell.prompt.context)
+        + ([quality.IMAGE_DROPPED] if any(t.image_inputs is False for t in result.trials) else []),
     )
