@@ -295,12 +295,16 @@ def test_rosetta_capture_is_a_mac_marked_unsupported():
     h = _capture("m1-16gb-rosetta-archspec", machine="x86_64")
     assert (h.chip, h.ram_gb, h.perf_cores, h.eff_cores, h.cpu_cores) == ("Apple M1", 16.0, 4, 4, 8)
     assert (h.unsupported, h.backend) == (hw.ROSETTA_ADVICE, "cpu") and "arm64" in hw.join_refusal(h)
+    # Homebrew/brew#9252: `arch -x86_64 sysctl sysctl.proc_translated` and `arch -arm64 ...` on one Apple-silicon Mac
+    d = FIXTURES / "macs" / "proc-translated-brew-9252"
+    assert hw.translation(hw.parse_sysctl((d / "x86_64.txt").read_text()), "x86_64") == "rosetta"
+    assert hw.translation(hw.parse_sysctl((d / "arm64.txt").read_text()), "arm64") == "native"
 
 
 def test_intel_captures_are_macs_marked_unsupported():
-    """tirekick runner-macos-15-intel (GitHub's Intel macOS 15.7.9 runner, a VM; the probe's own key list minus the
-    ones it lacks) and archspec-json darwin-mojave-skylake (machdep.cpu keys only: no hw.memsize, so the sysconf
-    fallback gives the RAM as on the live probe)."""
+    """tirekick runner-macos-15-intel (GitHub's Intel macOS 15.7.9 runner, a VM; tirekick's key list: model, memsize,
+    perflevel0/1, brand string) and archspec-json darwin-mojave-skylake (machdep.cpu keys only: no hw.memsize, so the
+    sysconf fallback gives the RAM, as on the live probe)."""
     s = _sysctl("intel-i7-8700b-vm-tirekick")
     assert hw.perf_levels(s) == [("Standard", 4)]  # Intel macOS 15 names its one level "Standard"
     # sysctl was asked for hw.perflevel1.* (unknown here) before machdep.cpu.brand_string and still printed the latter
