@@ -83,11 +83,11 @@ def test_pmset_therm_captures():
     apple = (PMSET / "therm-m1-pro-exelban-stats-749.txt").read_text()
     assert ns.parse_pmset_therm(apple) == {"thermal_pressure": "nominal"}
     # a 12-CPU Mac (prometheus/node_exporter#2031): the notes plus the last "CPU Power notify" block, tab-separated
-    intel = (PMSET / "therm-12cpu-node-exporter-2031.txt").read_text()
-    assert ns.parse_pmset_therm(intel) == {"thermal_pressure": "nominal"}
+    notify = (PMSET / "therm-12cpu-node-exporter-2031.txt").read_text()
+    assert ns.parse_pmset_therm(notify) == {"thermal_pressure": "nominal"}
     # SYNTHETIC, derived from that capture with one value changed: the recorded tab layout still reads a throttle
-    throttled = intel.replace("CPU_Speed_Limit \t= 100", "CPU_Speed_Limit \t= 70")
-    assert throttled != intel and ns.parse_pmset_therm(throttled) == {"thermal_pressure": "throttled-70%"}
+    throttled = notify.replace("CPU_Speed_Limit \t= 100", "CPU_Speed_Limit \t= 70")
+    assert throttled != notify and ns.parse_pmset_therm(throttled) == {"thermal_pressure": "throttled-70%"}
 
 
 def test_pmset_batt_captures():
