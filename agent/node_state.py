@@ -10,8 +10,11 @@ platform offers without root:
 - Everywhere: a sleep inside a cell (wall clock advancing past the monotonic clock, which stops while the machine
   sleeps on macOS and Linux) -> the slept_s column.
 
-The parsers are pure (tests/test_node_state.py). pmset's and nvidia-smi's formats are those their man pages and
-recorded outputs show; no byte-for-byte capture of pmset with a citable source was found (tests/fixtures/README.md).
+The parsers are pure (tests/test_node_state.py), tested on pmset outputs pasted from real Macs into issue threads
+(tests/fixtures/macs/pmset/) and on the recorded H200 nvidia-smi query. No capture shows a throttled or warned
+`pmset -g therm`, `lowpowermode 1` or the `powermode` key, so those branches follow the documented layout only. On
+Apple silicon the recorded `pmset -g therm` is three "Note: No ... has been recorded" lines: "nominal" there means pmset
+recorded no warning; whether it ever reports one on Apple silicon is not shown by any capture (tests/fixtures/README.md).
 """
 
 from __future__ import annotations

@@ -4,10 +4,13 @@ Tested against recorded outputs (tests/fixtures/macs/, provenance in tests/fixtu
 command: agent/hardware.py does, and passes the text in.
 
 - A failed or partial `sysctl` (a key missing, the command absent) gives "unknown" fields, never an exception.
-- Core kinds come from `hw.perflevelN.name` ("Performance", "Efficiency"; M5 Pro/Max name their levels "Super" and
-  "Performance" and have no efficiency level): perflevel0 is the fastest level, not necessarily "performance".
+- Core kinds come from `hw.perflevelN.name` ("Performance", "Efficiency"; the M5 names its levels "Super" and
+  "Efficiency", the M5 Max "Super" and "Performance" with no efficiency level, Intel Macs and VMs one "Standard" level;
+  all recorded): perflevel0 is the fastest level, not necessarily "performance".
 - `sysctl.proc_translated: 1` means this Python runs under Rosetta 2 (x86_64 on Apple silicon); an Intel Mac prints 0 or
-  nothing. MLX needs a native arm64 Python on macOS: either case is marked `unsupported` with advice.
+  nothing. A translated process also sees `hw.optional.arm64: 1`, and its brand string may be the real chip's (the
+  recorded macOS 12 one says "Apple M1"), so the brand never decides. MLX needs a native arm64 Python on macOS: either
+  case is marked `unsupported` with advice.
 """
 
 from __future__ import annotations
@@ -157,7 +160,7 @@ def apple_hardware(
     os_name, os_version = parse_sw_vers(sw_vers_text)
     kind = translation(sysctl, machine)
     unsupported = {"rosetta": ROSETTA_ADVICE, "intel": INTEL_ADVICE}.get(kind, "")
-    if "VirtualApple" in chip:  # Rosetta's brand string: the real chip is not visible to a translated process
+    if "VirtualApple" in chip:  # a brand string reported for translated processes (no capture here): never a node
         unsupported = unsupported or ROSETTA_ADVICE
     return Hardware(
         hw_class=make_hw_class(chip, gpu_cores, round(ram_gb)) if chip != "unknown" or ram_gb else "unknown",

@@ -157,9 +157,9 @@ def test_working_set_subprocess_failure_is_none(monkeypatch):
     assert hw.mlx_working_set_gb() == 96.0
 
 
-# --- probe fixes (issue 15, item 5). No real recorded output of a Rosetta process, an Intel Mac or an M5 Pro/Max
-# sysctl with a citable source was found (tests/fixtures/README.md says so); these inputs are SYNTHETIC, written in
-# sysctl's `name: value` layout from Apple's documented key names, and are not fixtures. ------------------------------
+# --- probe fixes (issue 15, item 5). The inputs in this section are SYNTHETIC (sysctl's `name: value` layout, Apple's
+# key names), kept for the cases no capture shows: a three-level chip, a failed sysctl, the CLI refusal. The same
+# cases on recorded outputs of real Macs (Rosetta, Intel, M5, M5 Max) are the captures section at the end. -----------
 
 M4_MAX = FIXTURES / "macs" / "m4-max-40c-128gb"
 
@@ -240,3 +240,104 @@ def test_a_rosetta_node_refuses_to_join_with_advice(monkeypatch):
     assert result.exit_code == 2 and "not joining" in result.output and "arm64" in result.output
     bad = CliRunner().invoke(app, ["node", "join", "127.0.0.1:1", "--no-auth", "--disk-budget", "lots"])
     assert bad.exit_code != 0 and "disk-budget" in bad.output
+
+
+# --- captures recorded on real Macs by other projects (tests/fixtures/README.md names each one's repository, path,
+# commit and command). Only the files a capture has are given; the rest are "" (what a failed command gives). --------
+
+
+def _capture(folder: str, **kw) -> hw.Hardware:
+    d = FIXTURES / "macs" / folder
+
+    def read(name: str) -> str:
+        return (d / name).read_text() if (d / name).exists() else ""
+
+    return hw.apple_hardware(
+        read("sysctl.txt"), read("system_profiler_displays.json"), read("ioreg.txt"), read("sw_vers.txt"), **kw
+    )
+
+
+def _sysctl(folder: str) -> dict[str, str]:
+    return hw.parse_sysctl((FIXTURES / "macs" / folder / "sysctl.txt").read_text())
+
+
+def test_m5_capture_fastest_level_is_super_and_efficiency_stays_efficiency():
+    """archspec-json darwin-tahoe-m5: `sysctl -i hw -i machdep` on a MacBook Pro M5 (Mac17,2), macOS 26.4.1."""
+    assert hw.perf_levels(_sysctl("m5-10c-24gb-archspec")) == [("Super", 4), ("Efficiency", 6)]
+    h = _capture("m5-10c-24gb-archspec", machine="arm64")
+    assert (h.chip, h.ram_gb, h.perf_cores, h.eff_cores, h.cpu_cores) == ("Apple M5", 24.0, 4, 6, 10)
+    assert (h.hw_class, h.backend, h.unsupported, h.bandwidth_gbps) == ("M5-24GB", "metal", "", 153.0)
+
+
+def test_m5_max_capture_has_no_efficiency_level():
+    """tirekick's fixture, verbatim from vladkens/macmon#47: `sysctl hw.perflevel*` on a MacBook Pro M5 Max."""
+    s = _sysctl("m5-max-18c-tirekick")
+    assert hw.perf_levels(s) == [("Super", 6), ("Performance", 12)]
+    assert hw.core_split(s) == (18, 0)  # the old "perflevel1 = efficiency" rule would have said 12 efficiency cores
+
+
+def test_m4_max_capture():
+    """archspec-json darwin-sequoia-m4: `sysctl hw machdep`-style dump of an M4 Max (J614c), 64 GB."""
+    h = _capture("m4-max-16c-64gb-archspec", machine="arm64")
+    assert (h.chip, h.ram_gb, h.perf_cores, h.eff_cores, h.cpu_cores) == ("Apple M4 Max", 64.0, 12, 4, 16)
+    assert (h.hw_class, h.backend, h.unsupported) == ("M4-Max-64GB", "metal", "")
+    assert h.bandwidth_gbps is None  # no GPU core count in a sysctl dump, and the M4 Max ships with two buses
+
+
+def test_rosetta_capture_is_a_mac_marked_unsupported():
+    """archspec-json rossetta2-monterey-core2: sysctl of an x86_64 process translated by Rosetta 2 on an M1 Mac mini
+    (J274), macOS 12. The translated process sees x86 (hw.cputype 7, SSE flags), hw.optional.arm64 1, and the real
+    chip's brand string (not "VirtualApple"): translation is decided by machine + sysctl, never by the brand."""
+    s = _sysctl("m1-16gb-rosetta-archspec")
+    assert (s["hw.cputype"], s["hw.optional.x86_64"], s["hw.optional.arm64"]) == ("7", "1", "1")
+    assert s["machdep.cpu.brand_string"] == "Apple M1" and "sysctl.proc_translated" not in s  # not in `hw machdep`
+    assert hw.translation(s, "x86_64") == "rosetta"
+    h = _capture("m1-16gb-rosetta-archspec", machine="x86_64")
+    assert (h.chip, h.ram_gb, h.perf_cores, h.eff_cores, h.cpu_cores) == ("Apple M1", 16.0, 4, 4, 8)
+    assert (h.unsupported, h.backend) == (hw.ROSETTA_ADVICE, "cpu") and "arm64" in hw.join_refusal(h)
+    # Homebrew/brew#9252: `arch -x86_64 sysctl sysctl.proc_translated` and `arch -arm64 ...` on one Apple-silicon Mac
+    d = FIXTURES / "macs" / "proc-translated-brew-9252"
+    assert hw.translation(hw.parse_sysctl((d / "x86_64.txt").read_text()), "x86_64") == "rosetta"
+    assert hw.translation(hw.parse_sysctl((d / "arm64.txt").read_text()), "arm64") == "native"
+
+
+def test_intel_captures_are_macs_marked_unsupported():
+    """tirekick runner-macos-15-intel (GitHub's Intel macOS 15.7.9 runner, a VM; tirekick's key list: model, memsize,
+    perflevel0/1, brand string) and archspec-json darwin-mojave-skylake (machdep.cpu keys only: no hw.memsize, so the
+    sysconf fallback gives the RAM, as on the live probe)."""
+    s = _sysctl("intel-i7-8700b-vm-tirekick")
+    assert hw.perf_levels(s) == [("Standard", 4)]  # Intel macOS 15 names its one level "Standard"
+    # sysctl was asked for hw.perflevel1.* (unknown here) before machdep.cpu.brand_string and still printed the latter
+    assert "hw.perflevel1.name" not in s and list(s)[-1] == "machdep.cpu.brand_string"
+    vm = _capture("intel-i7-8700b-vm-tirekick", machine="x86_64")
+    assert (vm.chip, vm.ram_gb, vm.model_id, vm.os_version) == (
+        "Intel(R) Core(TM) i7-8700B CPU @ 3.20GHz",
+        14.0,
+        "Macmini6,2",
+        "15.7.9",
+    )
+    assert (vm.perf_cores, vm.eff_cores, vm.cpu_cores, vm.gpu_cores) == (4, 0, 4, None)
+    assert (vm.unsupported, vm.backend, vm.hw_class) == (hw.INTEL_ADVICE, "cpu", "Core-i7-8700B-14GB")
+    old = _capture("intel-i7-6700k-archspec", machine="x86_64", fallback_ram_bytes=32 * hw.GIB)
+    assert (old.chip, old.ram_gb, old.perf_cores, old.unsupported) == (
+        "Intel(R) Core(TM) i7-6700K CPU @ 4.00GHz",
+        32.0,
+        None,
+        hw.INTEL_ADVICE,
+    )
+
+
+def test_apple_silicon_vm_capture_is_labelled_as_virtual_with_no_guessed_bandwidth():
+    """tirekick runner-macos-26: GitHub's arm64 macOS 26.6.2 runner, a VM on Apple silicon."""
+    h = _capture("m1-vm-tirekick", machine="arm64")
+    assert (h.chip, h.model_id, h.ram_gb, h.os_version) == ("Apple M1 (Virtual)", "VirtualMac2,1", 7.0, "26.6.2")
+    assert (h.perf_cores, h.eff_cores, h.cpu_cores) == (3, 0, 3)  # one "Standard" level
+    assert (h.hw_class, h.bandwidth_gbps, h.gpu_cores) == ("M1-Virtual-7GB", None, None)
+
+
+def test_system_profiler_captures():
+    """tirekick's M1 Pro fixture (verbatim from osquery/osquery#7486) and the Intel runner's paravirtual GPU."""
+    m1_pro = (FIXTURES / "macs" / "m1-pro-14c-tirekick" / "system_profiler_displays.json").read_text()
+    assert hw.parse_system_profiler_gpu(m1_pro) == ("Apple M1 Pro", 14)  # sppci_cores is a string: "14"
+    vm = (FIXTURES / "macs" / "intel-i7-8700b-vm-tirekick" / "system_profiler_displays.json").read_text()
+    assert hw.parse_system_profiler_gpu(vm) == ("Apple Paravirtualized Graphics Device", None)

@@ -1,10 +1,13 @@
 """agent.node_state: parsers over the formats pmset and nvidia-smi print, the live read here, sleep detection.
 
-The pmset inputs below are SYNTHETIC (written in pmset's documented layout; no byte-for-byte capture with a citable
-source was found, see tests/fixtures/README.md). The nvidia-smi line has the format of the recorded H200 query
-(tests/fixtures/linux/h200/nvidia_smi.txt: `--format=csv,noheader`), with this module's fields."""
+The pmset strings written inline below are SYNTHETIC (pmset's layout, for the states no capture shows: a throttled or
+warned Mac, Low Power Mode on); the pmset outputs recorded on real Macs are tests/fixtures/macs/pmset/ (pasted by
+users into issue threads; tests/fixtures/README.md names each thread), tested at the end. The nvidia-smi line has the
+format of the recorded H200 query (tests/fixtures/linux/h200/nvidia_smi.txt: `--format=csv,noheader`)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from agent import node_state as ns
 
@@ -68,3 +71,39 @@ def test_nvidia_state_on_the_recorded_h200_capture():
         gpu_power_w=78.77,
         gpu_throttle_reasons="0x0000000000000001",  # GPU idle: the one reason an idle H200 reports
     )
+
+
+# --- pmset outputs recorded on real Macs (user pastes in issue threads; tests/fixtures/README.md) ---------------------
+
+PMSET = Path(__file__).parent / "fixtures" / "macs" / "pmset"
+
+
+def test_pmset_therm_captures():
+    # Apple silicon (M1 Pro, macOS 12.1, exelban/stats#749): three notes, no CPU_* keys at all
+    apple = (PMSET / "therm-m1-pro-exelban-stats-749.txt").read_text()
+    assert ns.parse_pmset_therm(apple) == {"thermal_pressure": "nominal"}
+    # a 12-CPU Mac (prometheus/node_exporter#2031): the notes plus the last "CPU Power notify" block, tab-separated
+    notify = (PMSET / "therm-12cpu-node-exporter-2031.txt").read_text()
+    assert ns.parse_pmset_therm(notify) == {"thermal_pressure": "nominal"}
+    # SYNTHETIC, derived from that capture with one value changed: the recorded tab layout still reads a throttle
+    throttled = notify.replace("CPU_Speed_Limit \t= 100", "CPU_Speed_Limit \t= 70")
+    assert throttled != notify and ns.parse_pmset_therm(throttled) == {"thermal_pressure": "throttled-70%"}
+
+
+def test_pmset_batt_captures():
+    on_battery = (PMSET / "batt-battery-spaceship-prompt-640.txt").read_text()  # tab before the percentage
+    assert ns.parse_pmset_batt(on_battery) == {"power_source": "battery", "battery_pct": 95}
+    on_ac = (PMSET / "batt-ac-mac-cli-69.txt").read_text()  # older macOS: no "(id=...)", spaces in the paste
+    assert ns.parse_pmset_batt(on_ac) == {"power_source": "ac", "battery_pct": 84}
+
+
+def test_pmset_g_captures():
+    # Apple silicon MacBook Pro, macOS 12 (AlDente#603): lowpowermode 0 among annotated lines ("(sleep prevented by")
+    apple = (PMSET / "g-apple-silicon-aldente-603.txt").read_text()
+    assert ns.parse_pmset_low_power(apple) is False
+    # macOS on a ThinkPad (x1c6-hackintosh#28), before Low Power Mode existed: no key -> unknown, never False
+    assert ns.parse_pmset_low_power((PMSET / "g-hackintosh-x1c6-28.txt").read_text()) is None
+    # SYNTHETIC: Macs with High Power Mode print `powermode` 0/1/2 instead (users' reports, alfredapp/low-power-mode-
+    # workflow#4, jordibruin/cooldown#4; no pasted output): 2 is High Power, not low power
+    assert ns.parse_pmset_low_power(" powermode            2\n") is False
+    assert ns.parse_pmset_low_power(" powermode            1\n") is True
