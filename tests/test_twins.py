@@ -68,6 +68,7 @@ EXPECTED_PROCESSORS = {
     "zaya1_vl": ("Zaya1VLProcessor", "Qwen3VLImageProcessor"),
     "muse_glimmer": ("MuseGlimmerProcessor", "MuseGlimmerImageProcessor"),
     "phi4mm": ("Phi4MMProcessor", "Phi4MMImageProcessor"),
+    "llmjpvl": ("LLMjpVLProcessor", "SiglipImageProcessorPil"),  # stand-in remote-code processor
     "plamo2vl": ("Plamo2VLProcessor", "SiglipImageProcessorPil"),
     "step3p7": ("Step3VLProcessor", "NoneType"),  # tokenizer-only processor, images handled in numpy
     "minimax_m3_vl": ("MiniMaxM3VLProcessor", "MiniMaxM3VLImageProcessor"),  # checked on its -q4

@@ -48,8 +48,6 @@ NOT_YET_BUILT: dict[str, str] = {
     "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "
     "ImageProcessor with hardcoded token ids 151665-151668 and 378 px crops, so a twin keeps the real 151,936 vocab "
     "(the dots_ocr approach); not attempted further (issue 14 ran out of time)",
-    "llmjpvl": "LLM-jp VL (SigLIP + llama text): neither mlx-vlm 0.7.10 (no processing module) nor transformers 5.24 "
-    "has a processor for it, so a twin would need a stand-in for the checkpoint's remote-code processor; not attempted",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
     "moondream2": "not buildable offline: mlx-vlm's Moondream2Processor always loads its tokenizer from the hub "
     "repo moondream/starmie-v1 (it ignores the model folder's tokenizer), so a twin cannot load without hub access or a cached copy of that repo",

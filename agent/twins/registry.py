@@ -28,6 +28,7 @@ from agent.twins import (
     lfm2,
     llama4,
     llava,
+    llmjpvl,
     locateanything,
     mage,
     mimo,
@@ -119,6 +120,7 @@ BUILDERS: dict[str, Builder] = {
     "minimax_m3_vl": minimax.minimax_m3_vl,
     "inkling": inkling.inkling,
     "muse_spark": muse.muse_spark,
+    "llmjpvl": llmjpvl.llmjpvl,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
