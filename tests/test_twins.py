@@ -69,6 +69,7 @@ EXPECTED_PROCESSORS = {
     "muse_glimmer": ("MuseGlimmerProcessor", "MuseGlimmerImageProcessor"),
     "phi4mm": ("Phi4MMProcessor", "Phi4MMImageProcessor"),
     "llmjpvl": ("LLMjpVLProcessor", "SiglipImageProcessorPil"),  # stand-in remote-code processor
+    "jina_vlm": ("JinaVLMProcessor", "ImageProcessor"),  # heavy: checked by the twins-heavy suite
     "plamo2vl": ("Plamo2VLProcessor", "SiglipImageProcessorPil"),
     "step3p7": ("Step3VLProcessor", "NoneType"),  # tokenizer-only processor, images handled in numpy
     "minimax_m3_vl": ("MiniMaxM3VLProcessor", "MiniMaxM3VLImageProcessor"),  # checked on its -q4

@@ -24,6 +24,7 @@ from agent.twins import (
     idefics,
     inkling,
     internvl,
+    jina,
     kimi,
     lfm2,
     llama4,
@@ -121,10 +122,11 @@ BUILDERS: dict[str, Builder] = {
     "inkling": inkling.inkling,
     "muse_spark": muse.muse_spark,
     "llmjpvl": llmjpvl.llmjpvl,
+    "jina_vlm": jina.jina_vlm,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
-MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2", "inkling": "inkling_mm_model"}
+MODEL_TYPE_OF: dict[str, str] = {"llava_bunny": "llava-qwen2", "inkling": "inkling_mm_model", "jina_vlm": "jvlm"}
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
 NOT_BUILDABLE: dict[str, str] = {
@@ -198,6 +200,11 @@ HEAVY: dict[str, str] = {
     "deepseekocr": "mlx-vlm builds the SAM ViT-B encoder from SAMViTConfig() defaults (768 wide, 12 layers, ~95M "
     "parameters) and the processor pads every image to a 1024 px global view, so the CLIP tower stays 1024 wide; "
     "~105M parameters, 0.2 GB bf16, about 4 min per check on 2 CPU cores; the text side is tiny",
+    "jina_vlm": "mlx-vlm's load_model rebuilds TextConfig / VisionConfig from the raw dicts' flat keys only "
+    "(update_module_configs), dropping the real config's nested block_config dims: the tower always has 27 layers of "
+    "16 x 72 attention and a 4304 FFN, the connector a 6144 MLP, the text 16 x 128 attention and a 6144 FFN (only the "
+    "hidden sizes shrink); the processor hardcodes 378 px crops and token ids 151665-151668, so the real 152k vocab "
+    "stays: ~35M parameters, 71 MB bf16, about a minute per image on 2 CPU cores",
 }
 
 
