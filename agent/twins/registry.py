@@ -48,6 +48,7 @@ from agent.twins import (
     qwen,
     qwen_omni,
     step3,
+    youtu,
     zaya,
 )
 from agent.twins.files import TwinFiles
@@ -123,6 +124,7 @@ BUILDERS: dict[str, Builder] = {
     "muse_spark": muse.muse_spark,
     "llmjpvl": llmjpvl.llmjpvl,
     "jina_vlm": jina.jina_vlm,
+    "youtu_vl": youtu.youtu_vl,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
