@@ -73,6 +73,9 @@ EXPECTED_PROCESSORS = {
     "zaya1_vl": ("Zaya1VLProcessor", "Qwen3VLImageProcessor"),
     "muse_glimmer": ("MuseGlimmerProcessor", "MuseGlimmerImageProcessor"),
     "phi4mm": ("Phi4MMProcessor", "Phi4MMImageProcessor"),
+    "llmjpvl": ("LLMjpVLProcessor", "SiglipImageProcessorPil"),  # stand-in remote-code processor
+    "jina_vlm": ("JinaVLMProcessor", "ImageProcessor"),  # heavy: checked by the twins-heavy suite
+    "youtu_vl": ("YoutuVLProcessor", "Siglip2ImageProcessorFast"),  # stand-in remote-code processors
     "plamo2vl": ("Plamo2VLProcessor", "SiglipImageProcessorPil"),
     "step3p7": ("Step3VLProcessor", "NoneType"),  # tokenizer-only processor, images handled in numpy
     "minimax_m3_vl": ("MiniMaxM3VLProcessor", "MiniMaxM3VLImageProcessor"),  # checked on its -q4

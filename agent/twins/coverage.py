@@ -44,19 +44,11 @@ NOT_YET_BUILT: dict[str, str] = {
     "mlx-vlm hardcodes the SAM (SAMViTConfig()) and the Qwen2 encoder's 24 layers / FFN 4864 (VisionConfig.from_dict "
     "reads only its dim) and the processor a 1024 px global view; its bf16 check loaded the processor but did not "
     "finish in 15 min on 2 cores (deepseekocr's takes 4 min); not investigated further",
-    "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
-    "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "
-    "ImageProcessor with hardcoded token ids 151665-151668 and 378 px crops, so a twin keeps the real 151,936 vocab "
-    "(the dots_ocr approach); not attempted further (issue 14 ran out of time)",
-    "llmjpvl": "LLM-jp VL (SigLIP + llama text): neither mlx-vlm 0.7.10 (no processing module) nor transformers 5.24 "
-    "has a processor for it, so a twin would need a stand-in for the checkpoint's remote-code processor; not attempted",
     "nemotron_parse": "Nemotron-Parse (C-RADIO ViT-H + mBART decoder): no tiny twin. mlx_vlm.utils.load_model seeds "
     "vision_config={} and update_module_configs rebuilds VisionConfig from it, dropping the `encoder` dims "
     "ModelConfig.from_dict read, so the real ViT-H (32 x 1280, ~660M parameters) is always built (draft "
     "agent/twins/nemotron.py, not registered, wrote a 1.3 GB bf16 twin); NemotronParseProcessor.from_pretrained "
     "also hardcodes 2048 x 1664 images (13,312 vision tokens): tens of TFLOPs per image, too heavy for 2 CPU cores",
-    "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
-    "5.24 (only the youtu LLM) has a processor for it, so a twin would need a stand-in remote-code processor; not attempted",
 }
 
 

@@ -24,10 +24,12 @@ from agent.twins import (
     idefics,
     inkling,
     internvl,
+    jina,
     kimi,
     lfm2,
     llama4,
     llava,
+    llmjpvl,
     locateanything,
     mage,
     mimo,
@@ -49,6 +51,7 @@ from agent.twins import (
     qwen,
     qwen_omni,
     step3,
+    youtu,
     zaya,
 )
 from agent.twins.files import TwinFiles
@@ -126,6 +129,9 @@ BUILDERS: dict[str, Builder] = {
     "minicpmo": minicpmo.minicpmo,
     "nemotron_h_nano_omni": nemotron_omni.nemotron_h_nano_omni,
     "phi4_siglip": phi4.phi4_siglip,
+    "llmjpvl": llmjpvl.llmjpvl,
+    "jina_vlm": jina.jina_vlm,
+    "youtu_vl": youtu.youtu_vl,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -135,6 +141,7 @@ MODEL_TYPE_OF: dict[str, str] = {
     "nemotron_h_nano_omni": "NemotronH_Nano_Omni_Reasoning_V3",
     "phi4_siglip": "phi4-siglip",
     "moondream2": "moondream1",
+    "jina_vlm": "jvlm",
 }
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
@@ -229,6 +236,11 @@ HEAVY: dict[str, str] = {
     "deepseekocr": "mlx-vlm builds the SAM ViT-B encoder from SAMViTConfig() defaults (768 wide, 12 layers, ~95M "
     "parameters) and the processor pads every image to a 1024 px global view, so the CLIP tower stays 1024 wide; "
     "~105M parameters, 0.2 GB bf16, about 4 min per check on 2 CPU cores; the text side is tiny",
+    "jina_vlm": "mlx-vlm's load_model rebuilds TextConfig / VisionConfig from the raw dicts' flat keys only "
+    "(update_module_configs), dropping the real config's nested block_config dims: the tower always has 27 layers of "
+    "16 x 72 attention and a 4304 FFN, the connector a 6144 MLP, the text 16 x 128 attention and a 6144 FFN (only the "
+    "hidden sizes shrink); the processor hardcodes 378 px crops and token ids 151665-151668, so the real 152k vocab "
+    "stays: ~35M parameters, 71 MB bf16, about a minute per image on 2 CPU cores",
 }
 
 
