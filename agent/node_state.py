@@ -4,8 +4,9 @@ Read by the runner (the node's worker process, never the measuring child) right 
 platform offers without root:
 - Linux: 1-minute load average (/proc/loadavg), current CPU frequency (cpufreq scaling_cur_freq, else /proc/cpuinfo
   "cpu MHz": mean over cores), the hottest thermal zone (/sys/class/thermal/thermal_zone*/temp; none on many VMs).
-- macOS: `pmset -g therm` (CPU_Speed_Limit, thermal / performance warning), `pmset -g batt` (power source, battery %),
-  `pmset -g` (lowpowermode). The node is kept awake with `caffeinate -ims -w <worker pid>` (keep_awake).
+- macOS: the thermal pressure level Darwin publishes (`notifyutil -g com.apple.system.thermalpressurelevel`, the
+  level behind ProcessInfo.thermalState, no root), else `pmset -g therm` (CPU_Speed_Limit, thermal / performance
+  warning); `pmset -g batt` (power source, battery %), `pmset -g` (lowpowermode). The node is kept awake with `caffeinate -ims -w <worker pid>` (keep_awake).
 - NVIDIA: `nvidia-smi --query-gpu=temperature.gpu,clocks.sm,clocks.mem,power.draw,clocks_throttle_reasons.active`.
 - Everywhere: a sleep inside a cell (wall clock advancing past the monotonic clock, which stops while the machine
   sleeps on macOS and Linux) -> the slept_s column.
@@ -14,7 +15,9 @@ The parsers are pure (tests/test_node_state.py), tested on pmset outputs pasted 
 (tests/fixtures/macs/pmset/) and on the recorded H200 nvidia-smi query. No capture shows a throttled or warned
 `pmset -g therm`, `lowpowermode 1` or the `powermode` key, so those branches follow the documented layout only. On
 Apple silicon the recorded `pmset -g therm` is three "Note: No ... has been recorded" lines: "nominal" there means pmset
-recorded no warning; whether it ever reports one on Apple silicon is not shown by any capture (tests/fixtures/README.md).
+recorded no warning; whether it ever reports one on Apple silicon is not shown by any capture (tests/fixtures/README.md),
+which is why the notification's level comes first. Its `notifyutil` output ("<name> <level>") has no recorded capture
+here either: its parser is tested on synthetic lines (marked so), following other projects' parsers of it.
 """
 
 from __future__ import annotations
@@ -56,6 +59,21 @@ def parse_pmset_therm(text: str) -> dict:
     if re.search(r"(?i)no thermal warning level has been recorded", t) or limit:
         return {"thermal_pressure": "nominal"}
     return {"thermal_pressure": None}
+
+
+THERMAL_NOTIFICATION = "com.apple.system.thermalpressurelevel"
+# OSThermalPressureLevel (<libkern/OSThermalNotification.h>)
+THERMAL_LEVELS = {0: "nominal", 1: "moderate", 2: "heavy", 3: "trapping", 4: "sleeping"}
+
+
+def parse_notifyutil_thermal(text: str) -> dict:
+    """`notifyutil -g com.apple.system.thermalpressurelevel` -> "com.apple.system.thermalpressurelevel 2" ->
+    thermal_pressure: nominal | moderate | heavy | trapping | sleeping (level-N for a level Apple adds), else None."""
+    m = re.search(rf"{re.escape(THERMAL_NOTIFICATION)}\s+(\d+)", text or "")
+    if not m:
+        return {"thermal_pressure": None}
+    level = int(m.group(1))
+    return {"thermal_pressure": THERMAL_LEVELS.get(level, f"level-{level}")}
 
 
 def parse_pmset_batt(text: str) -> dict:
@@ -162,7 +180,10 @@ def read(backend: str = "") -> dict:
             import os
 
             out["load_avg_1m"] = round(os.getloadavg()[0], 2)
-            out.update(parse_pmset_therm(_run(["pmset", "-g", "therm"])))
+            therm = parse_notifyutil_thermal(_run(["notifyutil", "-g", THERMAL_NOTIFICATION]))
+            if therm["thermal_pressure"] is None:  # no notifyutil (or no level published): pmset's view
+                therm = parse_pmset_therm(_run(["pmset", "-g", "therm"]))
+            out.update(therm)
             out.update(parse_pmset_batt(_run(["pmset", "-g", "batt"])))
             out["low_power_mode"] = parse_pmset_low_power(_run(["pmset", "-g"]))
         if backend == "cuda" and shutil.which("nvidia-smi"):

@@ -21,6 +21,32 @@ def test_pmset_therm():
     assert ns.parse_pmset_therm("")["thermal_pressure"] is None
 
 
+def test_darwin_thermal_pressure_level_from_notifyutil():
+    """SYNTHETIC lines in notifyutil's "<name> <value>" layout (no capture recorded here): Apple silicon's pmset
+    therm records nothing, so the level Darwin publishes (0-4, OSThermalPressureLevel) comes first."""
+    name = ns.THERMAL_NOTIFICATION
+    assert ns.parse_notifyutil_thermal(f"{name} 0\n") == {"thermal_pressure": "nominal"}
+    assert ns.parse_notifyutil_thermal(f"{name} 2\n") == {"thermal_pressure": "heavy"}
+    assert ns.parse_notifyutil_thermal(f"{name} 7\n") == {"thermal_pressure": "level-7"}  # a level Apple adds
+    assert ns.parse_notifyutil_thermal("") == {"thermal_pressure": None}  # no notifyutil: pmset is read instead
+
+
+def test_the_darwin_read_prefers_the_published_level_and_falls_back_to_pmset(monkeypatch):
+    pmset_therm = (Path(__file__).parent / "fixtures/macs/pmset/therm-m1-pro-exelban-stats-749.txt").read_text()
+    published = {"level": f"{ns.THERMAL_NOTIFICATION} 1\n"}
+
+    def fake_run(cmd, timeout=10):
+        if cmd[0] == "notifyutil":
+            return published["level"]
+        return pmset_therm if cmd == ["pmset", "-g", "therm"] else ""
+
+    monkeypatch.setattr(ns.sys, "platform", "darwin")
+    monkeypatch.setattr(ns, "_run", fake_run)
+    assert ns.read()["thermal_pressure"] == "moderate"
+    published["level"] = ""  # no notifyutil answer: pmset's recorded Apple-silicon output, which records nothing
+    assert ns.read()["thermal_pressure"] == "nominal"
+
+
 def test_pmset_batt_and_low_power():
     batt = "Now drawing from 'Battery Power'\n -InternalBattery-0 (id=1234)\t43%; discharging; 3:12 remaining present: true\n"
     assert ns.parse_pmset_batt(batt) == {"power_source": "battery", "battery_pct": 43}

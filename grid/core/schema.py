@@ -136,7 +136,9 @@ class ResultRow:
     load_avg_1m: float | None = None  # agent.node_state, read right after the cell
     cpu_freq_mhz: float | None = None
     thermal_max_c: float | None = None
-    thermal_pressure: str | None = None  # macOS pmset -g therm: nominal | warning | throttled-N%
+    # macOS: Darwin's thermal pressure level (nominal | moderate | heavy | trapping | sleeping), else pmset -g therm's
+    # nominal | warning | throttled-N%
+    thermal_pressure: str | None = None
     power_source: str | None = None  # macOS pmset -g batt: ac | battery | ups
     battery_pct: int | None = None
     low_power_mode: bool | None = None
