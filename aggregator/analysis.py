@@ -17,6 +17,7 @@ from aggregator.group import Group
 from aggregator.rankings import ModelPick, best_balance, suggest_test_matrix, top_speed, top_speed_by_kind
 from aggregator.statuses import OK, PROBLEM_SQL, STATUS_ORDER
 from aggregator.synthetic import KINDS, model_kind
+from grid.core.quality import IMAGE_DROPPED
 
 VERSION_COLUMNS = {
     "mlx": "mlx_version",
@@ -75,6 +76,7 @@ _GROUP_SQL = f"""
            median(weight_bytes * decode_tps / (bandwidth_gbps * 1e9))
                FILTER (status = '{OK}' AND bandwidth_gbps > 0) AS bw_derived,
            coalesce(sum(len(outlier_trials)) FILTER (status = '{OK}'), 0) AS outliers,
+           count(*) FILTER (status = '{OK}' AND list_contains(quality_flags, '{IMAGE_DROPPED}')) AS image_dropped,
            sum(decode_tps) FILTER (status = '{OK}') AS tps_sum, count(decode_tps) FILTER (status = '{OK}') AS tps_n,
            min(nullif(started_at, '')) AS started, max(nullif(finished_at, '')) AS finished, sum(wall_s) AS wall
     FROM rows GROUP BY model, hw_class ORDER BY model, hw_class"""
@@ -138,6 +140,7 @@ def _group(r: dict, one_cell_trials: list[float]) -> Group:
         wall_s=r["wall"],
         tps_sum=r["tps_sum"] or 0.0,
         tps_n=r["tps_n"],
+        image_dropped=r["image_dropped"],
         started_at=r["started"],
         finished_at=r["finished"],
     )

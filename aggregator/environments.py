@@ -77,7 +77,7 @@ def analyze_environments(ds: ResultsDataset, k: float = 3.0, min_relative: float
     records = ds.records("""
         SELECT model, hw_class, prompt_id, image_id, coalesce(env_id, '') AS env_id,
                coalesce(env_packages, '') AS env_packages, status, error_class, error_message,
-               decode_tps, trial_decode_tps, drift_flag
+               decode_tps, trial_decode_tps, drift_flag, list_contains(quality_flags, 'image-dropped') AS image_dropped
         FROM raw QUALIFY row_number() OVER (PARTITION BY model, hw_class, prompt_id, image_id, env_id
                                             ORDER BY attempt DESC, finished_at DESC) = 1""")
     if not any(r["env_id"] for r in records):
@@ -97,12 +97,19 @@ def analyze_environments(ds: ResultsDataset, k: float = 3.0, min_relative: float
     return report
 
 
+IMAGE_DROPPED_LABEL = f"{OK}: image dropped"  # ran text-only (grid.core.quality.IMAGE_DROPPED): not a clean ok
+
+
 def _status_label(r: dict) -> str:
-    return OK if r["status"] == OK else f"{r['status']}: {r['error_class'] or '?'}"
+    if r["status"] == OK:
+        return IMAGE_DROPPED_LABEL if r.get("image_dropped") else OK
+    return f"{r['status']}: {r['error_class'] or '?'}"
 
 
 def _worst(old: str | None, new: str) -> str:
-    return new if old is None or old == OK else old
+    """A failure over a dropped image over a clean ok."""
+    rank = {None: 0, OK: 1, IMAGE_DROPPED_LABEL: 2}
+    return new if rank.get(old, 3) < rank.get(new, 3) else old
 
 
 def _speed_caveats(model: str, before: dict, after: dict) -> tuple[str, ...]:
@@ -124,6 +131,13 @@ def _cell_changes(key: tuple, seq: list[dict], k: float, min_relative: float) ->
             kind, detail = "broke", f"{after['status']}: {(after['error_message'] or after['error_class'] or '')[:300]}"
         elif before["status"] != OK and after["status"] == OK:
             kind, detail = "fixed", f"was {before['status']}: {(before['error_message'] or '')[:300]}"
+        elif bool(before.get("image_dropped")) != bool(after.get("image_dropped")):  # both ok, one of them text-only
+            kind = "broke" if after.get("image_dropped") else "fixed"
+            detail = (
+                "the image is dropped: the model ran text-only"
+                if after.get("image_dropped")
+                else ("was text-only (image dropped); the image is used again")
+            )
         elif before["status"] == OK:
             a = _center_spread(before["trial_decode_tps"], before["decode_tps"])
             b = _center_spread(after["trial_decode_tps"], after["decode_tps"])

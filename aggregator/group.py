@@ -32,6 +32,7 @@ class Group:
     tps_n: int = 0
     started_at: str | None = None
     finished_at: str | None = None
+    image_dropped: int = 0  # ok cells that ran text-only (grid.core.quality.IMAGE_DROPPED): not a clean ok
 
     def __post_init__(self) -> None:
         # Read thousands of times by the renderers: computed once (counts never change after construction).

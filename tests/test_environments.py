@@ -94,6 +94,27 @@ def test_a_speed_change_says_when_it_may_not_be_the_releases():
     assert status_change.kind == "broke" and status_change.caveats == ()  # a status change is never noise
 
 
+def test_a_release_that_makes_a_vlm_drop_its_image_is_a_break_and_shown_in_the_matrix():
+    """Both cells ok, but in the second the processor's output held no image (grid.core.quality.IMAGE_DROPPED): the
+    release broke the model as a VLM, whatever its status says."""
+    from aggregator.environments import IMAGE_DROPPED_LABEL, _cell_changes, _status_label, _worst
+
+    def cell(env, dropped):
+        return dict(env_id=env, status="ok", decode_tps=100.0, trial_decode_tps=[100.0] * 3, drift_flag=False,
+                    error_message=None, error_class=None, image_dropped=dropped)  # fmt: skip
+
+    key = ("org/Real-VLM", "M4-Max-40c-128GB", "p", "i")
+    (broke,) = _cell_changes(key, [cell("a", False), cell("b", True)], 3.0, 0.05)
+    assert broke.kind == "broke" and "text-only" in broke.detail and broke.caveats == ()
+    (fixed,) = _cell_changes(key, [cell("a", True), cell("b", False)], 3.0, 0.05)
+    assert fixed.kind == "fixed"
+    assert _cell_changes(key, [cell("a", True), cell("b", True)], 3.0, 0.05) == []
+    assert _status_label(cell("a", True)) == IMAGE_DROPPED_LABEL and _status_label(cell("a", None)) == "ok"
+    failed = "failed: Model Error"
+    assert _worst("ok", IMAGE_DROPPED_LABEL) == _worst(IMAGE_DROPPED_LABEL, "ok") == IMAGE_DROPPED_LABEL
+    assert _worst(IMAGE_DROPPED_LABEL, failed) == _worst(failed, IMAGE_DROPPED_LABEL) == failed
+
+
 def test_bisect_search_without_a_cluster():
     from grid.core.schema import ResultRow
     from grid.driver import bisect as b

@@ -52,6 +52,10 @@ def test_reports_keep_a_twins_dropped_image_and_drop_its_text_flags(tmp_path):
         report = build_report(ds)
     finally:
         ds.close()
+    from aggregator.render.fmt import status_text
+
+    matrix = {g.model: status_text(g) for g in report.perf.groups}
+    assert matrix["twin:phi4_siglip"] == "✅ ok — image dropped" and matrix["twin:smolvlm"] == "✅ ok"
     kinds = {q.model: set(q.kinds) for q in report.quality}
     assert kinds == {
         "twin:phi4_siglip": {IMAGE_DROPPED, "load-fallback"},

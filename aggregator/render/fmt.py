@@ -95,6 +95,8 @@ def status_text(g: Group, icons: bool = True) -> str:
         text += f" {g.ok}/{g.ran} ok; {problems}" + (f" ({g.error_class})" if g.error_class else "")
     elif g.total > 1 and s != SKIPPED:
         text += f" {g.counts.get(s, 0)}/{g.ran}"
+    if g.image_dropped:  # ok, but the processor dropped the image: the model answered without seeing it
+        text += " — image dropped" + ("" if g.image_dropped == g.ok == 1 else f" in {g.image_dropped}/{g.ok} ok")
     return text
 
 
