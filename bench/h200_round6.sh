@@ -25,7 +25,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 nproc; uptime
 
 step "1: P3, 8 CPU nodes, spares auto / 1 / 1 / auto"
-timeout 480 python3 bench/scaling.py --nodes 8 --cpus-per-node 2 --spares auto,1,1,auto --out /root/bench/p3
+timeout 480 python3 bench/scaling.py --nodes 8 --cpus-per-node 2 --spares "${P3_SPARES:-auto,1,1,auto}" --out /root/bench/p3
 pack
 
 step "2: P5 dispatch, warm (on the GPU where mlx-cuda came along, else on the CPU)"
