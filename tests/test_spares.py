@@ -32,6 +32,15 @@ def test_spares_cover_the_start_up_with_the_groups_queued_behind(start_s, queued
     assert spares_for(start_s, queued) == expected
 
 
+def test_spares_import_side_by_side_only_where_the_node_has_cores_for_them():
+    slow_start, short_groups = 13.0, [2.0] * 6  # would want 7 spares
+    assert spares_for(slow_start, short_groups, cores=2) == 1  # 2-core node: 3 spares measured slower, no faster run
+    assert spares_for(slow_start, short_groups, cores=4) == 2
+    assert spares_for(slow_start, short_groups, cores=16) == MAX_AUTO_SPARES
+    assert spares_for(slow_start, short_groups, cores=None) == MAX_AUTO_SPARES  # a head that does not say
+    assert spares_for(slow_start, [], cores=16) == 0
+
+
 def test_this_runs_start_up_wins_over_the_history_once_measured():
     times = StartupTimes({"A": 20.0})
     assert times.get("A") == 20.0 and times.get("B") is None
@@ -86,6 +95,20 @@ def test_start_up_measured_in_this_run_resizes_the_next_groups(tmp_path):
     # the history's 60 s sizes the first group (3 queued behind it); its row measured 0.5 s, which sizes the rest
     assert [t.options.spare_children for t in fake.tasks] == [3, 1, 1, 0]
     assert {r.child_start_s for r in rows} == {0.5}
+
+
+def test_the_smallest_live_node_of_a_class_caps_its_spares(tmp_path):
+    groups = three_models(4)
+    predicted = {(g[0].model.id, "A"): 2.0 for g in groups}
+    fake = FakeCalls(script, {"n1": "A", "n2": "A"})
+    fake.table["n1"]["Resources"] = {"CPU": 16.0}
+    fake.table["n2"]["Resources"] = {"CPU": 4.0}
+    ex = Execution(tmp_path, "run-d", None, RunOptions(), {}, calls=fake, clock=fake.clock, predicted=predicted,
+                   startup={"A": 60.0})  # fmt: skip
+    ex.run(groups)
+    assert ex.cores == {"A": 4.0}
+    # two nodes take the first two groups (3 and 2 queued behind them): 3 and 2 spares uncapped, 4 // 2 = 2 at most
+    assert [t.options.spare_children for t in fake.tasks][:2] == [2, 2]
 
 
 def test_a_spare_count_the_user_set_is_never_resized(tmp_path):

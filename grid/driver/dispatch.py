@@ -105,6 +105,7 @@ class Execution:
         self.decisions = 0  # submits, items taken, fail-overs: the loop's scheduling decisions
         self.held: dict[str, list[Flight]] = {}  # per class (or node): groups waiting in grid's queue, in order
         self.capacity: dict[str, int] | None = None  # live nodes per class; None until the head has answered
+        self.cores: dict[str, float] = {}  # CPUs of each class's smallest live node (Ray's CPU resource), where known
         self.startup = spares.StartupTimes(startup)  # child start-up per class: sizes each group's spares
 
     @property
@@ -179,17 +180,21 @@ class Execution:
         from the class's measured child start-up and the predicted time of what is still queued behind it."""
         if self.options.spare_children is not None:
             return self.options
-        flight.spares = spares.spares_for(self.startup.get(flight.hw_class), [f.left_s for f in queued])
+        cores = self.cores.get(flight.hw_class)
+        flight.spares = spares.spares_for(self.startup.get(flight.hw_class), [f.left_s for f in queued], cores)
         return dataclasses.replace(self.options, spare_children=flight.spares)
 
     def _set_capacity(self, nodes: list[dict]) -> None:
         if nodes:
             capacity: dict[str, int] = {}
+            cores: dict[str, float] = {}
             for n in nodes:
                 if n.get("Alive", True):
                     cls = n["Labels"]["hw_class"]
                     capacity[cls] = capacity.get(cls, 0) + 1
-            self.capacity = capacity
+                    if cpus := (n.get("Resources") or {}).get("CPU"):
+                        cores[cls] = min(cpus, cores.get(cls, cpus))
+            self.capacity, self.cores = capacity, cores
 
     def _abandon(self, flight: Flight) -> None:
         self.flights.remove(flight)

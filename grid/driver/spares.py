@@ -8,7 +8,10 @@ import path, a CUDA stack), the next group waits; k spares started together cove
 
     spares = ceil(measured child start-up / predicted time of the groups still queued for the class), in [1, MAX]
 
-and none for a class's last group (nothing follows it: no process is spawned only to be killed). Start-up is the
+and none for a class's last group (nothing follows it: no process is spawned only to be killed). Imports are CPU-bound,
+so spares importing side by side only help where the node has cores to spare: at most one per CORES_PER_SPARE of the
+class's smallest node (measured on a 2-core node, 2026-12-07: three spares importing at once beside the measurement
+took 6.9-7.6 s to be ready against 3.5-3.7 s for one, and the run was no faster; BENCHMARKS.md). Start-up is the
 median `child_start_s` of the class's rows: this run's as they arrive, else earlier runs' (grid.driver.predict), else
 unknown, which keeps the old default of one.
 """
@@ -23,18 +26,21 @@ from collections import defaultdict
 # Mac gives the measured model memory to processes that may never be used.
 MAX_AUTO_SPARES = 3
 UNMEASURED_SPARES = 1  # start-up not measured on this class yet (the setting before spares were sized)
+CORES_PER_SPARE = 2  # one core for the measurement's own work, one for a spare's imports
 
 
-def spares_for(start_s: float | None, queued_group_s: list[float | None]) -> int:
+def spares_for(start_s: float | None, queued_group_s: list[float | None], cores: float | None = None) -> int:
     """Spares for a group whose class still has `queued_group_s` (predicted seconds, None when unknown) queued after it,
-    on a class whose child start-up is `start_s` seconds (None: not measured)."""
+    on a class whose child start-up is `start_s` seconds (None: not measured) and whose smallest node has `cores` CPUs
+    (None: not known)."""
     if not queued_group_s:
         return 0
     known = [s for s in queued_group_s if s]
     if start_s is None or not known:
         return UNMEASURED_SPARES
+    cap = MAX_AUTO_SPARES if cores is None else max(1, min(MAX_AUTO_SPARES, int(cores // CORES_PER_SPARE)))
     # never more spares than groups that could use them
-    return min(MAX_AUTO_SPARES, len(queued_group_s), max(1, math.ceil(start_s / statistics.median(known))))
+    return min(cap, len(queued_group_s), max(1, math.ceil(start_s / statistics.median(known))))
 
 
 class StartupTimes:
