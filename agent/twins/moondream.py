@@ -25,6 +25,27 @@ from agent.twins.tokenizer import TokenizerSpec
 SPECIALS = ("<|endoftext|>", "<|md_reserved_1|>", "<|md_reserved_2|>", "<|md_answer|>", "<|md_thinking|>")
 
 
+def _vision(model_type: str, layer_norm_eps: float) -> dict:
+    """The SigLIP-style ViT both Moondreams use, tiny; the real 378 px crop and 14 px patch stay (the processors
+    hardcode 729 image placeholders: (378 / 14) ** 2)."""
+    return {
+        "model_type": model_type,
+        "hidden_size": VISION_HIDDEN,
+        "intermediate_size": VISION_FFN,
+        "num_hidden_layers": 2,
+        "num_attention_heads": VISION_HEADS,
+        "patch_size": 14,
+        "crop_size": 378,
+        "max_crops": 2,
+        "overlap_margin": 4,
+        "in_channels": 3,
+        "proj_inner_dim": 128,
+        "proj_out_dim": TINY_HIDDEN,
+        "attention_bias": True,
+        "layer_norm_eps": layer_norm_eps,
+    }
+
+
 def moondream3(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
     vocab = vocab_of(over or {})
     tok = TokenizerSpec(
@@ -55,22 +76,7 @@ def moondream3(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "attention_bias": True,
             "prefix_attn": 730,  # BOS + 729 image tokens
         },
-        "vision_config": {
-            "model_type": "moondream3_vision",
-            "hidden_size": VISION_HIDDEN,
-            "intermediate_size": VISION_FFN,
-            "num_hidden_layers": 2,
-            "num_attention_heads": VISION_HEADS,
-            "patch_size": 14,
-            "crop_size": 378,  # the processor's 729 placeholders: (378 / 14) ** 2
-            "max_crops": 2,
-            "overlap_margin": 4,
-            "in_channels": 3,
-            "proj_inner_dim": 128,
-            "proj_out_dim": TINY_HIDDEN,
-            "attention_bias": True,
-            "layer_norm_eps": 1e-6,
-        },
+        "vision_config": _vision("moondream3_vision", layer_norm_eps=1e-6),
     }
     cfg = deep_merge(base, over)
     return TwinFiles(config=cfg, tokenizer=tok, lint_config=False)
@@ -113,22 +119,7 @@ def moondream2(over: dict | None = None, pre: dict | None = None) -> TwinFiles:
             "partial_rotary_factor": 0.5,
             "rms_norm_eps": 1e-5,
         },
-        "vision_config": {
-            "model_type": "moondream2_vision",
-            "hidden_size": VISION_HIDDEN,
-            "intermediate_size": VISION_FFN,
-            "num_hidden_layers": 2,
-            "num_attention_heads": VISION_HEADS,
-            "patch_size": 14,
-            "crop_size": 378,  # the processor's 729 placeholders: (378 / 14) ** 2
-            "max_crops": 2,
-            "overlap_margin": 4,
-            "in_channels": 3,
-            "proj_inner_dim": 128,
-            "proj_out_dim": TINY_HIDDEN,
-            "attention_bias": True,
-            "layer_norm_eps": 1e-5,
-        },
+        "vision_config": _vision("moondream2_vision", layer_norm_eps=1e-5),
     }
     cfg = deep_merge(base, over)
     return TwinFiles(config=cfg, tokenizer=tok, lint_config=False)
