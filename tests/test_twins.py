@@ -76,6 +76,9 @@ EXPECTED_PROCESSORS = {
     "deepseek_v4": ("DeepseekV4Processor", "NoneType"),  # tokenizer-only processor, images handled in numpy
     "deepseek_v41": ("DeepseekV41Processor", "NoneType"),
     "deepseekocr": ("DeepseekOCRProcessor", "NoneType"),  # heavy: checked by the twins-heavy suite
+    "deepseekocr_2": ("DeepseekOCR2Processor", "NoneType"),  # heavy too
+    "fastvlm": ("FastVLMProcessor", "FastVLMImageProcessor"),  # heavy too
+    "nemotron_parse": ("NemotronParseProcessor", "NemotronParseImageProcessor"),  # heavy too
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

@@ -39,11 +39,6 @@ _NOT_ATTEMPTED = "not attempted yet (issue 14 ran out of time)"
 
 # Generative VLMs without a twin yet, and why. "not attempted" is the honest reason for most.
 NOT_YET_BUILT: dict[str, str] = {
-    "deepseekocr_2": "DeepSeek-OCR 2 (SAM ViT-B + Qwen2 encoder with learned queries, DeepSeek-V2 MoE text): a heavy "
-    "draft twin (agent/twins/deepseekocr.py deepseekocr_2, not registered) builds, ~455M parameters, 0.9 GB bf16, since "
-    "mlx-vlm hardcodes the SAM (SAMViTConfig()) and the Qwen2 encoder's 24 layers / FFN 4864 (VisionConfig.from_dict "
-    "reads only its dim) and the processor a 1024 px global view; its bf16 check loaded the processor but did not "
-    "finish in 15 min on 2 cores (deepseekocr's takes 4 min); not investigated further",
     "jina_vlm": "Jina VLM (cross-attention pooling connector); not built yet: needs a remote-code config stand-in "
     "(checkpoints declare model_type jvlm, which transformers 5.24 lacks), and mlx-vlm's load() swaps in a default "
     "ImageProcessor with hardcoded token ids 151665-151668 and 378 px crops, so a twin keeps the real 151,936 vocab "
@@ -51,14 +46,7 @@ NOT_YET_BUILT: dict[str, str] = {
     "llmjpvl": "LLM-jp VL (SigLIP + llama text): neither mlx-vlm 0.7.10 (no processing module) nor transformers 5.24 "
     "has a processor for it, so a twin would need a stand-in for the checkpoint's remote-code processor; not attempted",
     "minicpmo": f"MiniCPM-o (vision, audio, TTS); {_NOT_ATTEMPTED}",
-    "moondream2": "not buildable offline: mlx-vlm's Moondream2Processor always loads its tokenizer from the hub "
-    "repo moondream/starmie-v1 (it ignores the model folder's tokenizer), so a twin cannot load without hub access or a cached copy of that repo",
     "nemotron_h_nano_omni": f"Nemotron-H Nano Omni (hybrid Mamba text, vision + sound); {_NOT_ATTEMPTED}",
-    "nemotron_parse": "Nemotron-Parse (C-RADIO ViT-H + mBART decoder): no tiny twin. mlx_vlm.utils.load_model seeds "
-    "vision_config={} and update_module_configs rebuilds VisionConfig from it, dropping the `encoder` dims "
-    "ModelConfig.from_dict read, so the real ViT-H (32 x 1280, ~660M parameters) is always built (draft "
-    "agent/twins/nemotron.py, not registered, wrote a 1.3 GB bf16 twin); NemotronParseProcessor.from_pretrained "
-    "also hardcodes 2048 x 1664 images (13,312 vision tokens): tens of TFLOPs per image, too heavy for 2 CPU cores",
     "phi4_siglip": "Phi-4 SigLIP2-NaFlex: a draft twin (agent/twins/phi4.py, not registered) builds, but its check "
     "did not finish in 10 min on 2 cores (5 GB RSS in load/generate); not investigated yet",
     "youtu_vl": "Youtu-VL (SigLIP2 vision, MLA text): neither mlx-vlm 0.7.10 (no processing module) nor transformers "
