@@ -186,12 +186,13 @@ EXPECTED_FAILURES: dict[str, dict] = {
     # the same GatherMM limit in Kimi K3's latent MoE; its quantized variants fail too (EXPECTED_QUANTIZED_FAILURES)
     "kimi_k3": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # CPU backend: the C-RADIO ViT-H's first attention over 13,320 tokens (16 heads, bf16) kills the process with
-    # SIGSEGV inside mlx: dmesg names libmlx.so's simd_gemm<bfloat16, float> (a bf16 read through a sign-extended
-    # 32-bit index) in mx.fast.scaled_dot_product_attention's CPU fallback, reproduced alone with q, k, v of
-    # (1, 16, 13320, 80) in mlx 0.32.4, while (1, 16, 11586, 80) runs (214 s): not the total score count (both
-    # > 2^31), consistent with a 32-bit per-head offset ((16 - 1) x 13320^2 > 2^31 > 15 x 11586^2). Real checkpoints
-    # hit it the same way (the processor always makes 2048 x 1664). grid's crash classifier sees only faulthandler's
-    # Python stack (no libmlx frame), so it files the segfault under "python"; the owner is mlx.
+    # SIGSEGV inside mlx 0.32.4: dmesg names libmlx.so's simd_gemm<bfloat16, float> (a bf16 read through a
+    # sign-extended 32-bit index) under mx.fast.scaled_dot_product_attention's CPU fallback. Reproduced alone with
+    # q = k = v of shape (1, heads, n, 80): it crashes exactly when the last head's score-matrix offset
+    # (heads - 1) x n^2 passes 2^31, whatever the total: 16 x 13320 and 64 x 5900 segfault at the same instruction,
+    # 16 x 11586 (214 s) and 64 x 5800 (184 s, 2.15e9 scores in all) run. Real checkpoints hit it the same way (the
+    # processor always makes 2048 x 1664); through grid the cell died after 382 s. grid's crash classifier sees only
+    # faulthandler's Python stack (no libmlx frame), so it files the segfault under "python"; the owner is mlx.
     "nemotron_parse": {"status": "crashed", "error_class": "Crash", "error_package": "python", "backend": "cpu"},
 }
 
@@ -218,8 +219,10 @@ HEAVY: dict[str, str] = {
     "deepseekocr_2": "mlx-vlm builds the SAM ViT-B from SAMViTConfig() defaults and the Qwen2 encoder with 24 layers, "
     "14 heads and FFN 4864 whatever the config says (VisionConfig.from_dict reads only its dim, 896 = the SAM output), "
     "and the processor adds up to six 768 px crops to the 1024 px global view (3 x 2 for the 320 x 240 check image: "
-    "1131 prompt tokens); 453M parameters, 0.9 GB bf16, built in 17 s, loaded and round-tripped (498 tensors) in "
-    "4 s on 2 CPU cores; the text side is tiny",
+    "1131 prompt tokens); 453M parameters, 0.9 GB bf16 (-q4 too: convert leaves the vision unquantized), built in "
+    "17 s, loaded and round-tripped (498 tensors) in 4 s on 2 shared CPU cores, but the vision alone takes ~22 min "
+    "per image there (measured: global view 308 s = SAM 230 s + Qwen2 encoder 78 s, each 768 px crop 169 s), so a "
+    "-q4 check did not finish in 15 min; bf16 fails at the MoE text after the vision (GatherMM); the text is tiny",
     "fastvlm": "mlx-vlm 0.7.10 hardcodes the FastViTHD tower: its layers [2, 12, 24, 4, 2], embed_dims [96 .. 1536], "
     "mlp_ratios and token mixers are unannotated VisionConfig class attributes, not dataclass fields, so no config "
     "key reaches them (~125M parameters, 0.25 GB bf16); the Qwen2 text side is tiny and the image 256 px "
@@ -235,8 +238,8 @@ HEAVY: dict[str, str] = {
     "`encoder` says (load_model's vision_config={} overrides what ModelConfig.from_dict read), and its processor pads "
     "every image to 2048 x 1664 (13,312 patches + 8 cls/register tokens); the decoder keeps d_model 1024 (= the neck) "
     "with 2 layers, FFN 128 and vocab 512: 679M parameters, 1.36 GB bf16, built in 26 s, loaded and round-tripped "
-    "(456 tensors) in 11 s on 2 CPU cores. Generation does not finish on the CPU: one ViT-H attention at 13,320 "
-    "tokens segfaults in mlx (see EXPECTED_FAILURES), and one at 11,586 tokens alone took 214 s, 32 per image",
+    "(456 tensors) in 11 s on 2 CPU cores. Generation cannot finish on the CPU: the first ViT-H attention at 13,320 "
+    "tokens segfaults in mlx (see EXPECTED_FAILURES); one at 11,586 tokens alone took 214 s, and there are 32",
 }
 
 
