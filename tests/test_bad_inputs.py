@@ -211,7 +211,7 @@ CASES: dict[str, tuple[Callable, int, str]] = {
         "bad twin spec",
     ),
     "twin-not-buildable": (
-        args("run", "{w}/suite.yaml", setup=lambda w: suite_with(w, models=["twin:fastvlm"])),
+        args("run", "{w}/suite.yaml", setup=lambda w: suite_with(w, models=["twin:sam3"])),  # segmentation: no twin
         SUITE_ERROR,
         "cannot be built",
     ),

@@ -88,6 +88,9 @@ EXPECTED_PROCESSORS = {
     # (registry.IMAGE_DROPPED): the runs are text-only
     "moondream2": ("TokenizersBackend", "NoneType"),
     "phi4_siglip": ("TokenizersBackend", "NoneType"),
+    "deepseekocr_2": ("DeepseekOCR2Processor", "NoneType"),  # heavy too
+    "fastvlm": ("FastVLMProcessor", "FastVLMImageProcessor"),  # heavy too
+    "nemotron_parse": ("NemotronParseProcessor", "NemotronParseImageProcessor"),  # heavy too
     "granite_vision": (
         "GraniteVisionProcessor",
         "LlavaNextImageProcessorPil",

@@ -28,7 +28,11 @@ def twin_files(spec: TwinSpec) -> TwinFiles:
         return broken.files_for(spec.arch)
     builder = registry.builder_for(spec.arch)
     if builder is None:
+        from agent.twins.coverage import NOT_A_GENERATIVE_VLM
+
         reason = registry.NOT_BUILDABLE.get(spec.arch)
+        if spec.arch in NOT_A_GENERATIVE_VLM:
+            reason = f"not a generative VLM ({NOT_A_GENERATIVE_VLM[spec.arch]})"
         if reason:
             raise TwinError(f"twin:{spec.arch} cannot be built: {reason}")
         raise TwinError(f"unknown twin architecture {spec.arch!r}; known: {', '.join(sorted(registry.BUILDERS))}")

@@ -35,21 +35,9 @@ NOT_A_GENERATIVE_VLM: dict[str, str] = {
     "sam3d_objects": "3D object reconstruction (sparse structure + mesh decoders), no text output",
 }
 
-_NOT_ATTEMPTED = "not attempted yet (issue 14 ran out of time)"
-
-# Generative VLMs without a twin yet, and why. "not attempted" is the honest reason for most.
-NOT_YET_BUILT: dict[str, str] = {
-    "deepseekocr_2": "DeepSeek-OCR 2 (SAM ViT-B + Qwen2 encoder with learned queries, DeepSeek-V2 MoE text): a heavy "
-    "draft twin (agent/twins/deepseekocr.py deepseekocr_2, not registered) builds, ~455M parameters, 0.9 GB bf16, since "
-    "mlx-vlm hardcodes the SAM (SAMViTConfig()) and the Qwen2 encoder's 24 layers / FFN 4864 (VisionConfig.from_dict "
-    "reads only its dim) and the processor a 1024 px global view; its bf16 check loaded the processor but did not "
-    "finish in 15 min on 2 cores (deepseekocr's takes 4 min); not investigated further",
-    "nemotron_parse": "Nemotron-Parse (C-RADIO ViT-H + mBART decoder): no tiny twin. mlx_vlm.utils.load_model seeds "
-    "vision_config={} and update_module_configs rebuilds VisionConfig from it, dropping the `encoder` dims "
-    "ModelConfig.from_dict read, so the real ViT-H (32 x 1280, ~660M parameters) is always built (draft "
-    "agent/twins/nemotron.py, not registered, wrote a 1.3 GB bf16 twin); NemotronParseProcessor.from_pretrained "
-    "also hardcodes 2048 x 1664 images (13,312 vision tokens): tens of TFLOPs per image, too heavy for 2 CPU cores",
-}
+# Generative VLMs without a twin yet, and why (none in mlx-vlm 0.7.10; a new release's folder lands here or in
+# registry.BUILDERS, else tests/test_twins_coverage.py fails).
+NOT_YET_BUILT: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ must then be 1024 wide and only its depth and FFN shrink (`layers`, `intermediat
 checkpoints' `width` dict is kept, mlx-vlm ignores it). OCR 2's VisionConfig.from_dict reads only the Qwen2 dim
 (which must be 896) and hardcodes 24 layers / 14 heads / FFN 4864, so that tower is real size (~360M parameters).
 The processors put id 0 in front of every prompt as BOS (hardcoded), so `<｜begin▁of▁sentence｜>` is special id 0.
-bf16 MoE (SwitchGLU -> gather_mm) fails on mlx's CPU backend; the -q4 variant runs there. deepseekocr_2 is a draft,
-not registered: its bf16 check did not finish in 15 min on 2 cores (see coverage.NOT_YET_BUILT).
+bf16 MoE (SwitchGLU -> gather_mm) fails on mlx's CPU backend; the -q4 variant runs there. Both are registry.HEAVY;
+OCR 2's processor also tiles every image into up to 6 local 768 px crops besides the 1024 px global view (the check
+image, 320 x 240, makes 3 x 2 crops: 1131 prompt tokens), each through the SAM and the 24-layer Qwen2 encoder.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from agent.twins import (
     deepseekocr,
     dots,
     ernie,
+    fastvlm,
     florence,
     gemma,
     gemma4,
@@ -43,6 +44,7 @@ from agent.twins import (
     moondream,
     multi_modality,
     muse,
+    nemotron,
     nemotron_omni,
     phi3v,
     phi4,
@@ -132,6 +134,9 @@ BUILDERS: dict[str, Builder] = {
     "llmjpvl": llmjpvl.llmjpvl,
     "jina_vlm": jina.jina_vlm,
     "youtu_vl": youtu.youtu_vl,
+    "fastvlm": fastvlm.fastvlm,
+    "nemotron_parse": nemotron.nemotron_parse,
+    "deepseekocr_2": deepseekocr.deepseekocr_2,
 }
 
 # mlx-vlm model types whose checkpoints declare another model_type string in config.json (mlx-vlm remaps it)
@@ -142,13 +147,11 @@ MODEL_TYPE_OF: dict[str, str] = {
     "phi4_siglip": "phi4-siglip",
     "moondream2": "moondream1",
     "jina_vlm": "jvlm",
+    "fastvlm": "llava_qwen2",
 }
 
 # Architectures of the installed mlx-vlm that have no twin, with the reason (shown by `grid twins list`).
-NOT_BUILDABLE: dict[str, str] = {
-    "fastvlm": "not built yet: mlx-vlm hardcodes the FastViTHD vision tower (depths and widths are class attributes, "
-    "not config), so no tiny twin is possible; a heavy one was not attempted",
-}
+NOT_BUILDABLE: dict[str, str] = {}  # none in mlx-vlm 0.7.10: every generative VLM folder has a twin
 
 # Twins that are expected to fail at run time through a genuine upstream bug (kept faithful, never patched).
 # The expectation uses the suite's `expect` shape.
@@ -181,6 +184,7 @@ EXPECTED_FAILURES: dict[str, dict] = {
     "step3p7": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same in deepseekocr's DeepSeek-V2 MoE text (a heavy twin: listed with its -q4 in the twins-heavy suite)
     "deepseekocr": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
+    "deepseekocr_2": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same GatherMM limit in MiniMax-M3's MoE layers (SwitchGLU with the packed shared expert); its -q4 runs
     "minimax_m3_vl": {"status": "failed", "error_class": "Model Error", "error_package": "mlx", "backend": "cpu"},
     # the same in Inkling's routed experts (InklingSwitchGLU); twin:inkling-q4 runs on CPU
@@ -201,6 +205,15 @@ EXPECTED_FAILURES: dict[str, dict] = {
         "error_package": "mlx",
         "backend": "cpu",
     },
+    # CPU backend: the C-RADIO ViT-H's first attention over 13,320 tokens (16 heads, bf16) kills the process with
+    # SIGSEGV inside mlx 0.32.4: dmesg names libmlx.so's simd_gemm<bfloat16, float> (a bf16 read through a
+    # sign-extended 32-bit index) under mx.fast.scaled_dot_product_attention's CPU fallback. Reproduced alone with
+    # q = k = v of shape (1, heads, n, 80): it crashes exactly when the last head's score-matrix offset
+    # (heads - 1) x n^2 passes 2^31, whatever the total: 16 x 13320 and 64 x 5900 segfault at the same instruction,
+    # 16 x 11586 (214 s) and 64 x 5800 (184 s, 2.15e9 scores in all) run. Real checkpoints hit it the same way (the
+    # processor always makes 2048 x 1664); through grid the cell died after 382 s. grid's crash classifier sees only
+    # faulthandler's Python stack (no libmlx frame), so it files the segfault under "python"; the owner is mlx.
+    "nemotron_parse": {"status": "crashed", "error_class": "Crash", "error_package": "python", "backend": "cpu"},
 }
 
 # Twins whose quantized variant (twin:<arch>-q4, made by mlx_vlm.convert) fails at run time through a genuine
@@ -241,6 +254,30 @@ HEAVY: dict[str, str] = {
     "16 x 72 attention and a 4304 FFN, the connector a 6144 MLP, the text 16 x 128 attention and a 6144 FFN (only the "
     "hidden sizes shrink); the processor hardcodes 378 px crops and token ids 151665-151668, so the real 152k vocab "
     "stays: ~35M parameters, 71 MB bf16, about a minute per image on 2 CPU cores",
+    "deepseekocr_2": "mlx-vlm builds the SAM ViT-B from SAMViTConfig() defaults and the Qwen2 encoder with 24 layers, "
+    "14 heads and FFN 4864 whatever the config says (VisionConfig.from_dict reads only its dim, 896 = the SAM output), "
+    "and the processor adds up to six 768 px crops to the 1024 px global view (3 x 2 for the 320 x 240 check image: "
+    "1131 prompt tokens); 453M parameters, 0.9 GB bf16 (-q4 too: convert leaves the vision unquantized), built in "
+    "17 s, loaded and round-tripped (498 tensors) in 4 s on 2 shared CPU cores, but the vision alone takes ~22 min "
+    "per image there (measured: global view 308 s = SAM 230 s + Qwen2 encoder 78 s, each 768 px crop 169 s), so a "
+    "-q4 check did not finish in 15 min; bf16 fails at the MoE text after the vision (GatherMM); the text is tiny",
+    "fastvlm": "mlx-vlm 0.7.10 hardcodes the FastViTHD tower: its layers [2, 12, 24, 4, 2], embed_dims [96 .. 1536], "
+    "mlp_ratios and token mixers are unannotated VisionConfig class attributes, not dataclass fields, so no config "
+    "key reaches them (~125M parameters, 0.25 GB bf16); the Qwen2 text side is tiny and the image 256 px "
+    "(preprocessor_config.json drives it: 16 image features); a check takes ~18 s and 0.6 GB RSS on 2 CPU cores",
+    # nemotron_parse: a latent mlx-vlm 0.7.10 bug makes it heavy. ModelConfig.from_dict builds VisionConfig from the
+    # checkpoint's `encoder` dict, but mlx_vlm.utils.load_model first does config.setdefault("vision_config", {})
+    # and update_module_configs then replaces model_config.vision_config with VisionConfig.from_dict({}), i.e. the
+    # defaults (from_dict re-seeds text_config from `decoder` against exactly this, but not vision_config). Real
+    # checkpoints are unaffected (their encoder is that default ViT-H), so it is no expected failure; but any
+    # `encoder` dims are silently ignored: a draft twin with a tiny `encoder` (commit d60583a) built, loaded and
+    # round-tripped a 32 x 1280 ViT-H (456 tensors exact), then failed on the neck's 1024 vs its decoder's d_model 64.
+    "nemotron_parse": "mlx-vlm builds the C-RADIO ViT-H (32 x 1280, neck 1024) from VisionConfig() defaults whatever "
+    "`encoder` says (load_model's vision_config={} overrides what ModelConfig.from_dict read), and its processor pads "
+    "every image to 2048 x 1664 (13,312 patches + 8 cls/register tokens); the decoder keeps d_model 1024 (= the neck) "
+    "with 2 layers, FFN 128 and vocab 512: 679M parameters, 1.36 GB bf16, built in 26 s, loaded and round-tripped "
+    "(456 tensors) in 11 s on 2 CPU cores. Generation cannot finish on the CPU: the first ViT-H attention at 13,320 "
+    "tokens segfaults in mlx (see EXPECTED_FAILURES); one at 11,586 tokens alone took 214 s, and there are 32",
 }
 
 
