@@ -192,3 +192,22 @@ def test_missing_backend_kernel_is_mlx():
         frames(f"{SP}/mlx_vlm/generate/dispatch.py", f"{SP}/mlx_vlm/generate/ar.py"),
     )
     assert (info.error_class, info.error_package) == ("Model Error", "mlx")
+
+
+def test_a_segfault_under_an_mlx_frame_is_mlxs():
+    """faulthandler's dump names Python frames only; a signal under mlx-vlm's Python (as nemotron_parse's ViT-H
+    attention segfaulting in libmlx's simd_gemm, agent.twins.registry) comes from mlx's native code."""
+    dump = """Fatal Python error: Segmentation fault
+
+Thread 0x00007f3a2bfff6c0 (most recent call first):
+  File "/usr/lib/python3.11/threading.py", line 331 in wait
+
+Current thread 0x00007f3a3e1f4740 (most recent call first):
+  File "/venv/lib/python3.11/site-packages/mlx_vlm/models/nemotron_parse/vision.py", line 101 in __call__
+  File "/venv/lib/python3.11/site-packages/mlx/nn/layers/base.py", line 20 in __call__
+  File "/work/grid/agent/child.py", line 300 in main
+"""
+    assert crash_info(-11, dump).error_package == "mlx"
+    python_frame = dump.replace("site-packages/mlx_vlm/models/nemotron_parse/vision.py", "site-packages/PIL/Image.py")
+    assert crash_info(-11, python_frame).error_package == "python"
+    assert crash_info(-11, "Fatal Python error: Segmentation fault").error_package == "python"  # no stack at all

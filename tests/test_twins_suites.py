@@ -72,7 +72,12 @@ def test_twins_suite_expectations_match_the_registry():
         listed = heavy if arch in registry.HEAVY else by_id
         want = {k: v for k, v in expect.items() if k != "backend"}
         assert listed[f"twin:{arch}"].expect == want
-        if expect.get("backend") == "cpu" and expect["error_package"] == "mlx":  # GatherMM: the quantized
+        gather_mm = (expect.get("backend"), expect["error_package"], expect["error_class"]) == (
+            "cpu",
+            "mlx",
+            "Model Error",
+        )
+        if gather_mm:  # the quantized
             # stand-in is listed next to it, runnable unless recorded (muse_spark's Metal-only kernels are mlx-vlm's)
             quantized = registry.EXPECTED_QUANTIZED_FAILURES.get(arch)
             want_q = {k: v for k, v in quantized.items() if k != "backend"} if quantized else None

@@ -211,9 +211,9 @@ EXPECTED_FAILURES: dict[str, dict] = {
     # q = k = v of shape (1, heads, n, 80): it crashes exactly when the last head's score-matrix offset
     # (heads - 1) x n^2 passes 2^31, whatever the total: 16 x 13320 and 64 x 5900 segfault at the same instruction,
     # 16 x 11586 (214 s) and 64 x 5800 (184 s, 2.15e9 scores in all) run. Real checkpoints hit it the same way (the
-    # processor always makes 2048 x 1664); through grid the cell died after 382 s. grid's crash classifier sees only
-    # faulthandler's Python stack (no libmlx frame), so it files the segfault under "python"; the owner is mlx.
-    "nemotron_parse": {"status": "crashed", "error_class": "Crash", "error_package": "python", "backend": "cpu"},
+    # processor always makes 2048 x 1664); through grid the cell died after 382 s. faulthandler shows only Python
+    # frames; the crashing thread's innermost one is mlx-vlm's, over mlx's native code (grid.core.failures.crash_info).
+    "nemotron_parse": {"status": "crashed", "error_class": "Crash", "error_package": "mlx", "backend": "cpu"},
 }
 
 # Twins whose quantized variant (twin:<arch>-q4, made by mlx_vlm.convert) fails at run time through a genuine

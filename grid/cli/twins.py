@@ -99,7 +99,8 @@ def coverage_command(as_json: Json = False) -> None:
     from agent.twins import coverage
 
     rows = coverage.coverage()
-    counts = {s: sum(r.status == s for r in rows) for s in {r.status for r in rows}}
+    statuses = (coverage.TWIN, coverage.NOT_GENERATIVE, coverage.NOT_YET, coverage.UNCLASSIFIED)
+    counts = {s: sum(r.status == s for r in rows) for s in statuses}  # zeros too: a key is always there
     result = {"summary": coverage.summary(rows), "mlx_vlm": coverage.mlx_vlm_version(), "folders": len(rows), **counts}
     output.show(result, as_json, lambda r: output.text(r["summary"]))
 

@@ -196,6 +196,13 @@ TIMEOUT = ErrorInfo(
 )
 
 
+def _crashed_frame(detail: str) -> str:
+    """The file of the crashing thread's innermost Python frame in faulthandler's dump ("" when none). A signal comes
+    from native code: under a frame of mlx, mlx-vlm or mlx-lm (pure Python over mlx) that native code is mlx's."""
+    m = re.search(r"Current thread[^\n]*\(most recent call first\):\s*\n\s*File \"([^\"]+)\"", detail or "")
+    return m.group(1) if m else ""
+
+
 def crash_info(exit_code: int | None, detail: str = "", memory_limited: bool = False) -> ErrorInfo:
     """A child that died without an exception: a signal (segfault, abort) or the kernel's OOM killer.
 
@@ -215,9 +222,10 @@ def crash_info(exit_code: int | None, detail: str = "", memory_limited: bool = F
             "The process was killed (SIGKILL), most often by the OOM killer: use a smaller "
             "model, image or token budget, or a machine with more memory.",
         )
+    innermost = _crashed_frame(detail)
     owner = (
         "mlx"
-        if re.search(r"libmlx|mlx/core", detail)
+        if re.search(r"libmlx|mlx/core", detail) or re.search(r"/(mlx|mlx_vlm|mlx_lm)/", innermost)
         else "model files"
         if "transformers_modules" in detail
         else "python"
