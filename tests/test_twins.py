@@ -84,6 +84,8 @@ EXPECTED_PROCESSORS = {
     "deepseek_v4": ("DeepseekV4Processor", "NoneType"),  # tokenizer-only processor, images handled in numpy
     "deepseek_v41": ("DeepseekV41Processor", "NoneType"),
     "deepseekocr": ("DeepseekOCRProcessor", "NoneType"),  # heavy: checked by the twins-heavy suite
+    "gemma3n": ("Gemma3nProcessor", "SiglipImageProcessorPil"),  # heavy
+    "phi3_v": ("Phi3VProcessor", "Phi3VImageProcessor"),  # heavy
     # mlx-vlm's own processor fails to load and its AutoProcessor patch falls back to the bare tokenizer
     # (registry.IMAGE_DROPPED): the runs are text-only
     "moondream2": ("TokenizersBackend", "NoneType"),
@@ -354,3 +356,23 @@ def test_heavy_twin_configs_validate_without_building_them(arch, tmp_path):
     lint_config(tmp_path, files.trust_remote_code)
     assert files.tokenizer.vocab_size == vocab_of(files.config)
     assert registry.HEAVY[arch]  # says why it is heavy
+
+
+@pytest.mark.slow
+def test_heavy_twins_load_with_plain_mlx_vlm_load_and_round_trip_their_weights(twin_cache):
+    """Every heavy twin is built, loaded by mlx_vlm.load (model and processor) and its weights round-trip, here too;
+    generating is left to the twins-heavy suite (minutes to ~22 min of vision per image on 2 CPU cores)."""
+    heavy = sorted(registry.HEAVY)
+    env = {**os.environ, "GRID_CACHE": str(twin_cache), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.twins.check", "--load-only", *(f"twin:{a}" for a in heavy)],
+        capture_output=True, text=True, env=env, timeout=1500,
+    )  # fmt: skip
+    results = {json.loads(line)["spec"]: json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")}
+    assert sorted(results) == [f"twin:{a}" for a in heavy], proc.stderr[-3000:]
+    for arch in heavy:
+        r = results[f"twin:{arch}"]
+        assert r["ok"], (arch, r.get("error"), r.get("traceback"))
+        trip = r["round_trip"]
+        assert trip["tensors"] > 0 and not trip["mismatched"] and not trip["renamed"], (arch, trip)
+        assert (r["processor"], r["image_processor"]) == EXPECTED_PROCESSORS[arch], arch

@@ -115,6 +115,16 @@ def quantize(src: str | Path, dst: str | Path, bits: int = 4, group_size: int = 
     return Path(dst)
 
 
+def twin_load(folder: str | Path, trust_remote_code: bool = False) -> dict:
+    """mlx_vlm.load (strict): the model and the processor it resolves, no generation (heavy twins)."""
+    model, processor = mlx_vlm.load(str(folder), trust_remote_code=trust_remote_code)
+    return {
+        "processor": type(processor).__name__,
+        "image_processor": type(getattr(processor, "image_processor", None)).__name__,
+        "arch": getattr(model.config, "model_type", None),
+    }
+
+
 def twin_smoke(
     folder: str | Path,
     image: str | Path | None,
