@@ -7,8 +7,9 @@ Backends, first readable wins (`open_meter`):
 - "rapl"   Linux: /sys/class/powercap/intel-rapl:N/energy_uj (package domains; AMD exposes them through the same
            driver), wraps at max_energy_range_uj. Often root-only since CVE-2020-8694: unreadable -> the next backend.
 - "ioreport" Apple silicon: the zeus-apple-silicon package (IOReport, no root). NOT tested against a recorded output:
-           none with a citable source was found; the backend is written to its documented API and reports its error
-           as the n/a reason when that API differs.
+           none with a citable source was found. Written to its API as zeus-apple-silicon 1.1.0's source defines it
+           (bindings/energy_bindings.hpp: AppleEnergyMonitor.begin_window(key) / end_window(key) ->
+           AppleEnergyMetrics, every field optional); reports its error as the n/a reason when that API differs.
 - else n/a, with the reason (which counters were looked for and why each was unusable).
 
 Figures (grid.core.rows via `columns`): per trial, gross J over the trial's wall window (the generate call: processor
@@ -112,9 +113,25 @@ class IOReportMeter(Meter):
         return name
 
     def end(self, name: str) -> float:
-        m = self._mon.end_window(name)
-        parts = [getattr(m, k, None) for k in ("cpu_total_mj", "gpu_mj", "dram_mj", "ane_mj")]
-        return sum(v for v in parts if v) / 1e3
+        return ioreport_joules(self._mon.end_window(name))
+
+
+def ioreport_joules(m) -> float:
+    """J of one AppleEnergyMetrics window: CPU + GPU + DRAM + ANE. zeus fills cpu_total_mj only where IOReport has a
+    "CPU Energy" channel; where it has none, the CPU is its clusters' sum (each cluster includes its cores), else the
+    cores'. Missing fields count 0 (a Mac without an ANE channel)."""
+
+    def total(*names: str) -> int | None:
+        values = [getattr(m, n, None) for n in names]
+        values = [sum(v) if isinstance(v, list) else v for v in values if v is not None]
+        return sum(values) if values else None
+
+    cpu = getattr(m, "cpu_total_mj", None)
+    if cpu is None:
+        cpu = total("efficiency_cluster_mj", "performance_cluster_mj")
+    if cpu is None:
+        cpu = total("efficiency_cores_mj", "performance_cores_mj")
+    return ((cpu or 0) + (total("gpu_mj", "dram_mj", "ane_mj") or 0)) / 1e3
 
 
 def _read(path: str) -> str:

@@ -70,3 +70,22 @@ def test_this_box_says_why_energy_is_na():
         assert reason and ("rapl" in reason or "no energy backend" in reason)
     else:  # a box with readable RAPL
         assert meter.source == "rapl"
+
+
+def test_ioreport_joules_follow_zeus_metrics_and_find_the_cpu_without_a_cpu_energy_channel():
+    """SYNTHETIC values in zeus-apple-silicon 1.1.0's AppleEnergyMetrics layout (every field optional, per-core and
+    per-cluster fields are lists of mJ): no recorded IOReport window exists here (tests/fixtures/README.md)."""
+    from types import SimpleNamespace
+
+    from agent.energy import ioreport_joules
+
+    full = SimpleNamespace(cpu_total_mj=4000, efficiency_cluster_mj=[500], performance_cluster_mj=[3400],
+                           gpu_mj=9000, dram_mj=700, ane_mj=None)  # fmt: skip
+    assert ioreport_joules(full) == 13.7  # CPU Energy wins over the clusters; no ANE channel counts 0
+    no_cpu_channel = SimpleNamespace(cpu_total_mj=None, efficiency_cluster_mj=[500, 300], performance_cluster_mj=[3400],
+                                     efficiency_cores_mj=[100, 100], gpu_mj=9000, dram_mj=700)  # fmt: skip
+    assert ioreport_joules(no_cpu_channel) == 13.9  # clusters: 4.2 J of CPU
+    cores_only = SimpleNamespace(cpu_total_mj=None, efficiency_cores_mj=[100, 100], performance_cores_mj=[1000],
+                                 gpu_mj=None)  # fmt: skip
+    assert ioreport_joules(cores_only) == 1.2
+    assert ioreport_joules(SimpleNamespace()) == 0.0
