@@ -12,15 +12,15 @@ from grid.core.options import RunOptions
 from grid.core.plan import group_cells
 from grid.driver import predict
 from grid.driver.dispatch import Execution
-from grid.driver.spares import MAX_AUTO_SPARES, UNMEASURED_SPARES, StartupTimes, spares_for
+from grid.driver.spares import MAX_AUTO_SPARES, MIN_SPARES, StartupTimes, spares_for
 
 
 @pytest.mark.parametrize(
     ("start_s", "queued", "expected"),
     [
-        (5.0, [], 0),  # the class's last group: nothing follows, no process spawned only to be killed
-        (None, [10.0, 10.0], UNMEASURED_SPARES),  # start-up never measured on this class
-        (5.0, [None, None], UNMEASURED_SPARES),  # nothing known of what follows
+        (5.0, [], MIN_SPARES),  # the class's last group: one stays warm for the next run on the node
+        (None, [10.0, 10.0], MIN_SPARES),  # start-up never measured on this class
+        (5.0, [None, None], MIN_SPARES),  # nothing known of what follows
         (2.0, [30.0, 30.0, 30.0], 1),  # a child is ready long before the group beside it ends
         (13.0, [2.0, 2.0, 2.0, 3.0, 2.0, 2.0, 2.0], MAX_AUTO_SPARES),  # the H200 box's 12-16 s vs 2 s: capped
         (5.0, [2.0, 2.0, 2.0], 3),  # ceil(5 / 2)
@@ -38,7 +38,7 @@ def test_spares_import_side_by_side_only_where_the_node_has_cores_for_them():
     assert spares_for(slow_start, short_groups, cores=4) == 2
     assert spares_for(slow_start, short_groups, cores=16) == MAX_AUTO_SPARES
     assert spares_for(slow_start, short_groups, cores=None) == MAX_AUTO_SPARES  # a head that does not say
-    assert spares_for(slow_start, [], cores=16) == 0
+    assert spares_for(slow_start, [], cores=16) == MIN_SPARES
 
 
 def test_this_runs_start_up_wins_over_the_history_once_measured():
@@ -79,9 +79,9 @@ def test_each_group_is_sent_with_spares_sized_from_history_and_the_queue_behind_
     ex = Execution(tmp_path, "run-d", None, RunOptions(), {}, calls=fake, clock=fake.clock, predicted=predicted,
                    startup={"A": 6.0})  # fmt: skip
     ex.run(groups)
-    # one node: 2 groups queued behind the first (ceil(6 / 2) = 3, at most 2 can use one), then 1, then none
-    assert [t.options.spare_children for t in fake.tasks] == [2, 1, 0]
-    assert [g["spare_children"] for g in ex.group_times] == [2, 1, 0]
+    # one node: 2 groups queued behind the first (ceil(6 / 2) = 3, at most 2 can use one), then 1, then the minimum
+    assert [t.options.spare_children for t in fake.tasks] == [2, 1, 1]
+    assert [g["spare_children"] for g in ex.group_times] == [2, 1, 1]
     assert all(dataclasses.replace(t.options, spare_children=None) == RunOptions() for t in fake.tasks)
 
 
@@ -93,7 +93,7 @@ def test_start_up_measured_in_this_run_resizes_the_next_groups(tmp_path):
                    startup={"A": 60.0})  # fmt: skip
     rows = ex.run(groups)
     # the history's 60 s sizes the first group (3 queued behind it); its row measured 0.5 s, which sizes the rest
-    assert [t.options.spare_children for t in fake.tasks] == [3, 1, 1, 0]
+    assert [t.options.spare_children for t in fake.tasks] == [3, 1, 1, 1]
     assert {r.child_start_s for r in rows} == {0.5}
 
 

@@ -8,7 +8,9 @@ import path, a CUDA stack), the next group waits; k spares started together cove
 
     spares = ceil(measured child start-up / predicted time of the groups still queued for the class), in [1, MAX]
 
-and none for a class's last group (nothing follows it: no process is spawned only to be killed). Imports are CPU-bound,
+and never fewer than one: a node's worker keeps its spares between groups and between runs, so the one left after a
+class's last group serves the next run's first group (dropping it cost that group a cold child: +8-15 % of the cells'
+own time over 11 tiny twins, bench/dispatch.py, 2026-12-07). Imports are CPU-bound,
 so spares importing side by side only help where the node has cores to spare: at most one per CORES_PER_SPARE of the
 class's smallest node (measured on a 2-core node, 2026-12-07: three spares importing at once beside the measurement
 took 6.9-7.6 s to be ready against 3.5-3.7 s for one, and the run was no faster; BENCHMARKS.md). Start-up is the
@@ -25,7 +27,9 @@ from collections import defaultdict
 # Each spare holds an interpreter with mlx, mlx_vlm and transformers imported (a few hundred MB): past three, a small
 # Mac gives the measured model memory to processes that may never be used.
 MAX_AUTO_SPARES = 3
-UNMEASURED_SPARES = 1  # start-up not measured on this class yet (the setting before spares were sized)
+MIN_SPARES = (
+    1  # one stays warm for whatever comes next; also the count while start-up is not measured (the old default)
+)
 CORES_PER_SPARE = 2  # one core for the measurement's own work, one for a spare's imports
 
 
@@ -33,14 +37,12 @@ def spares_for(start_s: float | None, queued_group_s: list[float | None], cores:
     """Spares for a group whose class still has `queued_group_s` (predicted seconds, None when unknown) queued after it,
     on a class whose child start-up is `start_s` seconds (None: not measured) and whose smallest node has `cores` CPUs
     (None: not known)."""
-    if not queued_group_s:
-        return 0
     known = [s for s in queued_group_s if s]
     if start_s is None or not known:
-        return UNMEASURED_SPARES
+        return MIN_SPARES
     cap = MAX_AUTO_SPARES if cores is None else max(1, min(MAX_AUTO_SPARES, int(cores // CORES_PER_SPARE)))
-    # never more spares than groups that could use them
-    return min(cap, len(queued_group_s), max(1, math.ceil(start_s / statistics.median(known))))
+    # never more spares than groups that could use them, never fewer than one
+    return max(MIN_SPARES, min(cap, len(queued_group_s), math.ceil(start_s / statistics.median(known))))
 
 
 class StartupTimes:
