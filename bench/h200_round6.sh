@@ -10,6 +10,10 @@
 # touches /root/out/DONE at the end.
 #
 #   setsid nohup bash bench/h200_round6.sh > /root/session.log 2>&1 &
+# Carrying the wheels (2026-12-07): the working tree is ~10 MB, so a carried chunk must stay under ~50 MB (the
+# device-wheels tool's 60 MB chunks were refused as over 64 MiB). For steps 1-2 only: mlx, mlx-cpu, mlx-vlm, mlx-lm,
+# ray and the jsonschema family (91 MB: two 46 MB chunks). Make the calls back to back: the machine goes back ~30 s
+# after a call, and this session lost one between its two calls. bench/nvml_capture.py records NVML raw (issue 15).
 set -u
 export PYTHONPATH=/root/site:$PWD HF_HUB_OFFLINE=1 RAY_USAGE_STATS_ENABLED=0 PYTHONUNBUFFERED=1
 export GRID_CACHE=/root/gridcache PATH=/root/bin:$PATH
