@@ -4,6 +4,7 @@ no temp dir on its command line: found by the log files it holds under the head'
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from lab_cluster import Lab
@@ -17,6 +18,17 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _comes_up(port: int, within_s: float = 60.0) -> bool:
+    """The client server starts after `ray start` returns (once it was not listening yet when checked at once, under
+    CI load, 2026-12-07): poll for it."""
+    deadline = time.monotonic() + within_s
+    while not _listening(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
 def test_head_stop_stops_the_ray_client_server_too(tmp_path):
     from grid.lab.cluster import log_holders
     from grid.lab.node_processes import kill_processes, node_processes
@@ -25,7 +37,7 @@ def test_head_stop_stops_the_ray_client_server_too(tmp_path):
     temp_dir = str(lab.ray_tmp / "grid" / "head")
     try:
         lab.start_head()
-        assert _listening(lab.client_port), "the head's Ray client server should be up"
+        assert _comes_up(lab.client_port), "the head's Ray client server should be up"
         holders = [p.pid for p in log_holders(temp_dir)]
         by_dir = {p.pid for p in node_processes(temp_dir)}
         assert set(holders) - by_dir, "the client server is not among the temp dir's command lines"
