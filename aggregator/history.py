@@ -72,7 +72,7 @@ class History:
         }
 
 
-def _points(ds: ResultsDataset, where: str, params: list) -> list[dict]:
+def point_records(ds: ResultsDataset, where: str, params: list) -> list[dict]:
     return ds.records(
         f"""WITH last AS (SELECT * FROM raw WHERE {where} QUALIFY row_number() OVER
                 (PARTITION BY run_id, model, prompt_id, image_id, hw_class ORDER BY attempt DESC, finished_at DESC) = 1),
@@ -90,7 +90,7 @@ def _points(ds: ResultsDataset, where: str, params: list) -> list[dict]:
     )
 
 
-def _runs(ds: ResultsDataset) -> list[RunInfo]:
+def run_infos(ds: ResultsDataset) -> list[RunInfo]:
     cols = ", ".join(f"string_agg(DISTINCT nullif({c}, ''), '/') AS \"{p}\"" for p, c in VERSIONS.items())
     rows = ds.records(f"SELECT run_id, min(started_at) AS started, {cols} FROM raw GROUP BY run_id ORDER BY 2, 1")
     return [RunInfo(r["run_id"], r["started"], {p: r[p] or "" for p in VERSIONS}) for r in rows]
@@ -126,11 +126,11 @@ def history(
         if value:
             where.append(f"{col} = ?")
             params.append(value)
-    return assemble(_runs(ds), _points(ds, " AND ".join(where), params), k=k, min_relative=min_relative)
+    return assemble(run_infos(ds), point_records(ds, " AND ".join(where), params), k=k, min_relative=min_relative)
 
 
 def assemble(runs: list[RunInfo], records: list[dict], *, k: float = 3.0, min_relative: float = 0.05) -> History:
-    """The history from its two queries' results: the runs (oldest first) and the per-run points (`_points`' rows,
+    """The history from its two queries' results: the runs (oldest first) and the per-run points (`point_records`' rows,
     ordered by model and class), wherever they were read from (aggregator.history_cache keeps them per run)."""
     order = {r.run_id: i for i, r in enumerate(runs)}
     series: dict[tuple[str, str], Series] = {}

@@ -15,7 +15,7 @@ import json
 import uuid
 
 from aggregator import dataset
-from aggregator.history import History, RunInfo, _points, _runs, assemble
+from aggregator.history import History, RunInfo, assemble, point_records, run_infos
 from grid import store
 
 CACHE = "_history.json"
@@ -66,7 +66,7 @@ def history_of_root(
     if fresh:
         ds = dataset.open_results(root, fresh)
         try:
-            new_infos, new_records = _runs(ds), _points(ds, "TRUE", [])
+            new_infos, new_records = run_infos(ds), point_records(ds, "TRUE", [])
         finally:
             ds.close()
         infos += new_infos

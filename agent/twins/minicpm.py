@@ -21,7 +21,8 @@ from agent.twins.common import (
 from agent.twins.files import TwinFiles, chat_template
 from agent.twins.tokenizer import TokenizerSpec
 
-SPECIALS = (
+# the MiniCPM-V / -o tokenizers' chat and image specials, in their id order (minicpmo appends its audio/TTS ones)
+IMAGE_SPECIALS = (
     "<|endoftext|>",
     "<|im_start|>",
     "<|im_end|>",
@@ -32,9 +33,8 @@ SPECIALS = (
     "</slice>",
     "<image_id>",
     "</image_id>",
-    "<|image_pad|>",
-    "<|video_pad|>",
 )
+SPECIALS = (*IMAGE_SPECIALS, "<|image_pad|>", "<|video_pad|>")
 
 
 def minicpmv4_6(over: dict | None = None, pre: dict | None = None) -> TwinFiles:

@@ -31,20 +31,12 @@ from agent.twins.common import (
     vocab_of,
 )
 from agent.twins.files import TwinFiles, chat_template
+from agent.twins.minicpm import IMAGE_SPECIALS
 from agent.twins.remote import remote_file
 from agent.twins.tokenizer import TokenizerSpec
 
 SPECIALS = (
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<unk>",
-    "<image>",
-    "</image>",
-    "<slice>",
-    "</slice>",
-    "<image_id>",
-    "</image_id>",
+    *IMAGE_SPECIALS,
     "<|audio_start|>",
     "<|audio|>",
     "<|audio_end|>",
