@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ class GroupRun:
         self.bandwidth_gbps: float | None = hardware.bandwidth_gbps
         self.sentinel_group_ms: float | None = None  # the group's first sentinel reading (right after load)
         self.sentinel_last_ms: float | None = None  # the latest reading: the next cell's "before"
+        self.sentinel_cost_s: float | None = None  # the latest reading's wall, as the parent waited for it
         self.disk_skip: Outcome | None = None  # a model that cannot fit the node's disk: every cell skipped
         self.disk_was_cached = True
 
@@ -82,7 +84,9 @@ class GroupRun:
             **versions(),
         )
 
-    def _row(self, cell: Cell, outcome: Outcome, started: str, wall_s: float, state: dict | None = None) -> ResultRow:
+    def _row(
+        self, cell: Cell, outcome: Outcome, started: str, wall_s: float, state: dict | None = None, finished: str = ""
+    ) -> ResultRow:
         status, fields = outcome
         return rows.build(
             cell,
@@ -93,7 +97,7 @@ class GroupRun:
             state or {},
             fields,
             started_at=started,
-            finished_at=rows.now(),
+            finished_at=finished or rows.now(),
             wall_s=wall_s,
         )
 
@@ -124,6 +128,7 @@ class GroupRun:
         self.load = reply
         self._trace("loaded", model=cell.model.id, load_s=reply.load_s, preimport_wait_s=reply.preimport_wait_s)
         self.sentinel_group_ms = self.sentinel_last_ms = self._sentinel()
+        self.sentinel_cost_s = None  # the first reading builds and warms its inputs: its cost says nothing of the next
         return None
 
     def _disk_check(self, cell: Cell) -> Outcome | None:
@@ -154,6 +159,7 @@ class GroupRun:
         """One drift-sentinel reading in the child (ms); None when the child cannot run it."""
         if self.child is None:
             return None
+        t0 = time.perf_counter()
         try:
             reply = self.child.request(SentinelRequest(), SENTINEL_TIMEOUT_S)
         except (ChildTimeout, ChildDied):  # the child is dead or killed: the next cell starts a fresh one
@@ -161,7 +167,8 @@ class GroupRun:
             return None
         if not isinstance(reply, sentinel.SentinelReading):
             return None
-        self._trace("sentinel", copy_ms=reply.copy_ms, matmul_ms=reply.matmul_ms)
+        self.sentinel_cost_s = time.perf_counter() - t0
+        self._trace("sentinel", copy_ms=reply.copy_ms, matmul_ms=reply.matmul_ms, cost_ms=self.sentinel_cost_s * 1e3)
         return reply.total_ms
 
     def _energy(self) -> energy.TrialEnergy | None:
@@ -223,22 +230,29 @@ class GroupRun:
         tokens = [t.generation_tokens for t in result.trials]
         return Status.OK, fields | energy.columns(self._energy(), tokens)
 
-    def _cell_state(self, before_ms: float | None, clock: node_state.Clock) -> dict[str, Any]:
-        """What the node was like around the cell: the sentinel after it, node state, a sleep inside it."""
-        after_ms = self._sentinel() if self.child is not None and self.load_error is None else None
+    def _can_read(self) -> bool:
+        return self.child is not None and self.load_error is None
+
+    def _flush(self, done: list[_Done]) -> Iterator[ResultRow]:
+        """The rows of the cells run since the last reading: one sentinel reading after them (their "after") and one
+        node-state read, shared; each cell keeps its own "before", wall, end time and sleep."""
+        after_ms = self._sentinel() if self._can_read() else None
         if after_ms is not None:
             self.sentinel_last_ms = after_ms
-        state = sentinel.columns(self.sentinel_group_ms, before_ms, after_ms)
-        state.update(node_state.read(self.hw.backend))
-        state["slept_s"] = clock.slept_s()
-        return state
+        state = node_state.read(self.hw.backend)
+        for d in done:
+            cols = sentinel.columns(self.sentinel_group_ms, d.before_ms, after_ms) | state | {"slept_s": d.slept_s}
+            yield self._row(d.cell, d.outcome, d.started, d.wall_s, cols, d.finished)
+        done.clear()
 
     def __iter__(self) -> Iterator[ResultRow]:
         self._trace("group_start", model=self.cells[0].model.id if self.cells else None)
         self._measure_bandwidth()
         node_state.keep_awake()  # macOS: caffeinate while this worker runs cells
+        done: list[_Done] = []
+        read_at = time.perf_counter()  # when the last sentinel reading ended
         try:
-            for cell in self.cells:
+            for i, cell in enumerate(self.cells):
                 started = rows.now()
                 wall0 = time.perf_counter()
                 clock = node_state.Clock()
@@ -246,11 +260,34 @@ class GroupRun:
                 outcome = self._run_cell(cell)
                 wall_s = time.perf_counter() - wall0  # the sentinel after the cell is not inside the cell's wall
                 self._trace("cell_done", model=cell.model.id, trials_s=sum(outcome[1].get("trial_wall_s", ())))
-                state = self._cell_state(before_ms if before_ms is not None else self.sentinel_last_ms, clock)
-                yield self._row(cell, outcome, started, wall_s, state)
+                if before_ms is None:  # the group's first cell: its "before" is the reading right after load
+                    before_ms = self.sentinel_last_ms
+                done.append(_Done(cell, outcome, started, wall_s, before_ms, rows.now(), clock.slept_s()))
+                last = i == len(self.cells) - 1
+                gap = self.options.sentinel_gap_s
+                if (
+                    last
+                    or not self._can_read()
+                    or sentinel.reading_due(time.perf_counter() - read_at, self.sentinel_cost_s, gap)
+                ):
+                    yield from self._flush(done)
+                    read_at = time.perf_counter()
         finally:
             self._stop_child(wait=False)
             self._trace("group_end")
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A finished cell whose row waits for the sentinel reading after it."""
+
+    cell: Cell
+    outcome: Outcome
+    started: str
+    wall_s: float
+    before_ms: float | None
+    finished: str
+    slept_s: float
 
 
 def _cell_image(cell: Cell) -> str | None:

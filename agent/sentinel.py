@@ -1,12 +1,17 @@
 """The drift sentinel: a fixed reference workload timed on the node's device before a model group's first cell and
-after each of its cells, so every row says whether the node ran steady while it measured.
+after its cells, so every row says whether the node ran steady while it measured.
 
 - What: agent.adapter.sentinel_workload (mlx, in the child, on the device the cells use): a bandwidth kernel (an
   elementwise copy of a fixed buffer) and a matmul of fixed size, one untimed warm-up, then the median of
   SENTINEL_REPEATS timed runs of each. Sizes are fixed per backend (SENTINEL_SIZES), so readings of one node compare.
 - Rows: sentinel_group_ms (the group's first reading, right after load), sentinel_before_ms / sentinel_after_ms (the
-  readings around this cell: the one before is the previous cell's "after"), sentinel_drift (the largest relative
-  change of before/after against the group's first reading) and drift_flag (sentinel_drift > DRIFT_THRESHOLD).
+  readings around this cell: the last one before it started, the first one after it ended), sentinel_drift (the
+  largest relative change of before/after against the group's first reading) and drift_flag (sentinel_drift >
+  DRIFT_THRESHOLD).
+- When: after a cell once the cells since the last reading took at least the reading's own cost ÷ SENTINEL_SHARE
+  (`reading_due`), and after the group's last cell. A real model's cell (seconds) gets a reading after it; short
+  cells are read in batches, and their rows wait for the reading that closes the batch, so every row still has a
+  reading on each side (BENCHMARKS.md: a reading after every tiny cell was ~3/4 of grid's per-cell cost).
 - The threshold: 0.15 (15 %). The sentinel's own spread on an idle node is a few % (BENCHMARKS.md, bench/sentinel_cost.py);
   a competing load or a throttle moves it far more (tests/test_sentinel.py doubles it with one competing process).
 
@@ -34,6 +39,15 @@ SENTINEL_SIZES = {
 # The CPU's kernels are long enough as they are.
 SENTINEL_BUDGET_MS = {"cpu": (0.0, 0.0), "metal": (50.0, 50.0), "cuda": (50.0, 50.0)}
 MAX_REPEATS = 200  # a cap on the timed repeats of one workload, whatever the budget
+SENTINEL_SHARE = 0.05  # the most of a node's time the readings take, as readings are spaced (reading_due)
+
+
+def reading_due(since_s: float, reading_s: float | None, gap_s: float | None = None) -> bool:
+    """After a cell: take the next reading now? since_s: seconds since the last reading ended; reading_s: what that
+    reading cost (s; None: unknown, read now); gap_s: a fixed spacing instead (0: after every cell)."""
+    if gap_s is not None:
+        return since_s >= gap_s
+    return reading_s is None or since_s * SENTINEL_SHARE >= reading_s
 
 
 @dataclass(frozen=True)

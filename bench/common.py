@@ -98,6 +98,13 @@ def cells_of(suite: dict, hw_class: str = "bench"):
     return plan_cells(parse_suite(suite, "bench.yaml"), "bench", [(hw_class, "")])
 
 
+def with_prompts(spec: dict, n: int) -> dict:
+    """The suite with n prompts (cells per model group) instead of one: the same text, numbered."""
+    if n > 1:
+        spec["prompts"] = [{"id": f"p{i}", "text": f"{PROMPT['text']} ({i})"} for i in range(n)]
+    return spec
+
+
 def standalone_plan(suite: dict) -> dict:
     """The same cells as grid would run, for bench/standalone.py: model folders resolved, same prompt text and image."""
     from agent.images import image_path

@@ -31,6 +31,7 @@ from common import (
     run_standalone,
     standalone_plan,
     suite_dict,
+    with_prompts,
     write_json,
     write_suite_yaml,
 )
@@ -85,6 +86,7 @@ def trace_breakdown(trace: Path) -> dict:
         "load_s": 0.0,
         "run_s": 0.0,
         "between_groups_s": 0.0,
+        "sentinel_s": 0.0,  # every drift-sentinel reading, as the runner waited for it
         "span_s": (events[-1]["t"] - events[0]["t"]) if events else 0.0,
     }
     last = {}
@@ -101,6 +103,8 @@ def trace_breakdown(trace: Path) -> dict:
         elif kind == "loaded":
             out["preimport_wait_s"] += e.get("preimport_wait_s") or 0.0
             out["load_s"] += e.get("load_s") or 0.0
+        elif kind == "sentinel":
+            out["sentinel_s"] += (e.get("cost_ms") or 0.0) / 1e3
         elif kind == "cell_done":
             out["run_s"] += e["t"] - max(last.get("loaded", 0.0), last.get("cell_done", 0.0))
         last[kind] = e["t"]
@@ -156,13 +160,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--prompts", type=int, default=1, help="prompts per model: cells per model group")
     ap.add_argument("--mlx-device", default="cpu", help="'' = the default device (GPU box); the loop uses it too")
     ap.add_argument("--address", default="", help="grid runs on this lab cluster instead of an embedded Ray")
     args = ap.parse_args()
     info = machine()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     work = Path(tempfile.mkdtemp(prefix="grid-overhead-"))
-    suite = suite_dict("p2-overhead", models, args.max_tokens, args.trials)
+    suite = with_prompts(suite_dict("p2-overhead", models, args.max_tokens, args.trials), args.prompts)
     suite_path = write_suite_yaml(work / "p2-overhead.yaml", suite)
     plan = standalone_plan(suite)  # builds every twin first: no build inside either timing
     rounds = []

@@ -23,6 +23,16 @@ def test_drift_and_columns():
     assert sentinel.columns(None, None, None)["drift_flag"] is None  # no reading: unknown, not "steady"
 
 
+def test_readings_are_spaced_by_their_own_cost():
+    """After a cell the next reading waits until the cells since the last one took cost ÷ SENTINEL_SHARE: a 75 ms
+    reading is taken after 1.5 s of cells, not after every 50 ms cell; a fixed gap overrides it, 0 reads every time."""
+    share = sentinel.SENTINEL_SHARE
+    assert sentinel.reading_due(0.05, None)  # no reading cost known yet: read now
+    assert not sentinel.reading_due(0.05, 0.075) and not sentinel.reading_due(0.075 / share * 0.99, 0.075)
+    assert sentinel.reading_due(0.075 / share, 0.075) and sentinel.reading_due(30.0, 0.2)  # a real cell: every cell
+    assert sentinel.reading_due(0.0, 10.0, gap_s=0.0) and not sentinel.reading_due(5.0, 0.001, gap_s=10.0)
+
+
 def test_a_reading_warms_for_its_budget_then_times_enough_repeats():
     """The GPU budget (SENTINEL_BUDGET_MS): untimed calls until warmup_ms has passed, then timed calls until they add
     up to min_timed_ms; never fewer than `repeats`, never more than MAX_REPEATS. A fake clock makes each call 2 ms."""
@@ -118,3 +128,24 @@ def test_every_row_of_a_real_group_carries_sentinel_energy_and_node_state(grid_c
     assert all(r.load_avg_1m is not None and r.slept_s == 0.0 for r in rows)
     if not any(os.access(p, os.R_OK) for p in ["/sys/class/powercap/intel-rapl:0/energy_uj"]):
         assert all(r.energy_source == "n/a" and "rapl" in r.energy_na_reason and r.energy_j is None for r in rows)
+
+    # Spaced readings (a gap no cell reaches): the group's rows wait for the one reading after its last cell, so
+    # every row has a reading on each side, and each keeps its own end time.
+    from grid.core.options import RunOptions
+
+    suite3 = parse_suite(
+        {
+            "models": ["twin:smolvlm"],
+            "prompts": [{"id": p, "text": "Describe this image."} for p in "abc"],
+            "generation": {"max_tokens": 4, "trials": 1, "warmup_runs": 0, "exact_tokens": True},
+        },
+        "test.yaml",
+    )
+    cells3 = plan_cells(suite3, "sentinel-gap", [("EPYC-2c-24GB", "")])
+    (group,) = group_cells(cells3)
+    spaced = list(run_group(group, probe(device_info=False), options=RunOptions(sentinel_gap_s=1e9)))
+    assert [r.status for r in spaced] == ["ok"] * 3
+    assert len({r.sentinel_after_ms for r in spaced}) == 1 and spaced[0].sentinel_after_ms > 0
+    assert all(r.sentinel_before_ms == r.sentinel_group_ms for r in spaced)
+    assert [r.finished_at for r in spaced] == sorted(r.finished_at for r in spaced)
+    assert all(a.finished_at <= b.started_at for a, b in zip(spaced, spaced[1:]))

@@ -14,6 +14,9 @@ class RunOptions:
 
     class_wait_s: float = 300.0  # how long a class with no live node is waited for before its cells are skipped
     fetch_timeout_s: float = 3600.0  # limit on a model download, timed apart from every cell timer
+    # seconds of cells between two drift-sentinel readings (0: after every cell); None: spaced by the reading's own
+    # cost so the sentinel takes at most agent.sentinel.SENTINEL_SHARE of the node's time. Outside every cell's timers.
+    sentinel_gap_s: float | None = None
     # --- settings that can change a measurement (also recorded on every row) ---
     # warm spare child processes a node keeps for the groups after this one (0: a fresh child per group, measured cold);
     # None: sized per group by the driver from measured child start-up and predicted group time (grid.driver.spares)
