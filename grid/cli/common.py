@@ -127,6 +127,17 @@ SpareChildren = Annotated[
         rich_help_panel=_RUN,
     ),
 ]
+SentinelGap = Annotated[
+    float | None,
+    typer.Option(
+        "--sentinel-gap",
+        envvar="GRID_SENTINEL_GAP_S",
+        min=0.0,
+        help="Seconds of cells between two drift-sentinel readings (0: after every cell). "
+        "Default: spaced by the reading's own cost, at most 5% of the node's time.",
+        rich_help_panel=_RUN,
+    ),
+]
 Preimport = Annotated[
     bool,
     typer.Option(
