@@ -32,6 +32,7 @@ SENTINEL_TIMEOUT_S = 120.0  # a sentinel or energy request that takes longer: th
 
 
 Outcome = tuple[Status, dict[str, Any]]  # a cell's status and the columns its outcome adds
+_STEADY_READING_S: dict[str, float] = {}  # per mlx_device: what this worker's last sentinel reading after a cell cost
 
 
 class GroupRun:
@@ -128,7 +129,9 @@ class GroupRun:
         self.load = reply
         self._trace("loaded", model=cell.model.id, load_s=reply.load_s, preimport_wait_s=reply.preimport_wait_s)
         self.sentinel_group_ms = self.sentinel_last_ms = self._sentinel()
-        self.sentinel_cost_s = None  # the first reading builds and warms its inputs: its cost says nothing of the next
+        # the first reading builds and warms its inputs: what it cost says nothing of the next. This worker's last
+        # steady reading on this device does (None on its first group: the next reading comes after the first cell)
+        self.sentinel_cost_s = _STEADY_READING_S.get(self.options.mlx_device)
         return None
 
     def _disk_check(self, cell: Cell) -> Outcome | None:
@@ -239,6 +242,7 @@ class GroupRun:
         after_ms = self._sentinel() if self._can_read() else None
         if after_ms is not None:
             self.sentinel_last_ms = after_ms
+            _STEADY_READING_S[self.options.mlx_device] = self.sentinel_cost_s
         state = node_state.read(self.hw.backend)
         for d in done:
             cols = sentinel.columns(self.sentinel_group_ms, d.before_ms, after_ms) | state | {"slept_s": d.slept_s}

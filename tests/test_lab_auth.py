@@ -43,6 +43,12 @@ def test_head_token_is_private(lab):
     assert token.stat().st_mode & 0o777 == 0o600 and len(token.read_text().strip()) == 64
 
 
+def test_the_head_is_asked_whether_it_wants_a_token(lab):
+    from grid.driver.ray_auth import head_wants_token
+
+    assert head_wants_token(lab.address) is True  # its GCS refused a request without one
+
+
 def test_laptop_with_only_the_token_file_submits_follows_fetches_and_lists_nodes(lab, tmp_path):
     env = laptop(tmp_path, (lab.root / "home" / ".ray" / "auth_token").read_text())
     dash = ["--dashboard", lab.dashboard]

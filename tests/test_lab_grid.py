@@ -103,6 +103,31 @@ def test_nodes_joined_with_their_labels(lab):
         assert n["ram_gb"] == CLASSES[node["hw_class"]]
 
 
+def test_a_driver_with_a_token_lying_around_runs_on_a_head_without_auth(lab, tmp_path):
+    """The head runs with --no-auth; the driver's machine has ~/.ray/auth_token (any embedded `grid run` makes one) and
+    RAY_AUTH_MODE unset. The driver asks the head and talks without a token: in token mode it refused its workers'
+    token-less replies and waited forever (found on the lent GPU machine, 2026-12-08)."""
+    from grid.driver.ray_auth import head_wants_token
+
+    assert head_wants_token(lab.address) is False
+    token = tmp_path / "auth_token"
+    token.write_text("b" * 64)
+    token.chmod(0o600)
+    env = {k: v for k, v in lab.env.items() if k != "RAY_AUTH_MODE"} | {"RAY_AUTH_TOKEN_PATH": str(token)}
+    suite = write_suite(tmp_path / "suite.yaml", [{"id": "twin:qwen2_vl"}], name="token-lying-around")
+    results = tmp_path / "results"
+    proc = subprocess.run(
+        [GRID, "run", str(suite), "--address", lab.address, "--results", str(results), "--no-report", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = store.read_rows(results, json.loads(proc.stdout)["run_id"])
+    assert sorted(r.hw_class for r in rows) == sorted(CLASSES) and all(r.status == "ok" for r in rows)
+
+
 def test_matrix_is_placed_per_class_and_a_cell_that_cannot_fit_is_skipped(lab, tmp_path):
     big = tmp_path / "big-model"
     big.mkdir()

@@ -107,6 +107,7 @@ def test_a_competing_load_started_mid_group_raises_the_drift_flag():
 def test_every_row_of_a_real_group_carries_sentinel_energy_and_node_state(grid_cache):
     from agent.hardware import probe
     from agent.runner import run_group
+    from grid.core.options import RunOptions
     from grid.core.plan import group_cells, plan_cells
     from grid.core.suite import parse_suite
 
@@ -119,7 +120,10 @@ def test_every_row_of_a_real_group_carries_sentinel_energy_and_node_state(grid_c
         "test.yaml",
     )
     cells = plan_cells(suite, "sentinel-test", [("EPYC-2c-24GB", "")])
-    rows = [row for group in group_cells(cells) for row in run_group(group, probe(device_info=False))]
+    every_cell = RunOptions(sentinel_gap_s=0.0)  # a reading after each cell, whatever this process ran before
+    rows = [
+        row for group in group_cells(cells) for row in run_group(group, probe(device_info=False), options=every_cell)
+    ]
     assert [r.status for r in rows] == ["ok", "ok"]
     first, second = rows
     assert first.sentinel_group_ms > 0 and first.sentinel_before_ms == first.sentinel_group_ms
@@ -131,8 +135,6 @@ def test_every_row_of_a_real_group_carries_sentinel_energy_and_node_state(grid_c
 
     # Spaced readings (a gap no cell reaches): the group's rows wait for the one reading after its last cell, so
     # every row has a reading on each side, and each keeps its own end time.
-    from grid.core.options import RunOptions
-
     suite3 = parse_suite(
         {
             "models": ["twin:smolvlm"],

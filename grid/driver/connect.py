@@ -34,7 +34,7 @@ def connect(address: str | None, mlx_device: str = "") -> bool:
 
     if address:
         check_reachable(address)
-        use_token_if_available()
+        use_token_if_available(address)
         ray.init(address=address, log_to_driver=False)
         return False
     if os.environ.get("RAY_AUTH_MODE", "").lower() != "disabled":

@@ -51,17 +51,42 @@ def token_sources() -> str:
     return f"RAY_AUTH_TOKEN (unset) and {token_path()}" if not os.environ.get("RAY_AUTH_TOKEN") else "RAY_AUTH_TOKEN"
 
 
-def use_token_if_available() -> bool:
+def use_token_if_available(address: str | None = None) -> bool:
     """Client side (laptop, `grid nodes`, a driver): talk token auth when a token is at hand and RAY_AUTH_MODE is
-    unset, so copying the token is all a laptop needs. An explicit RAY_AUTH_MODE always wins.
+    unset, so copying the token is all a laptop needs. An explicit RAY_AUTH_MODE always wins. With a head's address
+    (a driver), the head is asked first (head_wants_token): against a head started with --no-auth a token lying
+    here (any embedded run makes one) must not switch the driver to token mode, which refuses its workers' token-less
+    replies and waits for its rows forever.
 
     Ray reads the mode into its cached config when ray._raylet is first imported, so setting the variable afterwards
     is not enough: the config is re-read, as Ray's own ray.init does (authentication_token_setup._enable_token_auth)."""
     secure_token_file(warn=lambda m: print(f"warning: {m}", file=sys.stderr))
-    if "RAY_AUTH_MODE" not in os.environ and (os.environ.get("RAY_AUTH_TOKEN") or token_path().exists()):
-        os.environ["RAY_AUTH_MODE"] = "token"
+    if "RAY_AUTH_MODE" not in os.environ:
+        if address and head_wants_token(address) is False:
+            os.environ["RAY_AUTH_MODE"] = "disabled"
+        elif os.environ.get("RAY_AUTH_TOKEN") or token_path().exists():
+            os.environ["RAY_AUTH_MODE"] = "token"
     sync_ray_config()
     return os.environ.get("RAY_AUTH_MODE") == "token"
+
+
+def head_wants_token(address: str, timeout_s: float = 5.0) -> bool | None:
+    """Does the head at HEAD:PORT check Ray's token? Its GCS is asked for the cluster id without one: UNAUTHENTICATED
+    means it does, an answer that it does not; None when that cannot be told ("auto", ray://, no answer in time)."""
+    if address == "auto" or "://" in address:
+        return None
+    import grpc
+    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+
+    channel = grpc.insecure_channel(address)
+    try:
+        stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
+        stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout_s)
+        return False
+    except grpc.RpcError as e:
+        return True if e.code() == grpc.StatusCode.UNAUTHENTICATED else None
+    finally:
+        channel.close()
 
 
 def sync_ray_config() -> None:
