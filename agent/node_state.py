@@ -1,7 +1,8 @@
 """Node state per cell: what the node's OS says about its condition while a cell runs, as row columns.
 
-Read by the runner (the node's worker process, never the measuring child) right after each cell, from whatever the
-platform offers without root:
+Read by the runner (the node's worker process, never the measuring child) with each drift-sentinel reading after
+cells (agent.sentinel: after each cell of seconds, after a batch of short ones), from whatever the platform offers
+without root:
 - Linux: 1-minute load average (/proc/loadavg), current CPU frequency (cpufreq scaling_cur_freq, else /proc/cpuinfo
   "cpu MHz": mean over cores), the hottest thermal zone (/sys/class/thermal/thermal_zone*/temp; none on many VMs).
 - macOS: the thermal pressure level Darwin publishes (`notifyutil -g com.apple.system.thermalpressurelevel`, the
