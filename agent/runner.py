@@ -56,6 +56,7 @@ class GroupRun:
         self.sentinel_group_ms: float | None = None  # the group's first sentinel reading (right after load)
         self.sentinel_last_ms: float | None = None  # the latest reading: the next cell's "before"
         self.sentinel_cost_s: float | None = None  # the latest reading's wall, as the parent waited for it
+        self.sentinel_read_end = time.perf_counter()  # when the latest reading ended (the group's start until one has)
         self.disk_skip: Outcome | None = None  # a model that cannot fit the node's disk: every cell skipped
         self.disk_was_cached = True
 
@@ -170,7 +171,8 @@ class GroupRun:
             return None
         if not isinstance(reply, sentinel.SentinelReading):
             return None
-        self.sentinel_cost_s = time.perf_counter() - t0
+        self.sentinel_read_end = time.perf_counter()
+        self.sentinel_cost_s = self.sentinel_read_end - t0
         self._trace("sentinel", copy_ms=reply.copy_ms, matmul_ms=reply.matmul_ms, cost_ms=self.sentinel_cost_s * 1e3)
         return reply.total_ms
 
@@ -254,7 +256,6 @@ class GroupRun:
         self._measure_bandwidth()
         node_state.keep_awake()  # macOS: caffeinate while this worker runs cells
         done: list[_Done] = []
-        read_at = time.perf_counter()  # when the last sentinel reading ended
         try:
             for i, cell in enumerate(self.cells):
                 started = rows.now()
@@ -272,10 +273,9 @@ class GroupRun:
                 if (
                     last
                     or not self._can_read()
-                    or sentinel.reading_due(time.perf_counter() - read_at, self.sentinel_cost_s, gap)
+                    or sentinel.reading_due(time.perf_counter() - self.sentinel_read_end, self.sentinel_cost_s, gap)
                 ):
                     yield from self._flush(done)
-                    read_at = time.perf_counter()
         finally:
             self._stop_child(wait=False)
             self._trace("group_end")
