@@ -1,4 +1,4 @@
-# Sourced by the background plans for the lent GPU box (bench/h200_round6.sh and later): the environment over the
+# Sourced by the background plans for the lent GPU box (bench/h200_round7.sh and later): the environment over the
 # packages unpacked in /root/site, `ray` and `grid` commands for PYTHONPATH-only installs, `step` (a timestamped
 # header) and `pack` (/root/bench and the session log into $OUT/h200.tar.gz, atomically), then the machine's header.
 set -u
