@@ -193,6 +193,18 @@ def test_run_flags_and_env_vars_fill_run_options(captured, tmp_path):
     assert defaults.exit_code == 1 and captured["run_suite"]["options"] == RunOptions()
 
 
+def test_every_run_setting_is_a_flag_of_run_and_of_the_submitted_jobs_run(captured):
+    """A RunOptions field without a flag broke every `grid run` (KeyError in run_options) or was silently dropped by
+    `grid submit`; each field now has both, and a set value reaches the options."""
+    import dataclasses
+
+    from grid.lab.remote import RUN_OPTION_FLAGS
+
+    assert set(RUN_OPTION_FLAGS) == {f.name for f in dataclasses.fields(RunOptions)}
+    result = runner.invoke(app, ["run", "smoke", "--sentinel-gap", "0"])
+    assert result.exit_code == 1 and captured["run_suite"]["options"] == RunOptions(sentinel_gap_s=0.0)
+
+
 def test_submit_forwards_the_settings_as_flags_of_the_jobs_grid_run(captured, tmp_path):
     from grid.lab.remote import run_entrypoint
 

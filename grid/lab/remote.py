@@ -40,6 +40,7 @@ RUN_OPTION_FLAGS: dict[str, str | tuple[str, str]] = {
     "class_wait_s": "--class-wait",
     "fetch_timeout_s": "--fetch-timeout",
     "spare_children": "--spare-children",
+    "sentinel_gap_s": "--sentinel-gap",
     "preimport": ("--preimport", "--no-preimport"),
     "measure_bandwidth": ("--measure-bandwidth", "--no-measure-bandwidth"),
     "mlx_device": "--mlx-device",
