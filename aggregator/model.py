@@ -36,7 +36,7 @@ from grid.core.quality import PIPELINE_SQL
 
 @dataclass
 class ResultsTable:
-    """The first `limit` rows in (model, class, prompt, image, run) order; the CSV has them all."""
+    """The first `limit` rows in (model, class, prompt, image, run, environment) order; the CSV has them all."""
 
     rows: list[dict]
     total: int
@@ -72,7 +72,7 @@ def results_table(ds: ResultsDataset, limit: int) -> ResultsTable:
                decode_tps, decode_tps_iqr, peak_memory_gb, ttft_s, generation_tokens,
                CASE WHEN model LIKE 'twin%' THEN {PIPELINE_SQL} ELSE quality_flags END AS quality_flags,  -- twins
                left(output_text, 400) AS output, length(output_text) AS output_chars
-        FROM raw ORDER BY model, hw_class, prompt_id, image_id, run_id LIMIT {int(limit)}""")
+        FROM raw ORDER BY model, hw_class, prompt_id, image_id, run_id, env_id, attempt, cell_id LIMIT {int(limit)}""")
     return ResultsTable(rows, ds.row_count)
 
 

@@ -204,6 +204,30 @@ def test_results_csv_is_every_row_flat(seed):
     )
 
 
+def test_rows_of_one_cell_in_several_environments_sort_by_environment_not_by_file(tmp_path):
+    """The same model × class × prompt × image in two package environments: the CSV and the all-cells table list them
+    by environment whichever order their files are read in (the examples' tables reshuffled when files did)."""
+    from aggregator.dataset import open_results
+    from aggregator.model import results_table
+
+    base = seed_rows()[0]
+    orders = []
+    for name, (cell_a, cell_b) in {"ab": ("z", "y"), "ba": ("y", "z")}.items():
+        root = tmp_path / name
+        rows = [base.replace(env_id="env-a", cell_id=cell_a, decode_tps=1.0)]
+        rows += [base.replace(env_id="env-b", cell_id=cell_b, decode_tps=2.0)]
+        write_root(root, rows)
+        paths = write_reports(root, base.run_id, tmp_path / f"out-{name}")
+        with paths["csv"].open(newline="") as f:
+            orders.append([r["env_id"] for r in csv.DictReader(f)])
+        ds = open_results(root, [base.run_id])
+        try:
+            orders.append([r["decode_tps"] for r in results_table(ds, 10).rows])
+        finally:
+            ds.close()
+    assert orders == [["env-a", "env-b"], [1.0, 2.0]] * 2
+
+
 def test_junit_validates_against_the_jenkins_schema(seed):
     schema = etree.XMLSchema(etree.parse(str(XSD)))
     doc = etree.parse(str(seed[1]["junit"]))
